@@ -1,0 +1,47 @@
+"""Column and table names: one name per concept, equal to the warehouse column names.
+
+Python never spells ``"uid"`` or ``"item_id"`` inline where a constant here would do, so SQL and
+Python cannot drift apart.
+"""
+
+
+class Columns:
+    # raw Yambda columns
+    uid = "uid"
+    item_id = "item_id"
+    timestamp = "timestamp"
+    is_organic = "is_organic"
+    played_ratio_pct = "played_ratio_pct"
+    track_length_seconds = "track_length_seconds"
+    event_type = "event_type"
+    artist_id = "artist_id"
+    album_id = "album_id"
+    embed = "embed"
+    normalized_embed = "normalized_embed"
+    # evaluation protocol
+    fold = "fold"
+    target = "target"
+    model = "model"
+    rank = "rank"
+    score = "score"
+
+
+class Tables:
+    """Warehouse tables shared between dbt (marts) and Python stages."""
+
+    folds = "folds"                          # dbt mart: fold, history_end_ts, target_start_ts, target_end_ts
+    eval_targets = "eval_targets"            # dbt mart: fold, target, uid, item_id, is_organic, ...
+    train_interactions = "train_interactions"  # dbt mart: fold, target, uid, item_id, aggregates
+    item_embeddings = "item_embeddings"      # dbt mart: item_id, normalized_embed
+    candidates = "candidates"                # Python: fold, target, model, uid, item_id, rank, score
+    candidate_features = "candidate_features"  # dbt mart: candidates joined with features
+    recommendations = "recommendations"      # Python: fold, target, model, uid, item_id, rank, score
+    metrics_per_user = "metrics_per_user"    # SQL: per-user metric values
+    metrics = "metrics"                      # SQL: fold, target, model, metric, k, value, users
+
+
+FOLDS = ("val", "test")
+TARGETS = ("listen_plus", "like")
+RECOMMENDATION_COLUMNS = (
+    Columns.fold, Columns.target, Columns.model, Columns.uid, Columns.item_id, Columns.rank, Columns.score,
+)
