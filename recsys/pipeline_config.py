@@ -1,0 +1,52 @@
+"""Pipeline settings (models, N, seeds, hyperparameters) from ``recsys/defaults.yml``.
+
+A user file given with ``--config`` is deep-merged over the defaults; unknown keys are an error
+so a typo never passes silently.
+"""
+
+from __future__ import annotations
+
+import copy
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from recsys.errors import ConfigError
+
+
+def default_config() -> dict[str, Any]:
+    text = resources.files("recsys").joinpath("defaults.yml").read_text()
+    return yaml.safe_load(text)
+
+
+def _merge(base: dict, override: dict, where: str) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        path = f"{where}.{key}" if where else key
+        if key not in base:
+            known = ", ".join(sorted(base)) or "(none)"
+            raise ConfigError(f"Unknown config key '{path}'. Known keys here: {known}.")
+        if isinstance(base[key], dict) and base[key] and isinstance(value, dict):
+            out[key] = _merge(base[key], value, path)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def load_config(path: Path | str | None = None) -> dict[str, Any]:
+    """The defaults, with the YAML file at ``path`` (if any) merged over them."""
+    config = default_config()
+    if path is None:
+        return config
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"Config file {path} does not exist. Pass an existing YAML file to --config.")
+    try:
+        user = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"Config file {path} is not valid YAML: {exc}") from exc
+    if not isinstance(user, dict):
+        raise ConfigError(f"Config file {path} must hold a mapping (key: value), not {type(user).__name__}.")
+    return _merge(config, user, "")
