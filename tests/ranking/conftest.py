@@ -1,0 +1,116 @@
+"""A tiny synthetic warehouse with the contract columns of the ranking stage's inputs.
+
+Every user u of a fold has six candidates, items 10*u + 1 .. 10*u + 6 (plus one item shared
+by all users, 999). Items ending in 1 and 2 are the user's targets (in ``eval_targets``) and
+have ``user_item_listens`` = 5 (others 0): that feature separates positives perfectly. The
+generator ``pop`` ranks the six items in the order 6, 5, ..., 1 (targets last); ``hist``
+proposes only items ending in 1, 3 and 5. Users 1..N are evaluated; user 1000 has candidates
+but no targets (not evaluated).
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pytest
+
+from recsys.config import Settings
+
+N_USERS = 30
+
+
+def candidate_rows(fold: str, target: str, n_users: int = N_USERS) -> list[dict]:
+    rows = []
+    for uid in [*range(1, n_users + 1), 1000]:
+        for j in range(1, 7):
+            item = 10 * uid + j
+            positive = j in (1, 2) and uid != 1000
+            rows.append(
+                {
+                    "fold": fold, "target": target, "uid": uid, "item_id": item,
+                    "rank_pop": 7 - j, "score_pop": float(j) / 10,
+                    "rank_hist": (j + 1) // 2 if j % 2 == 1 else None,
+                    "score_hist": 1.0 / j if j % 2 == 1 else None,
+                    "user_item_listens": 5 if positive else 0,
+                    "artist_id": 7, "last_listen_ts": 100,
+                }
+            )
+        rows.append(
+            {
+                "fold": fold, "target": target, "uid": uid, "item_id": 999,
+                "rank_pop": 7, "score_pop": 0.05, "rank_hist": None, "score_hist": None,
+                "user_item_listens": 0, "artist_id": 7, "last_listen_ts": 100,
+            }
+        )
+    return rows
+
+
+def build_warehouse(path, n_users: int = N_USERS, folds=("val", "test"), targets=("listen_plus",)):
+    con = duckdb.connect(str(path))
+    features = pd.DataFrame([r for f in folds for t in targets for r in candidate_rows(f, t, n_users)])
+    con.register("features_df", features)
+    con.execute(
+        """
+        create table candidate_features as
+        select fold, target, uid::uinteger as uid, item_id::uinteger as item_id,
+               rank_pop::integer as rank_pop, score_pop::double as score_pop,
+               rank_hist::integer as rank_hist, score_hist::double as score_hist,
+               user_item_listens::bigint as user_item_listens,
+               artist_id::uinteger as artist_id, last_listen_ts::uinteger as last_listen_ts
+        from features_df
+        """
+    )
+    con.execute(
+        """
+        create table candidates as
+        select fold, target, 'pop' as model, uid, item_id, rank_pop as rank, score_pop as score
+        from candidate_features
+        union all
+        select fold, target, 'hist', uid, item_id, rank_hist, score_hist
+        from candidate_features where rank_hist is not null
+        """
+    )
+    con.execute(
+        """
+        create table eval_targets as
+        select fold, target, uid, item_id, 1::utinyint as is_organic, 1 as target_events,
+               0::uinteger as first_target_ts
+        from candidate_features where user_item_listens > 0
+        """
+    )
+    con.execute(
+        """
+        create table folds as
+        select * from (values ('val', 1000::uinteger, 1100::uinteger, 2000::uinteger),
+                              ('test', 2000::uinteger, 2100::uinteger, 3000::uinteger))
+            t(fold, history_end_ts, target_start_ts, target_end_ts)
+        """
+    )
+    con.close()
+    return path
+
+
+@pytest.fixture
+def warehouse(tmp_path):
+    return build_warehouse(tmp_path / "w.duckdb")
+
+
+@pytest.fixture
+def settings(warehouse, tmp_path):
+    return Settings(warehouse=warehouse, reports_dir=tmp_path / "reports", temp_dir=tmp_path / "tmp",
+                    memory_limit="1GB", threads=1)
+
+
+@pytest.fixture
+def config():
+    """Default pipeline config with LightGBM limits loosened for 30 users."""
+    from recsys.pipeline_config import load_config
+
+    cfg = load_config()
+    cfg["ranker"]["params"].update({"min_data_in_leaf": 1, "learning_rate": 0.3})
+    cfg["ranker"]["params"]["min_data_in_bin"] = 1
+    cfg["ranker"]["num_boost_round"] = 20
+    cfg["ranker"]["early_stopping_rounds"] = 5
+    cfg["ranker"]["candidates_per_model"] = 6
+    cfg["candidates"]["models"] = ["pop", "hist"]
+    return cfg
