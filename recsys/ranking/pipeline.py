@@ -26,6 +26,7 @@ from recsys.ranking.dataset import (
     users_with_positive,
 )
 from recsys.ranking.inputs import ensure_inputs
+from recsys.ranking.leakage import check_point_in_time
 from recsys.ranking.model import LightGBMRanker, RankerError, top_k_per_user
 from recsys.ranking.recall import candidate_recall
 from recsys.ranking.settings import RankerConfig, ranker_config
@@ -51,6 +52,7 @@ def _merged_models(con, cfg: RankerConfig) -> list[str]:
 
 def _train_one(con, settings, config, cfg, target, fold, progress) -> dict[str, Any]:
     models = _merged_models(con, cfg)
+    check_point_in_time(con, fold)
     frame = load_frame(
         con, fold, target, models=models, per_model=cfg.candidates_per_model,
         exclude=cfg.exclude_features,
@@ -133,6 +135,7 @@ def train_ranker(
 def _rank_one(con, settings, cfg, target, fold) -> dict[str, Any]:
     ranker, meta = LightGBMRanker.load(model_dir(settings) / target)
     models, per_model = meta["models"], int(meta["candidates_per_model"])
+    check_point_in_time(con, fold)
     frame = load_frame(con, fold, target, models=models, per_model=per_model, features=ranker.feature_names)
     scores = ranker.predict(frame.features) if len(frame) else np.zeros(0)
     order, ranks = top_k_per_user(frame.uids, frame.item_ids, scores, cfg.top_k)
