@@ -1,0 +1,98 @@
+"""Data commands: generate, validate, profile, download."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from recsys.cli.common import run_or_fail
+from recsys.config import GENERATED_SIZES, load_settings
+
+
+def _settings():
+    return run_or_fail(load_settings)
+
+
+def _size_option(choices=None, help_extra=""):
+    return click.option(
+        "--size",
+        type=click.Choice(choices) if choices else None,
+        default=None,
+        help=f"Size preset [env RECSYS_SIZE, default small].{help_extra}",
+    )
+
+
+_DIR_ARGUMENT = click.argument(
+    "data_dir", required=False, type=click.Path(path_type=Path, file_okay=False)
+)
+
+
+@click.command()
+@_size_option(list(GENERATED_SIZES), " tiny: 300 users; small: 1,000 users, ~4.6M listens; 50m: public 50m counts.")
+@click.option("--seed", type=int, default=42, show_default=True, help="Random seed; same seed, same files.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Dataset root to write [env RECSYS_DATA_DIR, default data/yambda].",
+)
+@click.option("--force", is_flag=True, help="Replace root files that came from another seed or a download.")
+def generate(size: str | None, seed: int, out: Path | None, force: bool) -> None:
+    """Generate a Yambda-schema dataset (public layout and dtypes) from a seed.
+
+    Writes OUT/flat/SIZE/{listens,likes,dislikes,unlikes,undislikes,multi_event}.parquet and the
+    root files OUT/{embeddings,artist_item_mapping,album_item_mapping}.parquet, each into a temp
+    folder first and then renamed into place.
+
+    Several sizes can share one root: the item catalogue depends only on the seed, and a bigger
+    size's catalogue is a superset of a smaller one's. Root files from the same seed are kept (or
+    replaced by the bigger catalogue); root files from another seed or a download are never
+    replaced unless --force is given (other sizes' event files in that root then become stale).
+
+    \b
+    Example:
+      recsys generate --size tiny --seed 7 --out /tmp/yambda
+      recsys validate /tmp/yambda --size tiny
+    """
+    settings = _settings().with_(size=size, data_dir=out)
+    from recsys.data.generate import generate_dataset
+    from recsys.data.validate import require_valid_dataset
+
+    result = run_or_fail(
+        generate_dataset, settings.data_dir, settings.size, seed, force=force, progress=True
+    )
+    run_or_fail(require_valid_dataset, settings.data_dir, settings.size)
+    counts = ", ".join(f"{n:,} {name}" for name, n in result.counts.items())
+    root_note = "written" if result.root_files_written else "kept (same seed, large enough)"
+    click.echo(f"Wrote {settings.data_dir / 'flat' / settings.size}: {counts}.")
+    click.echo(f"Root files {root_note}; {result.seconds:.1f} s.")
+
+
+@click.command()
+@_DIR_ARGUMENT
+@_size_option()
+@click.option("--no-values", is_flag=True, help="Skip the timestamp scan (footers only).")
+def validate(data_dir: Path | None, size: str | None, no_values: bool) -> None:
+    """Check files, columns and dtypes of a dataset root against the Yambda schema.
+
+    DATA_DIR defaults to RECSYS_DATA_DIR. Every problem is reported at once, naming the file and
+    the column; the exit code is 1 if there is any. Timestamps off the 5-second grid or beyond
+    26,000,000 are reported as warnings.
+
+    \b
+    Example:
+      recsys validate data/yambda --size small
+    """
+    settings = _settings().with_(data_dir=data_dir, size=size)
+    from recsys.data.validate import require_valid_dataset, value_warnings
+
+    run_or_fail(require_valid_dataset, settings.data_dir, settings.size)
+    if not no_values:
+        for warning in value_warnings(settings.data_dir, settings.size):
+            click.echo(f"warning: {warning}", err=True)
+    click.echo(f"{settings.data_dir} ({settings.size}): all files, columns and dtypes match the schema.")
+
+
+COMMANDS = [generate, validate]
+

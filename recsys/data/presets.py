@@ -1,0 +1,74 @@
+"""Size presets of the Yambda-schema generator and the public ratios they imitate.
+
+Counts for ``50m`` are the paper's (arXiv 2505.22238, table 1). Unlikes and undislikes have no
+published totals; we use the ratio of the published per-user medians (5b): unlikes 15 / likes 45
+= 1/3 of likes, undislikes 3 / dislikes 4 = 3/4 of dislikes. ``small`` is 1/10 of ``50m`` in users
+and events; items shrink like the public sizes do (distinct items grow about as users^0.5).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from recsys.config import GENERATED_SIZES
+from recsys.errors import ConfigError
+
+# public 50m totals
+LISTENS_50M = 46_467_212
+LIKES_50M = 881_456
+DISLIKES_50M = 107_776
+ITEMS_50M = 934_057
+LIKE_RATE = LIKES_50M / LISTENS_50M  # likes per listen
+DISLIKE_RATE = DISLIKES_50M / LISTENS_50M  # dislikes per listen
+UNLIKE_SHARE = 15 / 45  # unlikes per like (ratio of per-user medians)
+UNDISLIKE_SHARE = 3 / 4  # undislikes per dislike (ratio of per-user medians)
+
+# share of events that are organic (1 - share of recommendation-driven events, 5b)
+ORGANIC_SHARE = {"listen": 0.513, "like": 0.577, "dislike": 0.515, "unlike": 0.950, "undislike": 0.902}
+
+
+@dataclass(frozen=True)
+class SizePreset:
+    """What one generated size contains.
+
+    Attributes
+    ----------
+    name : preset name (also the ``flat/<name>`` folder).
+    users : number of users.
+    listens : total listens (the generator hits it to within a few users' rounding).
+    catalogue_items : items in the root files; about 75% of them receive events.
+    chunk_users : users generated and written per chunk (bounds memory; part of the seed stream).
+    """
+
+    name: str
+    users: int
+    listens: int
+    catalogue_items: int
+    chunk_users: int
+
+    @property
+    def likes(self) -> int:
+        return round(self.listens * LIKE_RATE)
+
+    @property
+    def dislikes(self) -> int:
+        return round(self.listens * DISLIKE_RATE)
+
+
+PRESETS: dict[str, SizePreset] = {
+    "tiny": SizePreset("tiny", users=300, listens=600_000, catalogue_items=40_000, chunk_users=300),
+    "small": SizePreset("small", users=1_000, listens=4_646_721, catalogue_items=400_000, chunk_users=500),
+    "50m": SizePreset("50m", users=10_000, listens=LISTENS_50M, catalogue_items=1_250_000, chunk_users=500),
+}
+assert tuple(PRESETS) == GENERATED_SIZES
+
+
+def get_preset(size: str) -> SizePreset:
+    """The preset called ``size``; a ``ConfigError`` naming the valid ones otherwise."""
+    try:
+        return PRESETS[size]
+    except KeyError:
+        raise ConfigError(
+            f"Cannot generate size {size!r}: the generator knows {', '.join(PRESETS)}. "
+            "Real sizes (50m, 500m, 5b) come from `recsys download`."
+        ) from None
