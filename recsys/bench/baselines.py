@@ -1,0 +1,270 @@
+"""The side-by-side baselines: what the same work costs the straightforward pandas way.
+
+1. Evaluation: NDCG@k and Recall@k per (fold, target, model) from the same ``recommendations``
+   and ``eval_targets``, by a per-user Python loop over pandas groups (the tutorial approach)
+   versus our SQL. Only the metric computation is timed on both sides; the two results must
+   agree to 1e-9, otherwise the comparison is reported as a failure.
+2. The Listen+ aggregation per (uid, item_id) before a cut-off, from ``listens.parquet``: pandas
+   ``read_parquet`` + ``groupby`` versus DuckDB SQL over the same file (read included on both sides).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from recsys.columns import Columns as C
+from recsys.columns import Tables
+from recsys.config import SQL_DIR
+
+METRIC_KEYS = [C.fold, C.target, C.model, "metric", "k"]
+TOLERANCE = 1e-9
+# the test fold's history cut-off and the Listen+ threshold (../shared/YAMBDA.md)
+DEFAULT_CUTOFF = 25_911_800
+DEFAULT_THRESHOLD = 50
+BENCH_SQL_DIR = SQL_DIR / "bench"
+
+
+# --------------------------------------------------------------------------- evaluation
+def pandas_ndcg_recall(
+    recommendations: pd.DataFrame, targets: pd.DataFrame, ks: Sequence[int] = (10, 100)
+) -> pd.DataFrame:
+    """NDCG@k and Recall@k the straightforward way: a Python loop over users of pandas groups.
+
+    Parameters
+    ----------
+    recommendations : DataFrame
+        fold, target, model, uid, item_id, rank (1-based).
+    targets : DataFrame
+        fold, target, uid, item_id: the evaluated users and their target items.
+    ks : sequence of int
+        Cut-offs.
+
+    Returns
+    -------
+    DataFrame
+        fold, target, model, metric (``ndcg``/``recall``), k, value (mean over evaluated users,
+        a user without recommendations scores 0), users.
+
+    Examples
+    --------
+    >>> recs = pd.DataFrame({"fold": "test", "target": "like", "model": "m", "uid": 1,
+    ...                      "item_id": [7, 8], "rank": [1, 2]})
+    >>> tg = pd.DataFrame({"fold": "test", "target": "like", "uid": 1, "item_id": [8, 9]})
+    >>> out = pandas_ndcg_recall(recs, tg, ks=[10])
+    >>> round(out.loc[out.metric == "ndcg", "value"].item(), 6) == round((1 / math.log2(3)) / (1 + 1 / math.log2(3)), 6)
+    True
+    >>> out.loc[out.metric == "recall", "value"].item()
+    0.5
+    """
+    target_items: dict[tuple, dict] = {}
+    for (fold, target, uid), group in targets.groupby([C.fold, C.target, C.uid], sort=True):
+        target_items.setdefault((fold, target), {})[uid] = set(group[C.item_id].tolist())
+
+    rows = []
+    for (fold, target, model), group in recommendations.groupby([C.fold, C.target, C.model], sort=True):
+        users = target_items.get((fold, target), {})
+        ranked = {}
+        for uid, user_recs in group.groupby(C.uid):
+            user_recs = user_recs.sort_values(C.rank)
+            ranked[uid] = list(zip(user_recs[C.rank].tolist(), user_recs[C.item_id].tolist(), strict=True))
+        for k in ks:
+            ndcg_sum = 0.0
+            recall_sum = 0.0
+            for uid, relevant in users.items():
+                dcg = 0.0
+                hits = 0
+                for rank, item in ranked.get(uid, []):
+                    if rank <= k and item in relevant:
+                        dcg += 1.0 / math.log2(rank + 1)
+                        hits += 1
+                idcg = sum(1.0 / math.log2(i + 1) for i in range(1, min(len(relevant), k) + 1))
+                ndcg_sum += dcg / idcg
+                recall_sum += hits / len(relevant)
+            n = len(users)
+            rows.append((fold, target, model, "ndcg", k, ndcg_sum / n if n else 0.0, n))
+            rows.append((fold, target, model, "recall", k, recall_sum / n if n else 0.0, n))
+    return pd.DataFrame(rows, columns=METRIC_KEYS + ["value", "users"])
+
+
+def reference_sql_ndcg_recall(con: duckdb.DuckDBPyConnection, ks: Sequence[int]) -> pd.DataFrame:
+    """NDCG@k and Recall@k by ``sql/bench/ndcg_recall.sql`` on the tables of ``con``."""
+    sql = (BENCH_SQL_DIR / "ndcg_recall.sql").read_text()
+    return con.execute(sql, {"ks": [int(k) for k in ks]}).df()
+
+
+def compare_metrics(ours: pd.DataFrame, theirs: pd.DataFrame, tol: float = TOLERANCE) -> dict:
+    """Do two metric tables hold the same keys, user counts and values (within ``tol``)?"""
+    ours = ours[ours["metric"].isin(["ndcg", "recall"])]
+    merged = ours.merge(theirs, on=METRIC_KEYS, how="outer", suffixes=("_ours", "_theirs"), indicator=True)
+    unmatched = int((merged["_merge"] != "both").sum())
+    both = merged[merged["_merge"] == "both"]
+    diff = (both["value_ours"].astype(float) - both["value_theirs"].astype(float)).abs()
+    max_diff = float(diff.max()) if len(diff) else 0.0
+    users_equal = bool((both["users_ours"].astype(int) == both["users_theirs"].astype(int)).all())
+    return {
+        "agree": unmatched == 0 and len(both) > 0 and max_diff <= tol and users_equal,
+        "max_abs_diff": max_diff,
+        "rows_compared": len(both),
+        "rows_unmatched": unmatched,
+        "users_equal": users_equal,
+    }
+
+
+@dataclass
+class Timed:
+    median_s: float
+    runs_s: list[float]
+    value: object
+
+
+def timed(call: Callable[[], object], repeats: int) -> Timed:
+    """Run ``call`` ``repeats`` times; the median wall time and the last result."""
+    runs, value = [], None
+    for _ in range(max(1, repeats)):
+        start = time.perf_counter()
+        value = call()
+        runs.append(time.perf_counter() - start)
+    return Timed(statistics.median(runs), [round(r, 4) for r in runs], value)
+
+
+def bench_evaluation(
+    con: duckdb.DuckDBPyConnection,
+    sql_metrics: Callable[[duckdb.DuckDBPyConnection, Sequence[int]], pd.DataFrame] | None = None,
+    *,
+    ks: Sequence[int] = (10, 100),
+    repeats: int = 3,
+    sql_description: str = "sql/bench/ndcg_recall.sql",
+) -> dict:
+    """Time our SQL metrics against the pandas loop on the same warehouse tables.
+
+    ``sql_metrics(con, ks)`` returns fold, target, model, metric, k, value, users (at least the
+    ``ndcg`` and ``recall`` rows); by default the reference SQL in ``sql/bench/``.
+    """
+    sql_metrics = sql_metrics or reference_sql_ndcg_recall
+    recs = con.execute(
+        f"select {C.fold}, {C.target}, {C.model}, {C.uid}, {C.item_id}, {C.rank} from {Tables.recommendations}"
+    ).df()
+    targets = con.execute(
+        f"select distinct {C.fold}, {C.target}, {C.uid}, {C.item_id} from {Tables.eval_targets}"
+    ).df()
+    # the pandas loop scores the (fold, target) pairs that have recommendations, like the SQL
+    theirs = timed(lambda: pandas_ndcg_recall(recs, targets, ks), repeats)
+    ours = timed(lambda: sql_metrics(con, ks), repeats)
+    check = compare_metrics(ours.value, theirs.value)
+    return {
+        "status": "ok",
+        "description": "NDCG@k + Recall@k: SQL vs pandas per-user loop",
+        "ours": sql_description,
+        "ours_s": ours.median_s,
+        "theirs_s": theirs.median_s,
+        "ours_runs_s": ours.runs_s,
+        "theirs_runs_s": theirs.runs_s,
+        "ratio_ours_to_theirs": ours.median_s / theirs.median_s if theirs.median_s else float("nan"),
+        "speedup": theirs.median_s / ours.median_s if ours.median_s else float("inf"),
+        "repeats": max(1, repeats),
+        "recommendation_rows": len(recs),
+        "target_rows": len(targets),
+        "ks": list(ks),
+        **check,
+    }
+
+
+# --------------------------------------------------------------------------- Listen+ aggregation
+def pandas_listen_plus(path: Path, cutoff: int, threshold: int) -> pd.DataFrame:
+    """Listen+ count and last Listen+ timestamp per (uid, item_id) before ``cutoff``, with pandas."""
+    listens = pd.read_parquet(path, columns=[C.uid, C.item_id, C.timestamp, C.played_ratio_pct])
+    kept = listens[(listens[C.timestamp] < cutoff) & (listens[C.played_ratio_pct] >= threshold)]
+    return (
+        kept.groupby([C.uid, C.item_id], sort=False)
+        .agg(listen_plus_events=(C.timestamp, "size"), last_listen_plus_ts=(C.timestamp, "max"))
+        .reset_index()
+    )
+
+
+def duckdb_listen_plus(
+    con: duckdb.DuckDBPyConnection, path: Path, cutoff: int, threshold: int, sql: str | None = None
+) -> None:
+    """The same aggregation in DuckDB, materialised as the temp table ``bench_listen_plus``."""
+    sql = sql or (BENCH_SQL_DIR / "listen_plus_aggregation.sql").read_text()
+    con.execute(
+        f"create or replace temp table bench_listen_plus as {sql}",
+        {"path": str(path), "cutoff": int(cutoff), "threshold": int(threshold)},
+    )
+
+
+def _checksum_frame(df: pd.DataFrame) -> dict:
+    return {
+        "rows": len(df),
+        "sum_events": int(df["listen_plus_events"].astype("int64").sum()),
+        "sum_last_ts": int(df["last_listen_plus_ts"].astype("int64").sum()),
+        "sum_uid": int(df[C.uid].astype("int64").sum()),
+        "sum_item_id": int(df[C.item_id].astype("int64").sum()),
+    }
+
+
+def _checksum_table(con: duckdb.DuckDBPyConnection) -> dict:
+    row = con.execute(
+        "select count(*), sum(listen_plus_events)::HUGEINT, sum(last_listen_plus_ts)::HUGEINT, "
+        "sum(uid)::HUGEINT, sum(item_id)::HUGEINT from bench_listen_plus"
+    ).fetchone()
+    keys = ("rows", "sum_events", "sum_last_ts", "sum_uid", "sum_item_id")
+    return {k: int(v or 0) for k, v in zip(keys, row, strict=True)}
+
+
+def _warm_page_cache(path: Path) -> None:
+    with open(path, "rb") as fh:
+        while fh.read(1 << 24):
+            pass
+
+
+def bench_listen_plus(
+    con: duckdb.DuckDBPyConnection,
+    listens_path: Path,
+    *,
+    cutoff: int = DEFAULT_CUTOFF,
+    threshold: int = DEFAULT_THRESHOLD,
+    repeats: int = 3,
+) -> dict:
+    """Time the Listen+ aggregation: pandas read + groupby vs DuckDB SQL over the same parquet.
+
+    Both sides read the file (page cache warmed first, so neither pays the cold read alone);
+    the results must have the same rows and column sums.
+    """
+    _warm_page_cache(listens_path)
+    theirs = timed(lambda: pandas_listen_plus(listens_path, cutoff, threshold), repeats)
+    ours = timed(lambda: duckdb_listen_plus(con, listens_path, cutoff, threshold), repeats)
+    a, b = _checksum_table(con), _checksum_frame(theirs.value)
+    con.execute("drop table if exists bench_listen_plus")
+    return {
+        "status": "ok",
+        "description": "Listen+ aggregation per (uid, item_id) from parquet: DuckDB vs pandas groupby",
+        "ours": "sql/bench/listen_plus_aggregation.sql",
+        "ours_s": ours.median_s,
+        "theirs_s": theirs.median_s,
+        "ours_runs_s": ours.runs_s,
+        "theirs_runs_s": theirs.runs_s,
+        "ratio_ours_to_theirs": ours.median_s / theirs.median_s if theirs.median_s else float("nan"),
+        "speedup": theirs.median_s / ours.median_s if ours.median_s else float("inf"),
+        "repeats": max(1, repeats),
+        "cutoff": cutoff,
+        "threshold": threshold,
+        "agree": a == b,
+        "max_abs_diff": 0 if a == b else {k: a[k] - b[k] for k in a},
+        "checksum": a,
+    }
+
+
+def resolve_sql_metrics() -> tuple[Callable[[duckdb.DuckDBPyConnection, Sequence[int]], pd.DataFrame], str]:
+    """Our SQL evaluation to time: the evaluation package's metric SQL if installed, else the reference.
+
+    Returns the callable ``(con, ks) -> metrics DataFrame`` and a description for the report.
+    """
+    return reference_sql_ndcg_recall, "sql/bench/ndcg_recall.sql"

@@ -1,0 +1,194 @@
+"""``bench.json`` (merged per size) and its Markdown rendering ``bench.md``, written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from recsys.config import GENERATED_SIZES
+from recsys.errors import ConfigError
+
+SCHEMA_VERSION = 1
+# the acceptance bounds of the scale issue, checked (not asserted) in the report
+TARGET_SIZE = "50m"
+MAX_PIPELINE_WALL_S = 20 * 60
+MAX_PEAK_RSS_MB = 16 * 1024
+MIN_SPEEDUP = {"evaluation": 20.0, "listen_plus_aggregation": 3.0}
+# stages that are not part of "the pipeline from an empty warehouse" (generation excluded)
+NON_PIPELINE_STAGES = ("generate",)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temp file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_results(path: Path) -> dict:
+    """The earlier ``bench.json`` (an empty skeleton if there is none)."""
+    if not path.exists():
+        return {"schema_version": SCHEMA_VERSION, "sizes": {}}
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not valid JSON ({exc}); move it away or delete it, then rerun `recsys bench`."
+        ) from exc
+    if not isinstance(data, dict) or not isinstance(data.get("sizes"), dict):
+        raise ConfigError(f"{path} does not look like a bench.json (no 'sizes' mapping); move it away.")
+    return data
+
+
+def merge_size(results: dict, size: str, entry: dict) -> dict:
+    """Replace the entry of one size, keeping the other sizes of an earlier run."""
+    merged = dict(results)
+    merged["schema_version"] = SCHEMA_VERSION
+    merged["sizes"] = {**results.get("sizes", {}), size: entry}
+    return merged
+
+
+def pipeline_totals(stages: list[dict]) -> dict:
+    """Sum of wall and CPU time, max of peak RSS, over the pipeline stages (generation excluded)."""
+    rows = [s for s in stages if s["name"] not in NON_PIPELINE_STAGES and s.get("kind", "pipeline") == "pipeline"]
+    measured = [s for s in rows if s["status"] in ("ok", "failed")]
+    total = {
+        "wall_s": round(sum(s["wall_s"] for s in measured), 3),
+        "cpu_s": round(sum(s["cpu_s"] for s in measured), 3),
+        "peak_rss_mb": round(max((s["peak_rss_mb"] for s in measured), default=0.0), 3),
+        "complete": bool(rows) and all(s["status"] == "ok" for s in rows),
+    }
+    if measured:
+        top = max(measured, key=lambda s: s["wall_s"])
+        total["dominant_stage"] = top["name"]
+        total["dominant_share"] = round(top["wall_s"] / total["wall_s"], 3) if total["wall_s"] else 0.0
+    return total
+
+
+def _size_order(sizes: list[str]) -> list[str]:
+    known = [s for s in GENERATED_SIZES if s in sizes]
+    return known + sorted(s for s in sizes if s not in known)
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    if value is None:
+        return "–"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}f}" if abs(value) >= 1 or value == 0 else f"{value:.{max(digits, 2)}f}"
+
+
+def _stage_table(results: dict, sizes: list[str], key: str, title: str) -> list[str]:
+    names: list[str] = []
+    for size in sizes:
+        for stage in results["sizes"][size]["stages"]:
+            if stage["name"] not in names:
+                names.append(stage["name"])
+    lines = [f"### {title}", "", "| stage | " + " | ".join(sizes) + " |", "|---|" + "---:|" * len(sizes)]
+    for name in names:
+        cells = []
+        for size in sizes:
+            stage = next((s for s in results["sizes"][size]["stages"] if s["name"] == name), None)
+            if stage is None:
+                cells.append("")
+            elif stage["status"] in ("ok", "reused"):
+                mark = " (reused)" if stage["status"] == "reused" else ""
+                cells.append(_fmt(stage[key]) + mark)
+            else:
+                cells.append(f"{stage['status'].upper()}" + (f" {_fmt(stage[key])}" if stage[key] else ""))
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    totals = [results["sizes"][s]["totals"] for s in sizes]
+    label = "**pipeline peak** (max, generation excluded)" if key == "peak_rss_mb" else "**pipeline total** (generation excluded)"
+    lines.append(f"| {label} | " + " | ".join(f"**{_fmt(t[key])}**" for t in totals) + " |")
+    return lines + [""]
+
+
+def _baseline_rows(results: dict, sizes: list[str]) -> list[str]:
+    lines = [
+        "| size | comparison | ours (s) | pandas (s) | ours / pandas | speed-up | results agree | repeats |",
+        "|---|---|---:|---:|---:|---:|---|---:|",
+    ]
+    for size in sizes:
+        for name, b in results["sizes"][size].get("baselines", {}).items():
+            if b.get("status") != "ok":
+                lines.append(f"| {size} | {name} | | | | | {b.get('status', '?')}: {b.get('error', '')[:80]} | |")
+                continue
+            agree = "yes" if b["agree"] else f"NO (max diff {b.get('max_abs_diff')})"
+            lines.append(
+                f"| {size} | {b['description']} | {b['ours_s']:.3f} | {b['theirs_s']:.3f} | "
+                f"{b['ratio_ours_to_theirs']:.3f} | {b['speedup']:.1f}x | {agree} | {b['repeats']} |"
+            )
+    return lines
+
+
+def render_markdown(results: dict) -> str:
+    """The report: one table per measure (stage rows x size columns), dominant stage, baselines."""
+    sizes = _size_order(list(results.get("sizes", {})))
+    out = ["# Benchmark: every pipeline stage by data size", ""]
+    if not sizes:
+        return "\n".join(out + ["No sizes measured yet: run `recsys bench --sizes tiny`.", ""])
+    out += ["Each stage runs as its own process; wall time, CPU time (user + system) and peak resident",
+            "memory (`ru_maxrss` of the process tree, from `os.wait4`) are measured per stage.",
+            "Produced by `recsys bench`; raw numbers in `bench.json`.", ""]
+    out += ["## Runs", "", "| size | run at (UTC) | listens | users | items | machine | load at start | commit |",
+            "|---|---|---:|---:|---:|---|---|---|"]
+    for size in sizes:
+        e = results["sizes"][size]
+        m, d = e.get("machine", {}), e.get("dataset", {})
+        machine = f"{m.get('cpu_count')} cores, {m.get('memory_gib')} GiB"
+        load = ", ".join(str(x) for x in (m.get("load_avg_1_5_15") or []))
+        out.append(
+            f"| {size} | {e.get('run_at', '')} | {d.get('listens', 0):,} | {d.get('users') or '–'} | "
+            f"{d.get('items') or '–'} | {machine} | {load} | {m.get('git_commit') or ''} |"
+        )
+    out += ["", "## Stages", ""]
+    out += _stage_table(results, sizes, "wall_s", "Wall time (s)")
+    out += _stage_table(results, sizes, "cpu_s", "CPU time, user + system (s)")
+    out += _stage_table(results, sizes, "peak_rss_mb", "Peak resident memory (MiB)")
+    out += ["### Which stage dominates", ""]
+    for size in sizes:
+        t = results["sizes"][size]["totals"]
+        if "dominant_stage" in t:
+            out.append(f"- **{size}**: `{t['dominant_stage']}` takes {t['dominant_share']:.0%} of the "
+                       f"{_fmt(t['wall_s'])} s pipeline wall time.")
+    out += ["", "## Baselines (same data, same run, medians over repeats)", ""]
+    out += ["Time ratio below 1 means ours is faster; speed-up = pandas time / our time.", ""]
+    out += _baseline_rows(results, sizes)
+    out += ["", "## Acceptance checks (not asserted in tests)", ""]
+    out += _acceptance(results, sizes)
+    failures = [(s, f) for s in sizes for f in results["sizes"][s].get("failures", [])]
+    if failures:
+        out += ["", "## Failures", ""]
+        out += [f"- **{s}**: {f}" for s, f in failures]
+    return "\n".join(out) + "\n"
+
+
+def _acceptance(results: dict, sizes: list[str]) -> list[str]:
+    lines = []
+    if TARGET_SIZE in sizes:
+        t = results["sizes"][TARGET_SIZE]["totals"]
+        ok_time = t["complete"] and t["wall_s"] < MAX_PIPELINE_WALL_S
+        ok_mem = t["complete"] and t["peak_rss_mb"] < MAX_PEAK_RSS_MB
+        lines.append(f"- {TARGET_SIZE} pipeline (generation excluded) {_fmt(t['wall_s'])} s "
+                     f"< {MAX_PIPELINE_WALL_S} s: {'PASS' if ok_time else 'FAIL'}")
+        lines.append(f"- {TARGET_SIZE} peak memory {_fmt(t['peak_rss_mb'])} MiB "
+                     f"< {MAX_PEAK_RSS_MB} MiB: {'PASS' if ok_mem else 'FAIL'}")
+    else:
+        lines.append(f"- {TARGET_SIZE} not measured yet (`recsys bench --sizes {TARGET_SIZE}`).")
+    for size in sizes:
+        for name, b in results["sizes"][size].get("baselines", {}).items():
+            need = MIN_SPEEDUP.get(name)
+            if need is None or b.get("status") != "ok":
+                continue
+            ok = b["agree"] and b["speedup"] >= need
+            lines.append(f"- {size} {name}: speed-up {b['speedup']:.1f}x >= {need:g}x and results agree: "
+                         f"{'PASS' if ok else 'FAIL'}")
+    return lines

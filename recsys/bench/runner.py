@@ -1,0 +1,227 @@
+"""``recsys bench``: run every stage of each chosen size, measure it, and write the report."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+from tqdm import tqdm
+
+from recsys.bench.machine import machine_info, package_versions
+from recsys.bench.measure import StageResult, run_stage
+from recsys.bench.report import (
+    load_results,
+    merge_size,
+    pipeline_totals,
+    render_markdown,
+    write_atomic,
+)
+from recsys.bench.stages import (
+    BASELINE,
+    BenchPaths,
+    Stage,
+    baseline_stages,
+    child_env,
+    pipeline_plan,
+)
+from recsys.config import Settings
+from recsys.errors import ConfigError
+from recsys.pipeline_config import load_config
+
+# stages everything after them depends on: if one fails, the rest of that size is skipped
+_BLOCKING = ("generate", "build")
+EVENT_FILES = ("listens", "likes", "dislikes", "unlikes", "undislikes")
+
+
+def default_repeats(size: str) -> int:
+    """Repeats of the baselines: 3 where they are cheap, 1 at 50m and up."""
+    return 3 if size in ("tiny", "small") else 1
+
+
+def parse_sizes(values: Sequence[str]) -> list[str]:
+    """``["tiny,small", "50m"]`` -> ``["tiny", "small", "50m"]`` (comma or repeated option)."""
+    sizes: list[str] = []
+    for value in values:
+        for part in value.replace(",", " ").split():
+            if part not in sizes:
+                sizes.append(part)
+    if not sizes:
+        raise ConfigError("No size given: pass --sizes tiny,small (any of tiny, small, 50m).")
+    bad = [s for s in sizes if "/" in s or s.startswith(".")]
+    if bad:
+        raise ConfigError(f"{', '.join(bad)} is not a size name; use tiny, small or 50m.")
+    return sizes
+
+
+def dataset_facts(flat_dir: Path) -> dict:
+    """Row counts of the event files (parquet metadata) and distinct users/items of the listens."""
+    import pyarrow.parquet as pq
+
+    facts: dict = {}
+    for name in EVENT_FILES:
+        path = flat_dir / f"{name}.parquet"
+        if path.is_file():
+            facts[name] = pq.ParquetFile(path).metadata.num_rows
+    listens = flat_dir / "listens.parquet"
+    if listens.is_file():
+        users, items = duckdb.sql(
+            "select count(distinct uid), count(distinct item_id) from read_parquet(?)",
+            params=[str(listens)],
+        ).fetchone()
+        facts.update(users=int(users), items=int(items))
+    return facts
+
+
+def _skipped(stage: Stage, reason: str) -> StageResult:
+    return StageResult(name=stage.name, command=list(stage.argv), status="skipped", error=reason)
+
+
+def _fresh_warehouse(paths: BenchPaths) -> None:
+    for p in (paths.warehouse, paths.warehouse.with_name(paths.warehouse.name + ".wal")):
+        p.unlink(missing_ok=True)
+    shutil.rmtree(paths.temp_dir, ignore_errors=True)
+
+
+def _read_baseline(stage: Stage, result: StageResult) -> dict:
+    path = Path(stage.extra["result"])
+    if not path.is_file():
+        return {"status": "failed", "error": result.error or "the baseline wrote no result"}
+    data = json.loads(path.read_text())
+    if result.status != "ok" and data.get("status") == "ok" and not data.get("agree", True):
+        data["error"] = "results disagree"
+    return data
+
+
+def bench_size(
+    settings: Settings,
+    size: str,
+    *,
+    root: Path,
+    previous: dict | None,
+    regenerate: bool = False,
+    repeats: int | None = None,
+    seed: int = 42,
+    niceness: int = 10,
+    config: Path | None = None,
+    on_update=None,
+) -> dict:
+    """Run and measure every stage of one size; returns its ``bench.json`` entry.
+
+    ``on_update(entry)`` is called after each stage so a long run shows partial results.
+    """
+    paths = BenchPaths(root, size)
+    reports_root = settings.reports_dir
+    env = child_env(settings, paths, reports_root)
+    logs = paths.logs_dir(reports_root)
+    models = list(load_config(config)["candidates"]["models"])
+    repeats = repeats or default_repeats(size)
+    plan = pipeline_plan(size, paths, models=models, seed=seed, config=config)
+    plan += baseline_stages(logs, repeats=repeats, listens=paths.flat_dir / "listens.parquet",
+                            warehouse=paths.warehouse)
+    entry: dict = {
+        "size": size, "run_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"), "state": "running",
+        "machine": machine_info(), "packages": package_versions(),
+        "settings": {"memory_limit": settings.memory_limit, "threads": settings.threads,
+                     "niceness": niceness, "seed": seed, "models": models, "baseline_repeats": repeats,
+                     "data_dir": str(paths.data_dir), "warehouse": str(paths.warehouse)},
+        "dataset": {}, "stages": [], "baselines": {}, "failures": [],
+    }
+    blocked: str | None = None
+    for stage in tqdm(plan, desc=f"bench {size}", unit="stage", leave=False):
+        if stage.name == "generate" and paths.has_data() and not regenerate:
+            result = _reused_generate(stage, previous)
+        elif stage.missing:
+            result = _skipped(stage, stage.missing)
+        elif blocked and stage.kind != BASELINE:
+            result = _skipped(stage, f"{blocked} failed")
+        else:
+            if stage.name == "build":
+                _fresh_warehouse(paths)
+            result = run_stage(stage.name, stage.argv, env=env, cwd=root,
+                               log_path=logs / f"{stage.name}.log", niceness=niceness)
+        if stage.name == "generate":
+            entry["dataset"] = dataset_facts(paths.flat_dir)
+        if stage.kind == BASELINE and result.status != "skipped":
+            entry["baselines"][stage.extra["key"]] = _read_baseline(stage, result)
+        if result.status == "failed":
+            entry["failures"].append(f"{stage.name}: {result.error}")
+            if stage.name in _BLOCKING:
+                blocked = stage.name
+        elif result.status == "skipped" and stage.missing:
+            entry["failures"].append(f"{stage.name} skipped: {stage.missing}")
+        record = result.to_dict()
+        record["kind"] = stage.kind
+        entry["stages"].append(record)
+        entry["totals"] = pipeline_totals(entry["stages"])
+        if on_update:
+            on_update(entry)
+    entry["state"] = "complete"
+    return entry
+
+
+def _reused_generate(stage: Stage, previous: dict | None) -> StageResult:
+    result = StageResult(name=stage.name, command=list(stage.argv), status="reused")
+    old = next((s for s in (previous or {}).get("stages", []) if s["name"] == "generate"), None)
+    if old and old["status"] in ("ok", "reused"):
+        for key in ("wall_s", "user_s", "sys_s", "peak_rss_mb"):
+            setattr(result, key, old[key])
+        result.extra = {"measured_at": old.get("extra", {}).get("measured_at") or previous.get("run_at")}
+    else:
+        result.error = "existing data reused; generation time not measured (use --regenerate)"
+    return result
+
+
+def run_bench(
+    settings: Settings,
+    sizes: Sequence[str],
+    *,
+    root: Path | None = None,
+    regenerate: bool = False,
+    repeats: int | None = None,
+    seed: int = 42,
+    niceness: int = 10,
+    config: Path | None = None,
+) -> dict:
+    """Benchmark each size in turn, merging results into ``<reports>/bench.json`` and ``bench.md``.
+
+    Parameters
+    ----------
+    settings : Settings
+        Memory limit, threads and the reports folder; data and warehouse paths are the benchmark's
+        own (``data/bench/<size>``, ``warehouse/bench-<size>.duckdb`` under ``root``).
+    sizes : sequence of str
+        Sizes to run (tiny, small, 50m); other sizes of an earlier run stay in the report.
+    regenerate : bool
+        Generate the data again even if ``data/bench/<size>`` already holds it.
+    repeats : int, optional
+        Repeats of each baseline timing (median reported); default 3 for tiny/small, 1 above.
+    niceness : int
+        Nice increment of every stage (the CPU may be shared).
+
+    Returns
+    -------
+    dict
+        The merged ``bench.json`` content.
+    """
+    root = (root or Path.cwd()).resolve()
+    json_path = settings.reports_dir / "bench.json"
+    results = load_results(json_path)
+
+    def save(entry: dict) -> None:
+        merged = merge_size(results, entry["size"], entry)
+        merged["updated_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
+        write_atomic(json_path, json.dumps(merged, indent=2, default=str) + "\n")
+        write_atomic(settings.reports_dir / "bench.md", render_markdown(merged))
+        results.clear()
+        results.update(merged)
+
+    for size in parse_sizes(sizes):
+        previous = results.get("sizes", {}).get(size)
+        entry = bench_size(settings, size, root=root, previous=previous, regenerate=regenerate,
+                           repeats=repeats, seed=seed, niceness=niceness, config=config, on_update=save)
+        save(entry)
+    return results

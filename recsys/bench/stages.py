@@ -1,0 +1,179 @@
+"""The stage plan: which ``recsys`` command lines make up one benchmark run of one size.
+
+Every stage is one child process: ``recsys <command>`` with the environment pointing at an
+isolated dataset and warehouse for that size (``data/bench/<size>``,
+``warehouse/bench-<size>.duckdb``), so a benchmark never touches the user's own warehouse.
+The plan adapts to the commands that are installed (it reads the click group), so a stage whose
+command does not exist is reported as ``skipped`` with the reason rather than failing the run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+
+from recsys.config import Settings
+
+PIPELINE = "pipeline"
+BASELINE = "baseline"
+
+
+@dataclass(frozen=True)
+class BenchPaths:
+    """Where one size's benchmark keeps its data, warehouse, logs and pipeline reports."""
+
+    root: Path
+    size: str
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data" / "bench" / self.size
+
+    @property
+    def flat_dir(self) -> Path:
+        return self.data_dir / "flat" / self.size
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse" / f"bench-{self.size}.duckdb"
+
+    @property
+    def temp_dir(self) -> Path:
+        return self.root / "warehouse" / f"tmp-bench-{self.size}"
+
+    @property
+    def dbt_target_dir(self) -> Path:
+        return self.root / "warehouse" / f"dbt-target-bench-{self.size}"
+
+    def reports_dir(self, reports_root: Path) -> Path:
+        return reports_root / "bench-runs" / self.size
+
+    def logs_dir(self, reports_root: Path) -> Path:
+        return reports_root / "bench-logs" / self.size
+
+    def has_data(self) -> bool:
+        return (self.flat_dir / "listens.parquet").is_file()
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One measured step: a name, a command line, and whether it belongs to the pipeline total."""
+
+    name: str
+    argv: tuple[str, ...]
+    kind: str = PIPELINE
+    # set when the command is not installed: the stage is reported as skipped with this reason
+    missing: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def recsys_executable() -> list[str]:
+    """The ``recsys`` console script of this interpreter (falls back to ``python -c``)."""
+    script = Path(sys.executable).parent / "recsys"
+    if script.is_file():
+        return [str(script)]
+    found = shutil.which("recsys")
+    if found:
+        return [found]
+    return [sys.executable, "-c", "from recsys.cli import main; main()"]
+
+
+def installed_commands() -> dict[str, click.Command]:
+    """The commands of the ``recsys`` group as installed now."""
+    from recsys.cli import main
+
+    return dict(main.commands)
+
+
+def has_option(command: click.Command | None, flag: str) -> bool:
+    return command is not None and any(flag in p.opts for p in command.params)
+
+
+def child_env(settings: Settings, paths: BenchPaths, reports_root: Path) -> dict[str, str]:
+    """The environment of every stage of one size: isolated data, warehouse, temp and dbt paths."""
+    env = dict(os.environ)
+    bench = settings.with_(
+        data_dir=paths.data_dir, size=paths.size, warehouse=paths.warehouse,
+        reports_dir=paths.reports_dir(reports_root), temp_dir=paths.temp_dir,
+    )
+    env.update(bench.env())
+    # dbt writes manifest/partial-parse files under target/: keep the benchmark's apart from a
+    # developer's concurrent dbt run in the same project folder
+    env["DBT_TARGET_PATH"] = str(paths.dbt_target_dir.resolve())
+    env["DBT_LOG_PATH"] = str((paths.dbt_target_dir / "logs").resolve())
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _cmd(commands: dict[str, click.Command], name: str, args: list[str], stage: str, **kw) -> Stage:
+    if name not in commands:
+        return Stage(stage, tuple(recsys_executable() + [name] + args),
+                     missing=f"`recsys {name}` is not installed", **kw)
+    return Stage(stage, tuple(recsys_executable() + [name] + args), **kw)
+
+
+def pipeline_plan(
+    size: str,
+    paths: BenchPaths,
+    *,
+    models: list[str],
+    seed: int,
+    config: Path | None = None,
+    commands: dict[str, click.Command] | None = None,
+) -> list[Stage]:
+    """The pipeline stages of one size, in order.
+
+    generate -> build -> one ``candidates-<model>`` per generator (both folds, both targets) ->
+    train-ranker -> rank -> evaluate-sql (scores the existing ``recommendations`` in SQL).
+    """
+    commands = installed_commands() if commands is None else commands
+    cfg = ["--config", str(config)] if config else []
+    plan = [
+        _cmd(commands, "generate", ["--size", size, "--seed", str(seed), "--out", str(paths.data_dir)], "generate"),
+        _cmd(commands, "build", [], "build"),
+    ]
+    cand = commands.get("candidates")
+    for model in models:
+        args = ["--models", model]
+        if has_option(cand, "--fold"):
+            args += ["--fold", "val", "--fold", "test"] if _multiple(cand, "--fold") else []
+        plan.append(_cmd(commands, "candidates", args + cfg, f"candidates-{model}", extra={"model": model}))
+    plan.append(_cmd(commands, "train-ranker", cfg, "train-ranker"))
+    plan.append(_cmd(commands, "rank", cfg, "rank"))
+    plan.append(evaluation_stage(commands, cfg))
+    return plan
+
+
+def _multiple(command: click.Command | None, flag: str) -> bool:
+    return any(flag in p.opts and getattr(p, "multiple", False) for p in (command.params if command else []))
+
+
+def evaluation_stage(commands: dict[str, click.Command], cfg: list[str]) -> Stage:
+    """Score the existing ``recommendations`` with the SQL metrics, without refitting anything."""
+    if "metrics" in commands:
+        return _cmd(commands, "metrics", cfg, "evaluate-sql")
+    evaluate = commands.get("evaluate")
+    if has_option(evaluate, "--skip-fit"):
+        return _cmd(commands, "evaluate", ["--skip-fit"] + cfg, "evaluate-sql")
+    return Stage("evaluate-sql", tuple(recsys_executable() + ["metrics"]),
+                 missing="neither `recsys metrics` nor `recsys evaluate --skip-fit` is installed")
+
+
+def baseline_stages(out_dir: Path, *, repeats: int, listens: Path, warehouse: Path) -> list[Stage]:
+    """The two side-by-side baselines, each one child process writing its JSON result."""
+    child = [sys.executable, "-m", "recsys.bench.child"]
+    common = ["--warehouse", str(warehouse), "--repeats", str(repeats)]
+    return [
+        Stage("baseline-evaluation", tuple(child + ["evaluation", *common, "--out",
+                                                    str(out_dir / "baseline-evaluation.json")]),
+              kind=BASELINE, extra={"result": str(out_dir / "baseline-evaluation.json"), "key": "evaluation"}),
+        Stage("baseline-listen-plus", tuple(child + ["listen-plus", *common, "--listens", str(listens),
+                                                     "--out", str(out_dir / "baseline-listen-plus.json")]),
+              kind=BASELINE,
+              extra={"result": str(out_dir / "baseline-listen-plus.json"), "key": "listen_plus_aggregation"}),
+    ]

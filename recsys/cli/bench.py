@@ -1,0 +1,59 @@
+"""``recsys bench``: measure every stage of the pipeline at one or more data sizes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from recsys.cli.common import run_or_fail
+from recsys.config import load_settings
+
+
+@click.command("bench")
+@click.option(
+    "--sizes", "sizes", multiple=True,
+    help="Sizes to run, comma separated or repeated (--sizes tiny,small or --sizes tiny --sizes small). "
+         "Sizes from an earlier run stay in the report. [default: tiny,small]",
+)
+@click.argument("more_sizes", nargs=-1)
+@click.option("--regenerate", is_flag=True, help="Generate the data again even if data/bench/<size> has it.")
+@click.option("--repeats", type=click.IntRange(1, 20), default=None,
+              help="Repeats of each baseline timing (median reported) [default: 3 for tiny/small, 1 above].")
+@click.option("--seed", type=int, default=42, show_default=True, help="Seed of the generated data.")
+@click.option("--nice", "niceness", type=click.IntRange(0, 19), default=10, show_default=True,
+              help="Nice increment of every stage (the CPU may be shared).")
+@click.option("--config", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="Pipeline config YAML passed to every stage (models, N, seeds).")
+def bench(sizes, more_sizes, regenerate, repeats, seed, niceness, config):
+    """Run every pipeline stage on generated data and measure each one.
+
+    For each size: generate (reused if data/bench/<size> exists), dbt build into a fresh
+    warehouse/bench-<size>.duckdb, fit + recommend each candidate generator (one process per
+    model, both folds), train the ranker and rank, score in SQL; then the pandas baselines. Wall
+    time, CPU time and peak memory per stage go to reports/bench.json and reports/bench.md
+    (RECSYS_REPORTS_DIR), merged with the other sizes of earlier runs. Stage logs are in
+    reports/bench-logs/<size>/. Sizes may also follow as arguments: `recsys bench --sizes tiny small`.
+
+    \b
+    Example:
+      recsys bench --sizes tiny,small
+      nohup recsys bench --sizes 50m > bench-50m.log 2>&1 &
+    """
+    from recsys.bench import run_bench
+
+    settings = run_or_fail(load_settings)
+    all_sizes = list(sizes) + list(more_sizes) or ["tiny", "small"]
+    results = run_or_fail(
+        run_bench, settings, all_sizes, regenerate=regenerate, repeats=repeats, seed=seed,
+        niceness=niceness, config=config,
+    )
+    md = settings.reports_dir / "bench.md"
+    failures = [f"{size}: {f}" for size, e in results["sizes"].items() for f in e.get("failures", [])]
+    click.echo(md.read_text())
+    click.echo(f"Wrote {settings.reports_dir / 'bench.json'} and {md}.", err=True)
+    if failures:
+        raise click.ClickException(f"{len(failures)} stage(s) failed or were skipped:\n  " + "\n  ".join(failures))
+
+
+COMMANDS = [bench]

@@ -1,0 +1,150 @@
+import math
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from recsys.bench import baselines
+from recsys.bench.baselines import (
+    bench_evaluation,
+    bench_listen_plus,
+    compare_metrics,
+    pandas_listen_plus,
+    pandas_ndcg_recall,
+    reference_sql_ndcg_recall,
+)
+
+
+def d(rank: int) -> float:
+    return 1 / math.log2(rank + 1)
+
+
+@pytest.fixture
+def tables():
+    """Two users in (test, listen_plus); model a hits u1 at ranks 1 and 3, misses u2 entirely;
+    model b has no list for u2 (scores 0); u3 has targets only in (test, like)."""
+    recs = pd.DataFrame(
+        [
+            ("test", "listen_plus", "a", 1, 10, 1), ("test", "listen_plus", "a", 1, 11, 2),
+            ("test", "listen_plus", "a", 1, 12, 3), ("test", "listen_plus", "a", 2, 10, 1),
+            ("test", "listen_plus", "b", 1, 13, 1), ("test", "listen_plus", "b", 1, 10, 2),
+            ("test", "like", "a", 3, 20, 1),
+        ],
+        columns=["fold", "target", "model", "uid", "item_id", "rank"],
+    )
+    recs["score"] = -recs["rank"].astype(float)
+    targets = pd.DataFrame(
+        [
+            ("test", "listen_plus", 1, 10), ("test", "listen_plus", 1, 12), ("test", "listen_plus", 1, 99),
+            ("test", "listen_plus", 2, 50),
+            ("test", "like", 3, 20),
+        ],
+        columns=["fold", "target", "uid", "item_id"],
+    )
+    return recs, targets
+
+
+def expected(model: str, metric: str, k: int) -> float:
+    # |T(u1)| = 3, |T(u2)| = 1; both k >= 3 here
+    idcg_u1 = d(1) + d(2) + d(3)
+    if model == "a":
+        return {"ndcg": (d(1) + d(3)) / idcg_u1 / 2, "recall": (2 / 3) / 2}[metric]
+    return {"ndcg": d(2) / idcg_u1 / 2, "recall": (1 / 3) / 2}[metric]
+
+
+def test_pandas_loop_matches_hand_computation(tables):
+    recs, targets = tables
+    out = pandas_ndcg_recall(recs, targets, ks=[10, 100]).set_index(["target", "model", "metric", "k"])
+    for model in ("a", "b"):
+        for metric in ("ndcg", "recall"):
+            assert out.loc[("listen_plus", model, metric, 10), "value"] == pytest.approx(expected(model, metric, 10))
+            assert out.loc[("listen_plus", model, metric, 10), "users"] == 2
+    assert out.loc[("like", "a", "ndcg", 10), "value"] == pytest.approx(1.0)
+
+
+def test_k_cuts_the_list(tables):
+    recs, targets = tables
+    out = pandas_ndcg_recall(recs, targets, ks=[1]).set_index(["target", "model", "metric"])
+    # model a at k=1: u1 hit at rank 1, idcg over min(3, 1) = 1 item
+    assert out.loc[("listen_plus", "a", "ndcg"), "value"] == pytest.approx(0.5)
+    assert out.loc[("listen_plus", "a", "recall"), "value"] == pytest.approx((1 / 3) / 2)
+
+
+@pytest.fixture
+def con(tables):
+    recs, targets = tables
+    con = duckdb.connect()
+    con.execute("create table recommendations as select * from recs")
+    con.execute("create table eval_targets as select *, 1::UTINYINT as is_organic from targets")
+    yield con
+    con.close()
+
+
+def test_pandas_baseline_equals_sql_metrics(con, tables):
+    recs, targets = tables
+    sql = reference_sql_ndcg_recall(con, [1, 2, 10, 100])
+    pandas = pandas_ndcg_recall(recs, targets, ks=[1, 2, 10, 100])
+    check = compare_metrics(sql, pandas)
+    assert check["agree"], check
+    assert check["rows_compared"] == 3 * 2 * 4  # (listen_plus a, b; like a) x 2 metrics x 4 ks
+
+
+def test_our_sql_evaluation_equals_pandas_on_fixture(con, tables):
+    """Whatever SQL `recsys bench` times (the evaluation package's or the reference) agrees."""
+    recs, targets = tables
+    sql_metrics, _ = baselines.resolve_sql_metrics()
+    check = compare_metrics(sql_metrics(con, [10, 100]), pandas_ndcg_recall(recs, targets, ks=[10, 100]))
+    assert check["agree"], check
+
+
+def test_compare_metrics_flags_a_mismatch(con, tables):
+    recs, targets = tables
+    sql = reference_sql_ndcg_recall(con, [10])
+    pandas = pandas_ndcg_recall(recs, targets, ks=[10])
+    pandas.loc[0, "value"] += 1e-6
+    check = compare_metrics(sql, pandas)
+    assert not check["agree"] and check["max_abs_diff"] == pytest.approx(1e-6)
+    assert not compare_metrics(sql, pandas.iloc[1:])["agree"]  # a missing row
+
+
+def test_bench_evaluation_result_shape(con):
+    out = bench_evaluation(con, repeats=2)
+    assert out["agree"] and out["status"] == "ok" and out["repeats"] == 2
+    assert len(out["ours_runs_s"]) == len(out["theirs_runs_s"]) == 2
+    assert out["ratio_ours_to_theirs"] == pytest.approx(out["ours_s"] / out["theirs_s"])
+
+
+@pytest.fixture
+def listens_file(tmp_path):
+    rows = [  # uid, timestamp, item_id, played_ratio_pct
+        (1, 100, 5, 50), (1, 200, 5, 90), (1, 300, 5, 10),  # 2 Listen+ events, last at 200
+        (1, 150, 6, 49),  # no Listen+
+        (2, 400, 5, 120), (2, 999, 5, 100),  # second one at the cut-off: excluded
+    ]
+    table = pa.table({
+        "uid": pa.array([r[0] for r in rows], pa.uint32()),
+        "timestamp": pa.array([r[1] for r in rows], pa.uint32()),
+        "item_id": pa.array([r[2] for r in rows], pa.uint32()),
+        "is_organic": pa.array([1] * len(rows), pa.uint8()),
+        "played_ratio_pct": pa.array([r[3] for r in rows], pa.uint16()),
+        "track_length_seconds": pa.array([180] * len(rows), pa.uint32()),
+    })
+    path = tmp_path / "listens.parquet"
+    pq.write_table(table, path)
+    return path
+
+
+def test_listen_plus_pandas_by_hand(listens_file):
+    out = pandas_listen_plus(listens_file, cutoff=999, threshold=50).sort_values(["uid", "item_id"])
+    assert out[["uid", "item_id", "listen_plus_events", "last_listen_plus_ts"]].values.tolist() == [
+        [1, 5, 2, 200], [2, 5, 1, 400]
+    ]
+
+
+def test_listen_plus_duckdb_agrees_with_pandas(listens_file):
+    con = duckdb.connect()
+    out = bench_listen_plus(con, listens_file, cutoff=999, threshold=50, repeats=1)
+    assert out["agree"], out
+    assert out["checksum"] == {"rows": 2, "sum_events": 3, "sum_last_ts": 600, "sum_uid": 3, "sum_item_id": 10}

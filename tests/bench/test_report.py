@@ -1,0 +1,65 @@
+import json
+
+import pytest
+
+from recsys.bench.report import (
+    load_results,
+    merge_size,
+    pipeline_totals,
+    render_markdown,
+    write_atomic,
+)
+from recsys.errors import ConfigError
+
+
+def stage(name, wall, cpu=1.0, rss=100.0, status="ok", kind="pipeline"):
+    return {"name": name, "status": status, "kind": kind, "wall_s": wall, "cpu_s": cpu,
+            "user_s": cpu, "sys_s": 0.0, "peak_rss_mb": rss}
+
+
+def entry(size, stages, baselines=None):
+    return {"size": size, "stages": stages, "totals": pipeline_totals(stages),
+            "baselines": baselines or {}, "machine": {"cpu_count": 2, "memory_gib": 23.4},
+            "dataset": {"listens": 1000}}
+
+
+def test_totals_exclude_generation_and_baselines():
+    stages = [stage("generate", 100, rss=9000), stage("build", 30, rss=500), stage("rank", 10, rss=800),
+              stage("baseline-evaluation", 50, rss=5000, kind="baseline")]
+    t = pipeline_totals(stages)
+    assert t["wall_s"] == 40 and t["peak_rss_mb"] == 800 and t["complete"] is True
+    assert t["dominant_stage"] == "build" and t["dominant_share"] == 0.75
+
+
+def test_50m_acceptance_lines():
+    ok = entry("50m", [stage("build", 600, rss=4000)],
+               {"evaluation": {"status": "ok", "description": "e", "ours_s": 1.0, "theirs_s": 30.0,
+                               "ratio_ours_to_theirs": 1 / 30, "speedup": 30.0, "agree": True, "repeats": 1}})
+    md = render_markdown(merge_size({"sizes": {}}, "50m", ok))
+    assert "600 s < 1200 s: PASS" in md and "< 16384 MiB: PASS" in md
+    assert "50m evaluation: speed-up 30.0x >= 20x and results agree: PASS" in md
+    slow = entry("50m", [stage("build", 1300, rss=4000)])
+    assert "1,300 s < 1200 s: FAIL" in render_markdown(merge_size({"sizes": {}}, "50m", slow))
+
+
+def test_sizes_are_columns_in_size_order():
+    results = {"sizes": {}}
+    for size in ("50m", "tiny", "small"):
+        results = merge_size(results, size, entry(size, [stage("build", 1)]))
+    md = render_markdown(results)
+    assert "| stage | tiny | small | 50m |" in md
+
+
+def test_write_atomic_and_load(tmp_path):
+    path = tmp_path / "r" / "bench.json"
+    assert load_results(path) == {"schema_version": 1, "sizes": {}}
+    write_atomic(path, json.dumps({"sizes": {"tiny": {}}}))
+    assert load_results(path) == {"sizes": {"tiny": {}}}
+    assert [p.name for p in path.parent.iterdir()] == ["bench.json"]  # no temp file left behind
+    path.write_text("{not json")
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        load_results(path)
+
+
+def test_empty_report_says_how_to_start():
+    assert "recsys bench --sizes tiny" in render_markdown({"sizes": {}})

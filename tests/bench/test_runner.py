@@ -1,0 +1,115 @@
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from recsys.bench import runner
+from recsys.bench.report import NON_PIPELINE_STAGES
+from recsys.bench.stages import BASELINE, Stage
+from recsys.config import Settings
+from recsys.errors import ConfigError
+
+WRITE_LISTENS = (
+    "import sys, pyarrow as pa, pyarrow.parquet as pq, pathlib\n"
+    "p = pathlib.Path(sys.argv[1]); p.mkdir(parents=True, exist_ok=True)\n"
+    "pq.write_table(pa.table({'uid': pa.array([1, 1, 2], pa.uint32()),"
+    " 'item_id': pa.array([5, 6, 5], pa.uint32())}), p / 'listens.parquet')\n"
+)
+
+
+def fake_plan(fail_build: bool):
+    def plan(size, paths, **_):
+        py = sys.executable
+        return [
+            Stage("generate", (py, "-c", WRITE_LISTENS, str(paths.flat_dir))),
+            Stage("build", (py, "-c", "raise SystemExit(1)" if fail_build else "b = bytearray(8 * 2**20)")),
+            Stage("candidates-mostpop", (py, "-c", "sum(range(10**5))")),
+            Stage("rank", (py, "-c", "pass"), missing="`recsys rank` is not installed"),
+        ]
+    return plan
+
+
+def fake_baselines(out_dir: Path, **_):
+    result = out_dir / "baseline-evaluation.json"
+    code = (f"import json; open({str(result)!r}, 'w').write(json.dumps({{'status': 'ok', 'description': 'd', "
+            "'ours_s': 0.5, 'theirs_s': 20.0, 'ratio_ours_to_theirs': 0.025, 'speedup': 40.0, "
+            "'agree': True, 'repeats': 1}))")
+    return [Stage("baseline-evaluation", (sys.executable, "-c", code), kind=BASELINE,
+                  extra={"result": str(result), "key": "evaluation"})]
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return Settings(reports_dir=tmp_path / "reports", temp_dir=tmp_path / "tmp")
+
+
+def run(monkeypatch, settings, tmp_path, sizes, fail_build=False, **kw):
+    monkeypatch.setattr(runner, "pipeline_plan", fake_plan(fail_build))
+    monkeypatch.setattr(runner, "baseline_stages", fake_baselines)
+    return runner.run_bench(settings, sizes, root=tmp_path, niceness=0, **kw)
+
+
+def test_bench_json_and_md_shapes(monkeypatch, settings, tmp_path):
+    run(monkeypatch, settings, tmp_path, ["tiny"])
+    data = json.loads((settings.reports_dir / "bench.json").read_text())
+    entry = data["sizes"]["tiny"]
+    assert entry["state"] == "complete"
+    assert [s["name"] for s in entry["stages"]] == [
+        "generate", "build", "candidates-mostpop", "rank", "baseline-evaluation"]
+    assert [s["status"] for s in entry["stages"]] == ["ok", "ok", "ok", "skipped", "ok"]
+    assert entry["machine"]["cpu_count"] >= 1 and entry["machine"]["memory_gib"] > 0
+    assert "duckdb" in entry["packages"]
+    assert entry["dataset"] == {"listens": 3, "users": 2, "items": 2}
+    # totals: generation and baselines are not part of the pipeline
+    pipeline = [s for s in entry["stages"] if s["kind"] == "pipeline" and s["name"] not in NON_PIPELINE_STAGES
+                and s["status"] == "ok"]
+    assert entry["totals"]["wall_s"] == pytest.approx(sum(s["wall_s"] for s in pipeline), abs=1e-2)
+    assert entry["totals"]["complete"] is False  # rank was skipped
+    assert entry["totals"]["dominant_stage"] in ("build", "candidates-mostpop")
+    assert entry["baselines"]["evaluation"]["speedup"] == 40.0
+    assert any("rank skipped" in f for f in entry["failures"])
+
+    md = (settings.reports_dir / "bench.md").read_text()
+    assert "| stage | tiny |" in md
+    assert "| build |" in md and "| rank | SKIPPED |" in md
+    assert "40.0x" in md and "Which stage dominates" in md
+    assert (settings.reports_dir / "bench-logs" / "tiny" / "build.log").exists()
+
+
+def test_sizes_merge_and_generation_is_reused(monkeypatch, settings, tmp_path):
+    run(monkeypatch, settings, tmp_path, ["tiny"])
+    first = json.loads((settings.reports_dir / "bench.json").read_text())["sizes"]["tiny"]
+    run(monkeypatch, settings, tmp_path, ["small", "tiny"])
+    data = json.loads((settings.reports_dir / "bench.json").read_text())
+    assert set(data["sizes"]) == {"tiny", "small"}
+    gen = data["sizes"]["tiny"]["stages"][0]
+    assert gen["status"] == "reused"
+    assert gen["wall_s"] == first["stages"][0]["wall_s"]  # the earlier measurement is kept
+    md = (settings.reports_dir / "bench.md").read_text()
+    assert "| stage | tiny | small |" in md and "(reused)" in md
+
+
+def test_regenerate_runs_generation_again(monkeypatch, settings, tmp_path):
+    run(monkeypatch, settings, tmp_path, ["tiny"])
+    run(monkeypatch, settings, tmp_path, ["tiny"], regenerate=True)
+    data = json.loads((settings.reports_dir / "bench.json").read_text())
+    assert data["sizes"]["tiny"]["stages"][0]["status"] == "ok"
+
+
+def test_failed_build_skips_the_rest_and_is_reported(monkeypatch, settings, tmp_path):
+    run(monkeypatch, settings, tmp_path, ["tiny"], fail_build=True)
+    entry = json.loads((settings.reports_dir / "bench.json").read_text())["sizes"]["tiny"]
+    status = {s["name"]: s["status"] for s in entry["stages"]}
+    assert status["build"] == "failed" and status["candidates-mostpop"] == "skipped"
+    assert any(f.startswith("build: exit code 1") for f in entry["failures"])
+    assert "FAILED" in (settings.reports_dir / "bench.md").read_text()
+
+
+def test_parse_sizes():
+    assert runner.parse_sizes(["tiny,small", "50m", "tiny"]) == ["tiny", "small", "50m"]
+    assert runner.parse_sizes(["tiny small"]) == ["tiny", "small"]
+    with pytest.raises(ConfigError):
+        runner.parse_sizes([])
+    with pytest.raises(ConfigError):
+        runner.parse_sizes(["../etc"])
