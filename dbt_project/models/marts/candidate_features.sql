@@ -1,0 +1,65 @@
+{#- What the re-ranker reads: one row per candidate (fold, target, uid, item_id) proposed by any
+    generator in the Python-written `candidates` table (long format), with rank_<model> and
+    score_<model> for every model in var candidate_models, and every point-in-time feature.
+    Nulls mean "absent": a generator that did not propose the item (rank/score), no history
+    for the user, item or pair, no embedding. They are not filled here; LightGBM reads them as
+    missing values. When `candidates` does not exist yet the mart is empty, so `dbt build`
+    passes on a fresh warehouse. The Python candidate stage rebuilds it after writing
+    `candidates` with recsys.dbt_runner.build_candidate_features(settings). -#}
+{%- set models = var('candidate_models') -%}
+{%- set keys = ['fold', 'uid', 'item_id'] -%}
+with
+
+candidates as (
+    {{ relation_or_empty('candidates', {
+        'fold': dbt.type_string(), 'target': dbt.type_string(), 'model': dbt.type_string(),
+        'uid': type_uint32(), 'item_id': type_uint32(), 'rank': dbt.type_int(), 'score': dbt.type_float()}) }}
+),
+
+candidates_pivoted as (
+    select
+        fold,
+        target,
+        uid,
+        item_id,
+        {%- for m in models %}
+        min(case when model = '{{ m }}' then rank end) as rank_{{ m }},
+        max(case when model = '{{ m }}' then score end) as score_{{ m }},
+        {%- endfor %}
+        count(distinct model) as candidate_models
+    from candidates
+    group by fold, target, uid, item_id
+),
+
+with_features as (
+    select
+        c.*,
+        {{ star_except(ref('user_features'), 'u', keys) }},
+        {{ star_except(ref('item_features'), 'i', keys + ['artist_id', 'album_id']) }},
+        m.artist_id,
+        m.album_id,
+        {{ star_except(ref('user_item_features'), 'ui', keys) }},
+        {{ star_except(ref('user_artist_features'), 'ua', keys + ['artist_id']) }},
+        {{ star_except(ref('user_album_features'), 'ual', keys + ['album_id']) }},
+        p.profile_items as content_profile_items,
+        {{ vector_cosine('e.normalized_embed', 'p.profile_embed') }} as content_cosine
+    from candidates_pivoted as c
+    left join {{ ref('int_items_mapped') }} as m
+        on c.item_id = m.item_id
+    left join {{ ref('user_features') }} as u
+        on c.fold = u.fold and c.uid = u.uid
+    left join {{ ref('item_features') }} as i
+        on c.fold = i.fold and c.item_id = i.item_id
+    left join {{ ref('user_item_features') }} as ui
+        on c.fold = ui.fold and c.uid = ui.uid and c.item_id = ui.item_id
+    left join {{ ref('user_artist_features') }} as ua
+        on c.fold = ua.fold and c.uid = ua.uid and m.artist_id = ua.artist_id
+    left join {{ ref('user_album_features') }} as ual
+        on c.fold = ual.fold and c.uid = ual.uid and m.album_id = ual.album_id
+    left join {{ ref('int_user_content_profiles') }} as p
+        on c.fold = p.fold and c.uid = p.uid
+    left join {{ ref('item_embeddings') }} as e
+        on c.item_id = e.item_id
+)
+
+select * from with_features

@@ -1,0 +1,3 @@
+{#- Unit-norm audio embeddings, one row per item that has one. -#}
+select item_id, normalized_embed
+from {{ ref('stg_embeddings') }}
