@@ -1,0 +1,213 @@
+"""The candidate generator interface: ``fit`` on a fold's history, ``recommend`` top-n per user.
+
+Every generator subclasses :class:`CandidateGenerator` and implements two hooks:
+
+* ``_fit(data)``: learn from a :class:`~recsys.candidates.data.TrainData` (internal indices);
+* ``_score_block(user_idx, n)``: scores for a block of known users, either a dense
+  ``(len(user_idx), n_items)`` array or a CSR matrix of the same shape whose explicit entries are
+  the only recommendable items.  Non-personalised generators implement ``_item_scores()`` instead.
+
+The public :meth:`CandidateGenerator.recommend` is a template method shared by all of them: it
+validates ``n``, maps external user ids to internal indices, scores users in blocks (bounded
+memory), selects the top ``n`` with ties broken by ``item_id`` ascending, drops ``-inf`` scores
+(items a model cannot recommend), and maps back to external ids.
+
+Unknown users (absent from the fold's ``train_interactions``): personalised generators return no
+rows for them; non-personalised ones (``random``, ``mostpop``, ``decaypop``) recommend to them as
+to anyone else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+
+from recsys.candidates.data import TrainData
+from recsys.errors import ConfigError
+
+# floats held by one dense score block (64M bytes at float32/2); bounds memory of every scorer
+SCORE_BLOCK_CELLS = 16_000_000
+
+
+@dataclass(frozen=True)
+class Recommendations:
+    """Top-n lists for many users, sorted by user (input order) then rank.
+
+    ``uid`` and ``item_id`` are external ids; ``score`` is non-increasing within a user.
+    """
+
+    uid: np.ndarray
+    item_id: np.ndarray
+    score: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.uid)
+
+    def ranks(self) -> np.ndarray:
+        """1-based rank of every row within its user's run of rows."""
+        return run_positions(self.uid) + 1
+
+    @staticmethod
+    def concat(parts: list[Recommendations]) -> Recommendations:
+        if not parts:
+            empty = np.zeros(0, dtype=np.uint32)
+            return Recommendations(empty, empty.copy(), np.zeros(0, dtype=np.float64))
+        return Recommendations(
+            np.concatenate([p.uid for p in parts]),
+            np.concatenate([p.item_id for p in parts]),
+            np.concatenate([p.score for p in parts]),
+        )
+
+
+def run_positions(keys: np.ndarray) -> np.ndarray:
+    """0-based position of each element within its run of equal consecutive ``keys``."""
+    n = len(keys)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.ones(n, dtype=bool)
+    starts[1:] = keys[1:] != keys[:-1]
+    start_idx = np.flatnonzero(starts)
+    run_id = np.cumsum(starts) - 1
+    return np.arange(n) - start_idx[run_id]
+
+
+def top_n_dense(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Top ``n`` columns of each row of ``scores``: ties by column ascending, ``-inf`` dropped.
+
+    Returns ``(row, col, value)`` sorted by row, then value descending, then column ascending.
+    Only the rows' n-th largest values are tied-broken, so the cost is O(rows x cols), not a sort.
+    """
+    rows_count, cols_count = scores.shape
+    n_eff = min(n, cols_count)
+    if rows_count == 0 or n_eff == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty.copy(), np.zeros(0, dtype=scores.dtype)
+    kth = np.partition(scores, cols_count - n_eff, axis=1)[:, cols_count - n_eff][:, None]
+    gt_rows, gt_cols = np.nonzero(scores > kth)
+    n_gt = np.bincount(gt_rows, minlength=rows_count)
+    eq_rows, eq_cols = np.nonzero(scores == kth)  # row-major: columns ascending within a row
+    keep = run_positions(eq_rows) < (n_eff - n_gt)[eq_rows]
+    rows = np.concatenate([gt_rows, eq_rows[keep]])
+    cols = np.concatenate([gt_cols, eq_cols[keep]])
+    values = scores[rows, cols]
+    order = np.lexsort((cols, -values, rows))
+    rows, cols, values = rows[order], cols[order], values[order]
+    finite = values != -np.inf
+    return rows[finite], cols[finite], values[finite]
+
+
+def top_n_sparse(scores: sp.csr_matrix, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Top ``n`` explicit entries of each row of a CSR matrix (same contract as ``top_n_dense``)."""
+    scores = sp.csr_matrix(scores)
+    rows = np.repeat(np.arange(scores.shape[0]), np.diff(scores.indptr))
+    cols, values = scores.indices.astype(np.int64), scores.data
+    order = np.lexsort((cols, -values, rows))
+    rows, cols, values = rows[order], cols[order], values[order]
+    keep = (run_positions(rows) < n) & (values != -np.inf)
+    return rows[keep], cols[keep], values[keep]
+
+
+def validate_n(n: Any) -> int:
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise ConfigError(f"n (top-N per user) must be a positive integer, got {n!r}.")
+    return int(n)
+
+
+class CandidateGenerator:
+    """Base class of every candidate generator (template method ``recommend``).
+
+    Subclasses set ``name``, ``defaults`` (hyperparameters with their default values),
+    ``requires`` (extra inputs: ``"events"``, ``"embeddings"``) and ``personalised``.
+    """
+
+    name: ClassVar[str] = ""
+    defaults: ClassVar[dict[str, Any]] = {}
+    requires: ClassVar[frozenset[str]] = frozenset()
+    personalised: ClassVar[bool] = True
+
+    def __init__(self, *, seed: int = 42, **params: Any) -> None:
+        unknown = sorted(set(params) - set(self.defaults))
+        if unknown:
+            known = ", ".join(sorted(self.defaults)) or "(none)"
+            raise ConfigError(
+                f"Unknown parameter(s) {', '.join(unknown)} for generator '{self.name}'. "
+                f"Known parameters: {known}."
+            )
+        self.seed = int(seed)
+        self.params: dict[str, Any] = {**self.defaults, **params}
+        self.data: TrainData | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(seed={self.seed}, {self.params})"
+
+    # ---- public API -------------------------------------------------------------------------
+    def fit(self, data: TrainData) -> CandidateGenerator:
+        """Learn from one fold's training interactions; returns ``self``."""
+        missing = [r for r in sorted(self.requires) if getattr(data, r) is None]
+        if missing:
+            raise ConfigError(
+                f"Generator '{self.name}' needs {', '.join(missing)} in its TrainData; "
+                f"load them with TrainData.from_warehouse(..., load={{{', '.join(map(repr, missing))}}})."
+            )
+        self.data = data
+        self._fit(data)
+        return self
+
+    def recommend(self, uids: np.ndarray, n: int) -> Recommendations:
+        """Top ``n`` items for each user in ``uids`` (external ids), ties by ``item_id`` asc."""
+        return Recommendations.concat([recs for _, recs in self.recommend_blocks(uids, n)])
+
+    def recommend_blocks(self, uids: np.ndarray, n: int) -> Iterator[tuple[int, Recommendations]]:
+        """Like :meth:`recommend`, one block at a time: yields ``(users in block, recs)``."""
+        n = validate_n(n)
+        if self.data is None:
+            raise ConfigError(f"Generator '{self.name}' is not fitted: call fit(data) first.")
+        uids = np.asarray(uids, dtype=np.uint32)
+        items = self.data.items
+        if not self.personalised:
+            yield from self._recommend_same(uids, n)
+            return
+        user_idx = self.data.users.to_internal(uids)
+        block = max(1, SCORE_BLOCK_CELLS // max(1, len(items)))
+        for start in range(0, len(uids), block):
+            idx = user_idx[start : start + block]
+            known = np.flatnonzero(idx >= 0)
+            if len(known) == 0:
+                yield len(idx), Recommendations.concat([])
+                continue
+            scores = self._score_block(idx[known], n)
+            if sp.issparse(scores):
+                rows, cols, values = top_n_sparse(scores, n)
+            else:
+                rows, cols, values = top_n_dense(np.asarray(scores), n)
+            block_uids = uids[start : start + block][known]
+            yield len(idx), Recommendations(
+                block_uids[rows], items.to_external(cols), values.astype(np.float64)
+            )
+
+    # ---- hooks --------------------------------------------------------------------------------
+    def _fit(self, data: TrainData) -> None:
+        raise NotImplementedError
+
+    def _score_block(self, user_idx: np.ndarray, n: int) -> np.ndarray | sp.csr_matrix:
+        raise NotImplementedError
+
+    def _item_scores(self) -> np.ndarray:
+        """Non-personalised generators: one score per item (internal index order)."""
+        raise NotImplementedError
+
+    def _recommend_same(self, uids: np.ndarray, n: int) -> Iterator[tuple[int, Recommendations]]:
+        _, cols, values = top_n_dense(self._item_scores()[None, :], n)
+        item_ids = self.data.items.to_external(cols)
+        block = max(1, SCORE_BLOCK_CELLS // max(1, n))
+        for start in range(0, len(uids), block):
+            chunk = uids[start : start + block]
+            yield len(chunk), Recommendations(
+                np.repeat(chunk, len(cols)),
+                np.tile(item_ids, len(chunk)),
+                np.tile(values.astype(np.float64), len(chunk)),
+            )

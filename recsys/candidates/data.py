@@ -1,0 +1,162 @@
+"""What a generator is fitted on: one fold's training interactions, with ids mapped once.
+
+:class:`IdMap` converts external ids (sparse ``UINTEGER`` uids and item ids) to contiguous
+internal indices and back; internal item indices follow ``item_id`` order, so "ties broken by
+column index" is "ties broken by ``item_id``".  :class:`TrainData` holds the fold's
+``train_interactions`` rows (and, only when a generator asks, the target-type events and the
+audio embeddings), all as NumPy arrays in internal indices.  Sparse user x item matrices are built
+straight from those arrays (``scipy.sparse.coo_matrix``), never row by row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from recsys.columns import Columns as C
+
+INTERACTION_COLUMNS = (
+    C.uid, C.item_id, "target_events", "decayed_target_events", "first_target_ts",
+    "last_target_ts", "listen_events", "listen_plus_events", "is_liked", "is_disliked",
+)  # fmt: skip
+
+
+class IdMap:
+    """External ids <-> contiguous internal indices ``0..len-1`` (sorted by external id)."""
+
+    def __init__(self, external_ids: np.ndarray) -> None:
+        self.ids = np.unique(np.asarray(external_ids, dtype=np.uint32))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def to_internal(self, external: np.ndarray) -> np.ndarray:
+        """Internal index of each id, ``-1`` for ids not in the map."""
+        external = np.asarray(external, dtype=np.uint32)
+        if len(self.ids) == 0:
+            return np.full(len(external), -1, dtype=np.int64)
+        pos = np.searchsorted(self.ids, external)
+        pos_clipped = np.minimum(pos, len(self.ids) - 1)
+        found = self.ids[pos_clipped] == external
+        return np.where(found, pos_clipped, -1).astype(np.int64)
+
+    def to_external(self, internal: np.ndarray) -> np.ndarray:
+        return self.ids[np.asarray(internal, dtype=np.int64)]
+
+
+@dataclass
+class Events:
+    """Target-type events before the cut-off, in internal indices (one row per event)."""
+
+    user: np.ndarray  # int64 internal user index
+    item: np.ndarray  # int64 internal item index
+    timestamp: np.ndarray  # int64 seconds
+
+
+@dataclass
+class TrainData:
+    """One (fold, target)'s training data.
+
+    Attributes
+    ----------
+    interactions : DataFrame
+        ``train_interactions`` rows of the fold and target, plus ``user`` / ``item`` internal indices.
+    users, items : IdMap
+        Every user / item of those rows.
+    history_end_ts : int
+        The fold's history cut-off (exclusive); decays are measured back from it.
+    events : Events or None
+        Target-type events (Listen+ listens or likes) before the cut-off, if loaded.
+    embeddings : ndarray or None
+        ``(len(items), d)`` float32 unit vectors; rows of items without an embedding are zero
+        and flagged False in ``has_embedding``.
+    """
+
+    interactions: pd.DataFrame
+    users: IdMap
+    items: IdMap
+    history_end_ts: int
+    fold: str = ""
+    target: str = ""
+    events: Events | None = None
+    embeddings: np.ndarray | None = None
+    has_embedding: np.ndarray | None = None
+
+    @classmethod
+    def from_frames(
+        cls,
+        interactions: pd.DataFrame,
+        history_end_ts: int,
+        *,
+        events: pd.DataFrame | None = None,
+        embeddings: pd.DataFrame | None = None,
+        fold: str = "",
+        target: str = "",
+    ) -> TrainData:
+        """Build from DataFrames with the mart column names.
+
+        ``events`` has ``uid, item_id, timestamp`` (target-type events before the cut-off);
+        ``embeddings`` has ``item_id, normalized_embed`` (a list of floats per row).
+        """
+        missing = [c for c in INTERACTION_COLUMNS if c not in interactions.columns]
+        if missing:
+            raise ValueError(f"train_interactions lacks column(s) {', '.join(missing)}.")
+        frame = interactions.loc[:, list(INTERACTION_COLUMNS)].reset_index(drop=True)
+        users, items = IdMap(frame[C.uid].to_numpy()), IdMap(frame[C.item_id].to_numpy())
+        frame["user"] = users.to_internal(frame[C.uid].to_numpy())
+        frame["item"] = items.to_internal(frame[C.item_id].to_numpy())
+        data = cls(frame, users, items, int(history_end_ts), fold=fold, target=target)
+        if events is not None:
+            data.events = data._map_events(events)
+        if embeddings is not None:
+            data.embeddings, data.has_embedding = data._map_embeddings(embeddings)
+        return data
+
+    def _map_events(self, events: pd.DataFrame) -> Events:
+        user = self.users.to_internal(events[C.uid].to_numpy())
+        item = self.items.to_internal(events[C.item_id].to_numpy())
+        ts = events[C.timestamp].to_numpy().astype(np.int64)
+        keep = (user >= 0) & (item >= 0) & (ts < self.history_end_ts)
+        return Events(user[keep], item[keep], ts[keep])
+
+    def _map_embeddings(self, embeddings: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        idx = self.items.to_internal(embeddings[C.item_id].to_numpy())
+        keep = idx >= 0
+        vectors = embeddings[C.normalized_embed].to_numpy()[keep]
+        dim = len(vectors[0]) if len(vectors) else 0
+        out = np.zeros((len(self.items), dim), dtype=np.float32)
+        if len(vectors):
+            out[idx[keep]] = np.stack(vectors).astype(np.float32)
+        has = np.zeros(len(self.items), dtype=bool)
+        has[idx[keep]] = True
+        return out, has
+
+    # ---- sparse views ---------------------------------------------------------------------------
+    def matrix(self, values: np.ndarray, *, rows: np.ndarray | None = None) -> sp.csr_matrix:
+        """users x items CSR of ``values`` (one per interaction row), restricted to mask ``rows``."""
+        values = np.asarray(values, dtype=np.float32)
+        user, item = self.column("user"), self.column("item")
+        if rows is not None:
+            values, user, item = values[rows], user[rows], item[rows]
+        return sp.coo_matrix(
+            (values, (user, item)), shape=(len(self.users), len(self.items))
+        ).tocsr()
+
+    def column(self, name: str) -> np.ndarray:
+        return self.interactions[name].to_numpy()
+
+    def decayed_events(self, scale_seconds: float, base: float = 0.5) -> sp.csr_matrix:
+        """users x items CSR of sum over events of ``base ** ((cut-off - t) / scale_seconds)``.
+
+        With ``base=0.5`` the scale is a half-life; DecayPop uses ``base=0.9``. Pairs whose weight
+        underflows to 0 stay as explicit entries (the user did interact with the item).
+        """
+        ev = self.events
+        age = (self.history_end_ts - ev.timestamp).astype(np.float64)
+        weights = np.power(float(base), age / float(scale_seconds))
+        return sp.coo_matrix(
+            (weights, (ev.user, ev.item)), shape=(len(self.users), len(self.items))
+        ).tocsr()

@@ -1,0 +1,166 @@
+"""Reading a fold's marts for the generators and writing ``candidates`` / ``candidate_params``.
+
+Reads: ``folds``, ``train_interactions``, ``eval_targets`` (marts), ``item_embeddings`` and, for
+event-level needs, the staging views ``stg_listens`` / ``stg_likes`` filtered to
+``timestamp < history_end_ts``.  Writes go through :func:`recsys.warehouse.replace_slice`, one
+transaction per (fold, target, model).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from recsys.candidates.base import Recommendations
+from recsys.candidates.data import INTERACTION_COLUMNS, TrainData
+from recsys.columns import FOLDS, TARGETS, Tables
+from recsys.errors import ConfigError, WarehouseError
+from recsys.warehouse import replace_slice, require_tables
+
+CANDIDATES_DDL = """
+create table if not exists candidates (
+    fold varchar, target varchar, model varchar, uid uinteger, item_id uinteger,
+    rank integer, score double
+)"""
+PARAMS_TABLE = "candidate_params"
+PARAMS_DDL = """
+create table if not exists candidate_params (
+    target varchar, model varchar, params varchar, metric varchar, value double,
+    tuned_on varchar, seed integer, tuned_at timestamp
+)"""
+
+
+def check_fold_target(fold: str, target: str) -> None:
+    if fold not in FOLDS:
+        raise ConfigError(f"Unknown fold {fold!r}. Valid folds: {', '.join(FOLDS)}.")
+    if target not in TARGETS:
+        raise ConfigError(f"Unknown target {target!r}. Valid targets: {', '.join(TARGETS)}.")
+
+
+def history_end(con: duckdb.DuckDBPyConnection, fold: str) -> int:
+    row = con.execute(f"select history_end_ts from {Tables.folds} where fold = ?", [fold]).fetchone()
+    if row is None:
+        raise WarehouseError(f"Table folds has no row for fold {fold!r}. Rebuild the marts (dbt build).")
+    return int(row[0])
+
+
+def _events_sql(target: str) -> str:
+    if target == "listen_plus":
+        return (
+            "select uid, item_id, timestamp from stg_listens "
+            "where timestamp < $cut and played_ratio_pct >= $min_ratio"
+        )
+    return "select uid, item_id, timestamp from stg_likes where timestamp < $cut"
+
+
+def load_train_data(
+    con: duckdb.DuckDBPyConnection,
+    fold: str,
+    target: str,
+    *,
+    load: Iterable[str] = (),
+    listen_plus_min_ratio: int = 50,
+) -> TrainData:
+    """The (fold, target) training data; ``load`` adds ``"events"`` and/or ``"embeddings"``."""
+    check_fold_target(fold, target)
+    load = set(load)
+    require_tables(con, Tables.folds, Tables.train_interactions)
+    cut = history_end(con, fold)
+    interactions = con.execute(
+        f"select {', '.join(INTERACTION_COLUMNS)} from {Tables.train_interactions} "
+        "where fold = ? and target = ?",
+        [fold, target],
+    ).df()
+    if interactions.empty:
+        raise WarehouseError(
+            f"train_interactions has no rows for fold={fold!r}, target={target!r}. "
+            "Check the data and rebuild the marts (dbt build)."
+        )
+    events = embeddings = None
+    if "events" in load:
+        require_tables(con, "stg_listens" if target == "listen_plus" else "stg_likes")
+        params = {"cut": cut} if target != "listen_plus" else {"cut": cut, "min_ratio": listen_plus_min_ratio}
+        events = pd.DataFrame(con.execute(_events_sql(target), params).fetchnumpy())
+    if "embeddings" in load:
+        require_tables(con, Tables.item_embeddings)
+        embeddings = con.execute(
+            f"select item_id, normalized_embed from {Tables.item_embeddings} where item_id in "
+            f"(select item_id from {Tables.train_interactions} where fold = ? and target = ?)",
+            [fold, target],
+        ).df()
+    return TrainData.from_frames(
+        interactions, cut, events=events, embeddings=embeddings, fold=fold, target=target
+    )
+
+
+def eval_targets(con: duckdb.DuckDBPyConnection, fold: str, target: str) -> pd.DataFrame:
+    """Distinct (uid, item_id) targets of the fold; its distinct uids are the users to serve."""
+    check_fold_target(fold, target)
+    require_tables(con, Tables.eval_targets)
+    return con.execute(
+        f"select distinct uid, item_id from {Tables.eval_targets} where fold = ? and target = ?",
+        [fold, target],
+    ).df()
+
+
+def eval_users(con: duckdb.DuckDBPyConnection, fold: str, target: str) -> np.ndarray:
+    check_fold_target(fold, target)
+    require_tables(con, Tables.eval_targets)
+    rows = con.execute(
+        f"select distinct uid from {Tables.eval_targets} where fold = ? and target = ? order by uid",
+        [fold, target],
+    ).fetchnumpy()
+    return np.asarray(rows["uid"], dtype=np.uint32)
+
+
+def candidates_table(fold: str, target: str, model: str, recs: Recommendations) -> pa.Table:
+    n = len(recs)
+    return pa.table({
+        "fold": pa.array([fold] * n, pa.string()),
+        "target": pa.array([target] * n, pa.string()),
+        "model": pa.array([model] * n, pa.string()),
+        "uid": pa.array(recs.uid, pa.uint32()),
+        "item_id": pa.array(recs.item_id, pa.uint32()),
+        "rank": pa.array(recs.ranks(), pa.int32()),
+        "score": pa.array(recs.score, pa.float64()),
+    })  # fmt: skip
+
+
+def write_candidates(
+    con: duckdb.DuckDBPyConnection, fold: str, target: str, model: str, recs: Recommendations
+) -> int:
+    """Replace the (fold, target, model) slice of ``candidates`` in one transaction."""
+    table = candidates_table(fold, target, model, recs)
+    key = {"fold": fold, "target": target, "model": model}
+    return replace_slice(con, Tables.candidates, table, key, create_sql=CANDIDATES_DDL)
+
+
+def save_params(
+    con: duckdb.DuckDBPyConnection, target: str, model: str, params: dict, *,
+    metric: str, value: float, seed: int,
+) -> None:  # fmt: skip
+    """Record the val-tuned hyperparameters of (target, model) in ``candidate_params``."""
+    row = pd.DataFrame([{
+        "target": target, "model": model, "params": json.dumps(params, sort_keys=True),
+        "metric": metric, "value": float(value), "tuned_on": "val", "seed": int(seed),
+        "tuned_at": pd.Timestamp.now(tz="UTC").tz_localize(None),
+    }])  # fmt: skip
+    replace_slice(con, PARAMS_TABLE, row, {"target": target, "model": model}, create_sql=PARAMS_DDL)
+
+
+def tuned_params(con: duckdb.DuckDBPyConnection, target: str, model: str) -> dict | None:
+    """The saved tuned hyperparameters of (target, model), or None if never tuned."""
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_name = ?", [PARAMS_TABLE]
+    ).fetchone()[0]
+    if not exists:
+        return None
+    row = con.execute(
+        f"select params from {PARAMS_TABLE} where target = ? and model = ?", [target, model]
+    ).fetchone()
+    return None if row is None else json.loads(row[0])

@@ -1,0 +1,128 @@
+"""One contract, every generator: the shared behaviour of ``recommend`` (template method)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from candidate_fixtures import ITEMS, UIDS, train_data
+
+from recsys.candidates import GENERATORS, make_generator
+from recsys.candidates.base import CandidateGenerator
+from recsys.errors import ConfigError
+
+# small, fast settings; every generator of the registry must appear here
+FAST = {
+    "random": {}, "mostpop": {}, "decaypop": {"hours": 1.0}, "history": {},
+    "itemknn": {"k": 3}, "ials": {"factors": 4, "iterations": 3},
+    "bpr": {"factors": 4, "iterations": 5}, "audio": {"profile_items": 3},
+}  # fmt: skip
+UNKNOWN_UID = 999
+
+
+def test_every_generator_is_covered():
+    assert set(FAST) == set(GENERATORS)
+
+
+@pytest.mark.parametrize("name", list(GENERATORS))
+class TestGeneratorContract:
+    def fitted(self, name: str, seed: int = 7, fold: str = "val") -> CandidateGenerator:
+        return make_generator(name, seed=seed, params=FAST[name]).fit(train_data(fold))
+
+    def frame(self, name: str, n: int = 4, uids=UIDS) -> pd.DataFrame:
+        recs = self.fitted(name).recommend(np.asarray(uids), n)
+        return pd.DataFrame({"uid": recs.uid, "item_id": recs.item_id, "score": recs.score,
+                             "rank": recs.ranks()})  # fmt: skip
+
+    def test_shapes_and_types(self, name):
+        recs = self.fitted(name).recommend(UIDS, 4)
+        assert len(recs.uid) == len(recs.item_id) == len(recs.score) == len(recs.ranks()) > 0
+        assert recs.uid.dtype == np.uint32 and recs.item_id.dtype == np.uint32
+        assert np.isfinite(recs.score).all()
+        assert set(recs.item_id) <= set(ITEMS.tolist())
+
+    def test_users_in_input_order(self, name):
+        order = UIDS[::-1]
+        df = self.frame(name, uids=order)
+        seen = df["uid"].drop_duplicates().tolist()
+        assert seen == [u for u in order.tolist() if u in seen]
+
+    def test_no_duplicate_items_per_user(self, name):
+        df = self.frame(name, n=7)
+        assert not df.duplicated(["uid", "item_id"]).any()
+
+    def test_top_n_bound(self, name):
+        for n in (1, 3, 50):
+            counts = self.frame(name, n=n).groupby("uid").size()
+            assert counts.max() <= min(n, len(ITEMS))
+
+    def test_ranks_are_1_to_count(self, name):
+        df = self.frame(name, n=5)
+        for _, user in df.groupby("uid", sort=False):
+            assert user["rank"].tolist() == list(range(1, len(user) + 1))
+
+    def test_scores_non_increasing_and_ties_by_item_id(self, name):
+        df = self.frame(name, n=7)
+        for _, user in df.groupby("uid", sort=False):
+            scores, items = user["score"].to_numpy(), user["item_id"].to_numpy()
+            assert (np.diff(scores) <= 0).all()
+            tied = np.diff(scores) == 0
+            assert (np.diff(items.astype(np.int64))[tied] > 0).all()
+
+    def test_deterministic_for_a_seed(self, name):
+        a = self.fitted(name, seed=3).recommend(UIDS, 5)
+        b = self.fitted(name, seed=3).recommend(UIDS, 5)
+        np.testing.assert_array_equal(a.item_id, b.item_id)
+        np.testing.assert_array_equal(a.score, b.score)
+
+    def test_a_users_list_does_not_depend_on_the_batch(self, name):
+        model = self.fitted(name)
+        alone = model.recommend(UIDS[2:3], 5)
+        batch = model.recommend(UIDS, 5)
+        np.testing.assert_array_equal(alone.item_id, batch.item_id[batch.uid == UIDS[2]])
+
+    def test_unknown_users(self, name):
+        model = self.fitted(name)
+        recs = model.recommend(np.array([UNKNOWN_UID, UIDS[0]]), 3)
+        unknown_rows = int((recs.uid == UNKNOWN_UID).sum())
+        if model.personalised:
+            assert unknown_rows == 0  # documented: personalised generators skip unknown users
+        else:
+            assert unknown_rows == 3  # non-personalised ones serve them like anyone else
+        assert (recs.uid == UIDS[0]).sum() > 0
+
+    @pytest.mark.parametrize("bad", [0, -1, 1.5, True, "10"])
+    def test_bad_n(self, name, bad):
+        with pytest.raises(ConfigError, match="positive integer"):
+            self.fitted(name).recommend(UIDS, bad)
+
+    def test_no_dense_user_or_item_square_matrix(self, name):
+        data = train_data()
+        n_users, n_items = len(data.users), len(data.items)
+        model = make_generator(name, seed=1, params=FAST[name]).fit(data)
+        for attr, value in vars(model).items():
+            if isinstance(value, np.ndarray) and value.ndim == 2:
+                assert value.shape not in {(n_users, n_items), (n_items, n_items)}, attr
+            if sp.issparse(value):
+                assert value.format in {"csr", "csc", "coo"}, attr
+        if name == "itemknn":
+            assert sp.issparse(model.similarity) and model.similarity.shape == (n_items, n_items)
+            assert np.diff(model.similarity.indptr).max() <= FAST[name]["k"]
+        if name == "history":
+            assert sp.issparse(model.scores)
+
+
+def test_unknown_parameter_is_an_error():
+    with pytest.raises(ConfigError, match="Known parameters: k, half_life_days|Known parameters: half_life_days, k"):
+        make_generator("itemknn", seed=1, params={"neighbours": 5})
+
+
+def test_unknown_model_lists_valid_names():
+    with pytest.raises(ConfigError, match="Valid names: random, mostpop"):
+        make_generator("sasrec", seed=1)
+
+
+def test_recommend_before_fit_is_an_error():
+    with pytest.raises(ConfigError, match="not fitted"):
+        make_generator("mostpop", seed=1).recommend(UIDS, 3)
