@@ -1,0 +1,1 @@
+"""Evaluation: SQL metrics over ``recommendations``, uncertainty, reports, ``recsys evaluate``."""

@@ -1,0 +1,163 @@
+"""Score the ``recommendations`` table with the SQL in ``sql/metrics/``.
+
+Writes ``metrics_per_user`` (accuracy.sql, popularity.sql, diversity.sql with ``per_user``) and
+``metrics`` (aggregate.sql over it, plus coverage.sql), one fold at a time, each fold in one
+transaction: an interrupted run leaves the previous complete result of that fold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import duckdb
+import pandas as pd
+
+from recsys.columns import Tables
+from recsys.errors import WarehouseError
+from recsys.evaluation.sql import set_variables, sql_text
+from recsys.warehouse import require_tables, table_exists
+
+CREATE_METRICS_PER_USER = f"""
+create table if not exists {Tables.metrics_per_user} (
+    fold varchar, target varchar, model varchar, subset varchar, metric varchar,
+    k integer, uid uinteger, value double
+)"""
+CREATE_METRICS = f"""
+create table if not exists {Tables.metrics} (
+    fold varchar, target varchar, model varchar, subset varchar, metric varchar,
+    k integer, value double, users bigint
+)"""
+
+# per-user query -> the tables it needs beyond recommendations and eval_targets
+_PER_USER_QUERIES = {
+    "accuracy": (),
+    "popularity": ("train_interactions", "item_features"),
+    "diversity": (Tables.item_embeddings,),
+}
+_AGGREGATE_QUERIES = {"coverage": ("item_features",)}
+
+
+@dataclass
+class MetricsRun:
+    """What :func:`compute_metrics` wrote: the rows of ``metrics`` and ``metrics_per_user``."""
+
+    metrics: pd.DataFrame
+    per_user: pd.DataFrame
+    folds: list[str]
+    skipped: list[str] = field(default_factory=list)  # queries not run, with the reason
+
+
+def check_recommendations(con: duckdb.DuckDBPyConnection) -> None:
+    """Fail with a clear message when a list repeats an item or a rank, or a rank is < 1."""
+    row = con.execute(
+        f"""
+        select
+            (select count(*) from (select 1 from {Tables.recommendations}
+                group by fold, target, model, uid, item_id having count(*) > 1)),
+            (select count(*) from (select 1 from {Tables.recommendations}
+                group by fold, target, model, uid, rank having count(*) > 1)),
+            (select count(*) from {Tables.recommendations} where rank < 1 or rank is null)
+        """
+    ).fetchone()
+    problems = []
+    if row[0]:
+        problems.append(f"{row[0]} (user, model) lists repeat an item")
+    if row[1]:
+        problems.append(f"{row[1]} (user, model) lists repeat a rank")
+    if row[2]:
+        problems.append(f"{row[2]} rows have a rank below 1 or no rank")
+    if problems:
+        raise WarehouseError(
+            f"Table {Tables.recommendations} breaks its contract (one row per fold, target, model, "
+            f"uid, rank; distinct items; rank 1-based): {'; '.join(problems)}. Rewrite it with "
+            "`recsys evaluate` or fix the stage that wrote it."
+        )
+
+
+def recommendation_folds(con: duckdb.DuckDBPyConnection) -> list[str]:
+    rows = con.execute(
+        f"select distinct fold from {Tables.recommendations} "
+        f"where fold in (select distinct fold from {Tables.eval_targets}) order by fold"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def compute_metrics(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    ks: Sequence[int] = (10, 100),
+    folds: Sequence[str] | None = None,
+    yambda_official: bool = False,
+) -> MetricsRun:
+    """Run every metrics query for each fold and replace that fold's rows in both tables.
+
+    Parameters
+    ----------
+    con
+        An open read-write warehouse connection holding ``recommendations`` and ``eval_targets``.
+    ks
+        Cut-offs.
+    folds
+        Folds to score; ``None`` scores every fold present in ``recommendations``.
+    yambda_official
+        Use the official Yambda code's conventions in accuracy.sql (see the file header).
+
+    Returns
+    -------
+    MetricsRun
+        The ``metrics`` and ``metrics_per_user`` rows of the scored folds, and the queries
+        skipped because an optional table (item_features, item_embeddings, ...) is missing.
+    """
+    require_tables(con, Tables.recommendations, Tables.eval_targets)
+    check_recommendations(con)
+    if not ks or any(int(k) < 1 for k in ks):
+        raise WarehouseError(f"Cut-offs must be positive integers, got {list(ks)}.")
+    folds = list(folds) if folds is not None else recommendation_folds(con)
+    skipped = []
+    per_user_queries, aggregate_queries = [], []
+    for queries, out in ((_PER_USER_QUERIES, per_user_queries), (_AGGREGATE_QUERIES, aggregate_queries)):
+        for name, needs in queries.items():
+            missing = [t for t in needs if not table_exists(con, t)]
+            if missing:
+                skipped.append(f"{name}.sql (no table {', '.join(missing)})")
+            else:
+                out.append(name)
+    con.execute(CREATE_METRICS_PER_USER)
+    con.execute(CREATE_METRICS)
+    for fold in folds:
+        _score_fold(con, fold, ks, yambda_official, per_user_queries, aggregate_queries)
+    placeholders = ", ".join("?" for _ in folds) or "null"
+    metrics = con.execute(
+        f"select * from {Tables.metrics} where fold in ({placeholders}) order by all", folds
+    ).df()
+    per_user = con.execute(
+        f"select * from {Tables.metrics_per_user} where fold in ({placeholders})", folds
+    ).df()
+    return MetricsRun(metrics=metrics, per_user=per_user, folds=folds, skipped=skipped)
+
+
+def _score_fold(con, fold, ks, yambda_official, per_user_queries, aggregate_queries) -> None:
+    con.execute("begin transaction")
+    try:
+        set_variables(con, {"ks": list(ks), "fold": fold, "yambda_official": bool(yambda_official),
+                            "per_user": True})
+        con.execute(f"delete from {Tables.metrics_per_user} where fold = ?", [fold])
+        for name in per_user_queries:
+            con.execute(
+                f"insert into {Tables.metrics_per_user} by name "
+                f"select * exclude (users) from ({sql_text(name)})"
+            )
+        con.execute(f"delete from {Tables.metrics} where fold = ?", [fold])
+        con.execute(f"insert into {Tables.metrics} by name select * from ({sql_text('aggregate')})")
+        set_variables(con, {"per_user": False})
+        for name in aggregate_queries:
+            con.execute(
+                f"insert into {Tables.metrics} by name select * exclude (uid) from ({sql_text(name)})"
+            )
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    finally:
+        set_variables(con, {"ks": None, "fold": None, "yambda_official": None, "per_user": None})

@@ -1,0 +1,19 @@
+-- The aggregate of the per-user metrics table: mean over users, and the number of users.
+--
+-- metrics_per_user is what `recsys evaluate` writes from accuracy.sql, popularity.sql and
+-- diversity.sql with per_user = true; this query turns it into the `metrics` rows (coverage.sql
+-- supplies coverage, which has no per-user value). Running accuracy.sql (per_user unset) on the
+-- same warehouse gives the same numbers from scratch.
+--
+-- Grain: fold, target, model, subset, metric, k -> value, users.
+-- Parameters (DuckDB variables, unset = default):
+--   fold  VARCHAR  only this fold  default every fold
+-- Shell:  .venv/bin/duckdb warehouse/recsys.duckdb -c ".read sql/metrics/aggregate.sql"
+select
+    m.fold, m.target, m.model, m.subset, m.metric, m.k,
+    avg(m.value)::double as value,
+    count(*) as users
+from metrics_per_user as m
+where getvariable('fold') is null or m.fold = getvariable('fold')
+group by m.fold, m.target, m.model, m.subset, m.metric, m.k
+order by all
