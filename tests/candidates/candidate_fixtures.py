@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from recsys.candidates.data import TrainData
 
@@ -111,12 +112,14 @@ def build_warehouse(path) -> None:
     ti = pd.concat([train_interactions(events, f, t) for f in FOLDS for t in ("listen_plus", "like")])
     et = pd.concat([eval_targets(events, f, t) for f in FOLDS for t in ("listen_plus", "like")])
     emb = embeddings_frame()
-    emb["normalized_embed"] = emb["normalized_embed"].map(list)
+    emb = pa.table({"item_id": pa.array(emb["item_id"], pa.uint32()),
+                    "normalized_embed": pa.array([v.tolist() for v in emb["normalized_embed"]],
+                                                 pa.list_(pa.float32()))})  # fmt: skip
     for name, frame in {"folds": folds, "train_interactions": ti, "eval_targets": et,
                         "stg_listens": events["listens"], "stg_likes": events["likes"]}.items():  # fmt: skip
         con.register("_f", frame)
         con.execute(f"create table {name} as select * from _f")
         con.unregister("_f")
     con.register("_f", emb)
-    con.execute("create table item_embeddings as select item_id, normalized_embed::float[] as normalized_embed from _f")
+    con.execute("create table item_embeddings as select * from _f")
     con.close()

@@ -1,0 +1,62 @@
+"""Top-n selection, tie-breaking and id mapping shared by every generator."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from recsys.candidates.base import Recommendations, run_positions, top_n_dense, top_n_sparse
+from recsys.candidates.data import IdMap
+
+NEG = -np.inf
+
+
+def as_rows(result) -> list[tuple[int, int, float]]:
+    return list(zip(*(a.tolist() for a in result), strict=True))
+
+
+def test_top_n_dense_breaks_ties_by_column_at_the_boundary():
+    scores = np.array([
+        [1.0, 5.0, 5.0, 2.0, 5.0],   # three 5s, n = 2: columns 1 and 2
+        [0.0, 0.0, 0.0, 0.0, 3.0],   # one 3, then ties at 0 by column
+    ])  # fmt: skip
+    assert as_rows(top_n_dense(scores, 2)) == [(0, 1, 5.0), (0, 2, 5.0), (1, 4, 3.0), (1, 0, 0.0)]
+
+
+def test_top_n_dense_drops_minus_inf_and_caps_at_columns():
+    scores = np.array([[NEG, 2.0, NEG], [1.0, 1.0, 1.0]])
+    assert as_rows(top_n_dense(scores, 10)) == [(0, 1, 2.0), (1, 0, 1.0), (1, 1, 1.0), (1, 2, 1.0)]
+
+
+def test_top_n_dense_equals_a_full_sort():
+    rng = np.random.default_rng(0)
+    scores = rng.integers(0, 4, size=(6, 30)).astype(float)  # many ties
+    rows, cols, values = top_n_dense(scores, 7)
+    for r in range(6):
+        expected = sorted(range(30), key=lambda c: (-scores[r, c], c))[:7]
+        assert cols[rows == r].tolist() == expected
+
+
+def test_top_n_sparse_uses_explicit_entries_only():
+    m = sp.csr_matrix(np.array([[0.0, 2.0, 0.0, 2.0], [0.0, 0.0, 0.0, 0.0], [1.0, 0.0, 3.0, 0.0]]))
+    assert as_rows(top_n_sparse(m, 1)) == [(0, 1, 2.0), (2, 2, 3.0)]
+    assert as_rows(top_n_sparse(m, 5)) == [(0, 1, 2.0), (0, 3, 2.0), (2, 2, 3.0), (2, 0, 1.0)]
+
+
+def test_run_positions_and_ranks():
+    assert run_positions(np.array([5, 5, 5, 2, 2, 9])).tolist() == [0, 1, 2, 0, 1, 0]
+    recs = Recommendations(np.array([7, 7, 3]), np.array([1, 2, 1]), np.array([2.0, 1.0, 4.0]))
+    assert recs.ranks().tolist() == [1, 2, 1]
+
+
+def test_id_map_round_trip_and_unknown():
+    ids = IdMap(np.array([40, 10, 30, 10], dtype=np.uint32))
+    assert ids.ids.tolist() == [10, 30, 40] and len(ids) == 3
+    assert ids.to_internal(np.array([30, 10, 99, 5, 40])).tolist() == [1, 0, -1, -1, 2]
+    assert ids.to_external(np.array([2, 0])).tolist() == [40, 10]
+
+
+@pytest.mark.parametrize("ids", [np.array([], dtype=np.uint32)])
+def test_empty_id_map(ids):
+    assert IdMap(ids).to_internal(np.array([1, 2])).tolist() == [-1, -1]

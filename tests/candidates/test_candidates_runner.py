@@ -1,0 +1,117 @@
+"""End to end on a tiny DuckDB file: read the marts, write `candidates`, tune on val, CLI."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+from candidate_fixtures import build_warehouse
+from click.testing import CliRunner
+
+from recsys.candidates import run_candidates
+from recsys.candidates.runner import resolve_params
+from recsys.cli import main
+from recsys.config import Settings
+from recsys.errors import ConfigError, WarehouseError
+from recsys.pipeline_config import load_config
+
+ALL = ["random", "mostpop", "decaypop", "history", "itemknn", "ials", "bpr", "audio"]
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    build_warehouse(tmp_path / "wh.duckdb")
+    return Settings(warehouse=tmp_path / "wh.duckdb", temp_dir=tmp_path / "tmp", threads=1)
+
+
+def small_config(**candidates) -> dict:
+    config = load_config()
+    config["candidates"]["top_n"] = 3
+    config["candidates"]["params"] = {"ials": {"factors": 4, "iterations": 2}, "bpr": {"factors": 4, "iterations": 3}}
+    config["candidates"].update(candidates)
+    return config
+
+
+def query(settings, sql):
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_writes_every_model_fold_and_target(settings):
+    summary = run_candidates(settings, small_config(), models=ALL, progress=False)
+    assert len(summary) == 2 * 2 * len(ALL)
+    assert all(run.users > 0 for run in summary)
+    rows = query(settings, "select fold, target, model, count(*), max(rank) from candidates group by all")
+    assert len(rows) == sum(1 for run in summary if run.rows > 0)
+    assert all(max_rank <= 3 for *_, max_rank in rows)
+    served = query(settings, """
+        select count(*) from (select distinct fold, target, uid from candidates where model = 'mostpop') c
+        anti join (select distinct fold, target, uid from eval_targets) e using (fold, target, uid)""")
+    assert served == [(0,)]  # candidates only for evaluated users
+    ranks_ok = query(settings, """
+        select bool_and(rank = rn) from (select rank, row_number() over (
+            partition by fold, target, model, uid order by score desc, item_id) as rn from candidates)""")
+    assert ranks_ok == [(True,)]
+
+
+def test_rerun_replaces_the_slice(settings):
+    config = small_config()
+    run_candidates(settings, config, folds=["test"], targets=["like"], models=["mostpop"], progress=False)
+    config["candidates"]["top_n"] = 2
+    run_candidates(settings, config, folds=["test"], targets=["like"], models=["mostpop"], progress=False)
+    assert query(settings, "select max(rank), count(distinct fold) from candidates") == [(2, 1)]
+
+
+def test_tune_saves_params_and_they_are_reused(settings):
+    config = small_config(grids={"history": {"half_life_days": [1.0, 30.0]}})
+    run_candidates(settings, config, folds=["test"], targets=["listen_plus"], models=["history"],
+                   tune=True, progress=False)  # fmt: skip
+    saved = query(settings, "select target, model, tuned_on, metric from candidate_params")
+    assert saved == [("listen_plus", "history", "val", "recall@100")]
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        tuned = resolve_params(con, config, "listen_plus", "history")
+        config["candidates"]["params"] = {"history": {"half_life_days": 3.0}}
+        explicit = resolve_params(con, config, "listen_plus", "history")
+    finally:
+        con.close()
+    assert tuned["half_life_days"] in (1.0, 30.0)
+    assert explicit["half_life_days"] == 3.0  # the config's explicit value wins
+
+
+def test_bad_choices_are_clear_errors(settings):
+    with pytest.raises(ConfigError, match="Valid names: random, mostpop"):
+        run_candidates(settings, small_config(), models=["sasrec"], progress=False)
+    with pytest.raises(ConfigError, match="Valid: val, test"):
+        run_candidates(settings, small_config(), folds=["train"], progress=False)
+
+
+def test_missing_warehouse(tmp_path):
+    with pytest.raises(WarehouseError, match="does not exist"):
+        run_candidates(Settings(warehouse=tmp_path / "none.duckdb"), small_config(), progress=False)
+
+
+def test_cli_runs_and_reports(settings, tmp_path):
+    cfg = tmp_path / "c.yml"
+    cfg.write_text("candidates:\n  params: {}\n")
+    result = CliRunner().invoke(main, [
+        "candidates", "--warehouse", str(settings.warehouse), "--fold", "test", "--target", "like",
+        "--models", "mostpop,history", "--top-n", "2", "--config", str(cfg), "--seed", "3", "--quiet",
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "mostpop" in result.output and "history" in result.output
+    assert query(settings, "select max(rank) from candidates") == [(2,)]
+
+
+def test_cli_unknown_model_lists_valid_names(settings):
+    result = CliRunner().invoke(main, ["candidates", "--warehouse", str(settings.warehouse),
+                                       "--models", "mostpop,nope", "--quiet"])  # fmt: skip
+    assert result.exit_code == 1
+    assert "nope" in result.output and "Valid names: random, mostpop" in result.output
+
+
+def test_cli_help_has_example():
+    result = CliRunner().invoke(main, ["candidates", "--help"])
+    assert result.exit_code == 0 and "Example:" in result.output
