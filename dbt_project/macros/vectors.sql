@@ -20,3 +20,11 @@
 {% macro default__vector_mean_agg(vec) %}
     {{ exceptions.raise_compiler_error("vector_mean_agg has no implementation for adapter " ~ adapter.type()) }}
 {% endmacro %}
+
+{% macro vector_dot(a, b) %}{{ return(adapter.dispatch('vector_dot', 'recsys')(a, b)) }}{% endmacro %}
+{% macro duckdb__vector_dot(a, b) -%}
+    list_dot_product({{ a }}, {{ b }})
+{%- endmacro %}
+{% macro default__vector_dot(a, b) %}
+    {{ exceptions.raise_compiler_error("vector_dot has no implementation for adapter " ~ adapter.type()) }}
+{% endmacro %}

@@ -1,0 +1,42 @@
+"""dbt commands: build the warehouse (splits, targets, aggregates, point-in-time features)."""
+
+from __future__ import annotations
+
+import click
+
+from recsys.cli.common import run_or_fail, settings_options
+from recsys.config import Settings
+
+
+@click.command()
+@settings_options
+@click.option(
+    "--select",
+    "-s",
+    "select",
+    multiple=True,
+    help="dbt node selection, repeatable (e.g. `-s eval_targets+`); default: the whole project.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def build(settings: Settings, select: tuple[str, ...], quiet: bool) -> None:
+    """Run `dbt build` on the parquet files: models and their tests, into the DuckDB warehouse.
+
+    Reads RECSYS_DATA_DIR/flat/RECSYS_SIZE and writes RECSYS_WAREHOUSE (marts such as folds,
+    eval_targets, train_interactions, *_features, candidate_features). dbt's log is in
+    dbt_project/logs/dbt.log; a failing model or test is named in the error.
+
+    \b
+    Example:
+      recsys build --size tiny --warehouse warehouse/tiny.duckdb
+      recsys build --select candidate_features
+    """
+    from recsys.dbt_runner import build as dbt_build
+
+    summary = run_or_fail(dbt_build, settings, select=list(select) or None, progress=not quiet)
+    built = sum(1 for s in summary.statuses.values() if s in ("success", "pass"))
+    click.echo(f"dbt build: {built} nodes OK into {settings.warehouse}", err=True)
+    for name in summary.warned:
+        click.echo(f"warning: {name}", err=True)
+
+
+COMMANDS = [build]

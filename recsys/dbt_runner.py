@@ -1,0 +1,242 @@
+"""Run the dbt project (``dbt_project/``) in-process with dbt's programmatic runner.
+
+Every call builds the warehouse of one :class:`~recsys.config.Settings`: the RECSYS_* variables
+from ``Settings.env()`` (absolute paths) are set for the duration of the call, so the views that
+dbt creates over the parquet files keep working from any directory.
+
+How the Python stages use it:
+
+* ``recsys build`` (and ``make build``) calls :func:`build`: ``dbt build`` of the whole project.
+* The candidate stage writes the ``candidates`` table, closes its DuckDB connection and calls
+  :func:`build_candidate_features`, which rebuilds (and tests) only the ``candidate_features``
+  mart; every other mart stays as it is.
+
+Example
+-------
+>>> from recsys.config import load_settings
+>>> from recsys import dbt_runner
+>>> dbt_runner.build(load_settings(), select=["eval_targets"])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from recsys.columns import Tables
+from recsys.config import DBT_PROJECT_DIR, Settings
+from recsys.errors import RecsysError
+
+_FAILED_STATUSES = {"error", "fail", "runtime error"}
+_ENV_LOCK = threading.Lock()
+# files the dbt sources read (dbt_project/models/staging/_yambda__sources.yml)
+_EVENT_FILES = ("listens", "likes", "dislikes", "unlikes", "undislikes")
+_ROOT_FILES = ("embeddings", "artist_item_mapping", "album_item_mapping")
+
+
+class DbtRunError(RecsysError):
+    """dbt failed: a model, test or the project itself. ``failed`` names the failing nodes."""
+
+    def __init__(self, message: str, failed: Sequence[str] = ()):
+        super().__init__(message)
+        self.failed = list(failed)
+
+
+@dataclass
+class DbtRunSummary:
+    """What a successful dbt invocation did.
+
+    Attributes
+    ----------
+    command : the dbt arguments that ran.
+    statuses : node name -> status (``success``, ``pass``, ``warn``, ``skipped``, ...).
+    """
+
+    command: list[str]
+    statuses: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def warned(self) -> list[str]:
+        return [name for name, status in self.statuses.items() if status == "warn"]
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration of the block (dbt reads ``env_var`` from os.environ)."""
+    with _ENV_LOCK:
+        saved = {name: os.environ.get(name) for name in values}
+        os.environ.update(values)
+        try:
+            yield
+        finally:
+            for name, old in saved.items():
+                if old is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = old
+
+
+def _close_duckdb() -> None:
+    """Release dbt-duckdb's process-wide DuckDB handle so Python can open the warehouse next."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # pragma: no cover - dbt-duckdb is a dependency
+        return
+    env = DuckDBConnectionManager._ENV
+    if env is not None:
+        try:
+            env.close()
+        finally:
+            DuckDBConnectionManager._ENV = None
+
+
+def _require_input_files(settings: Settings) -> None:
+    names = [settings.flat_dir / f"{t}.parquet" for t in _EVENT_FILES]
+    names += [settings.data_dir / f"{t}.parquet" for t in _ROOT_FILES]
+    missing = [str(p) for p in names if not p.is_file()]
+    if missing:
+        raise DbtRunError(
+            f"dbt needs the dataset files, but {len(missing)} are missing: {', '.join(missing)}. "
+            f"Generate them with `recsys generate --size {settings.size}` (or `recsys download`), "
+            "or point RECSYS_DATA_DIR / RECSYS_SIZE (--data-dir / --size) at an existing dataset."
+        )
+
+
+def _node_label(node_result) -> str:
+    node = node_result.node
+    kind = getattr(node, "resource_type", "node")
+    return f"{kind} {getattr(node, 'name', node_result)}"
+
+
+def _failures(result) -> list[tuple[str, str]]:
+    """(label, message) for every node whose status is an error or a failure."""
+    out = []
+    for node_result in getattr(result, "results", None) or []:
+        status = str(getattr(node_result, "status", "")).lower()
+        if status in _FAILED_STATUSES:
+            out.append((_node_label(node_result), str(node_result.message or status).strip()))
+    return out
+
+
+def _progress_callback(bar):
+    """A dbt event callback that advances ``bar`` once per finished node."""
+
+    def callback(event) -> None:
+        name = event.info.name
+        if name == "ConcurrencyLine":
+            bar.reset(total=getattr(event.data, "node_count", None) or bar.total)
+        elif name == "NodeFinished":
+            bar.set_postfix_str(getattr(event.data.node_info, "node_name", ""), refresh=False)
+            bar.update(1)
+
+    return callback
+
+
+def run_dbt(
+    settings: Settings,
+    args: Sequence[str],
+    *,
+    target_path: Path | None = None,
+    log_path: Path | None = None,
+    progress: bool = False,
+) -> DbtRunSummary:
+    """Run one dbt command (``["build", "--select", "x"]``) against the warehouse of ``settings``.
+
+    Parameters
+    ----------
+    settings : data, size, warehouse and DuckDB resources; passed to dbt as RECSYS_* variables.
+    args : dbt arguments, starting with the command (``build``, ``run``, ``test``, ``docs``...).
+    target_path, log_path : where dbt writes artifacts and logs (default ``dbt_project/target``
+        and ``dbt_project/logs``); give separate folders to builds that may run at the same time.
+    progress : show a progress bar over the nodes on stderr; dbt's own log lines are silenced
+        either way (they stay in ``<log_path>/dbt.log``).
+
+    Returns
+    -------
+    DbtRunSummary
+
+    Raises
+    ------
+    DbtRunError
+        dbt failed; the message names every failing model or test and dbt's message for it.
+    """
+    from dbt.cli.main import dbtRunner
+    from tqdm.auto import tqdm
+
+    args = [str(a) for a in args]
+    if not args:
+        raise DbtRunError("No dbt command given; pass e.g. ['build'].")
+    _require_input_files(settings)
+    cli = [*args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    cli += ["--log-level", "none", "--no-use-colors"]
+    if target_path is not None:
+        cli += ["--target-path", str(Path(target_path).resolve())]
+    if log_path is not None:
+        cli += ["--log-path", str(Path(log_path).resolve())]
+
+    settings.warehouse.resolve().parent.mkdir(parents=True, exist_ok=True)
+    settings.temp_dir.resolve().mkdir(parents=True, exist_ok=True)
+    with tqdm(desc=f"dbt {args[0]}", unit="node", disable=not progress, total=None) as bar:
+        callbacks = [_progress_callback(bar)] if progress else []
+        with _environment(settings.env()):
+            try:
+                result = dbtRunner(callbacks=callbacks).invoke(cli)
+            finally:
+                _close_duckdb()
+
+    failures = _failures(result.result)
+    if not result.success:
+        if failures:
+            lines = "\n".join(f"  - {label}: {message}" for label, message in failures)
+            raise DbtRunError(
+                f"`dbt {' '.join(args)}` failed for {len(failures)} node(s):\n{lines}\n"
+                f"Details are in {log_path or DBT_PROJECT_DIR / 'logs'}/dbt.log.",
+                failed=[label for label, _ in failures],
+            )
+        reason = result.exception or "dbt reported failure without a node result"
+        raise DbtRunError(
+            f"`dbt {' '.join(args)}` failed: {reason}. Check the data paths "
+            f"(RECSYS_DATA_DIR={settings.data_dir}, RECSYS_SIZE={settings.size}) and "
+            "dbt_project/; run `recsys validate` to check the input files."
+        )
+    statuses = {
+        _node_label(r): str(r.status).lower() for r in getattr(result.result, "results", None) or []
+    }
+    return DbtRunSummary(command=list(args), statuses=statuses)
+
+
+def build(
+    settings: Settings,
+    select: Sequence[str] | None = None,
+    *,
+    vars: Mapping[str, object] | None = None,
+    progress: bool = False,
+    **kwargs,
+) -> DbtRunSummary:
+    """``dbt build`` (models and their tests) of the whole project or of ``select``.
+
+    ``vars`` overrides dbt vars (``{"n_folds": 3}``); other keyword arguments go to :func:`run_dbt`.
+    """
+    args = ["build"]
+    if select:
+        args += ["--select", *select]
+    if vars:
+        import json
+
+        args += ["--vars", json.dumps(dict(vars))]
+    return run_dbt(settings, args, progress=progress, **kwargs)
+
+
+def build_candidate_features(settings: Settings, **kwargs) -> DbtRunSummary:
+    """Rebuild the ``candidate_features`` mart after Python wrote the ``candidates`` table.
+
+    Call it with no open DuckDB connection to the warehouse (one writer at a time).
+    """
+    return build(settings, select=[Tables.candidate_features], **kwargs)
+
+
+__all__ = ["DbtRunError", "DbtRunSummary", "build", "build_candidate_features", "run_dbt"]
