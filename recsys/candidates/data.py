@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import scipy.sparse as sp
 
 from recsys.columns import Columns as C
@@ -22,6 +24,28 @@ INTERACTION_COLUMNS = (
     C.uid, C.item_id, "target_events", "decayed_target_events", "first_target_ts",
     "last_target_ts", "listen_events", "listen_plus_events", "is_liked", "is_disliked",
 )  # fmt: skip
+
+
+def embedding_matrix(embeddings: pd.DataFrame | pa.Table) -> tuple[np.ndarray, np.ndarray]:
+    """``(item_ids, (n, d) float32 matrix)`` from ``item_id, normalized_embed`` rows.
+
+    A pyarrow table is flattened without Python objects per row (the fast path for the warehouse).
+    """
+    if isinstance(embeddings, pa.Table):
+        ids = embeddings.column(C.item_id).to_numpy()
+        lists = embeddings.column(C.normalized_embed).combine_chunks()
+        if len(lists) == 0:
+            return ids, np.zeros((0, 0), dtype=np.float32)
+        lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False)
+        if lists.null_count or (lengths != lengths[0]).any():
+            raise ValueError("normalized_embed must be a non-null list of the same length on every row.")
+        flat = pc.list_flatten(lists).to_numpy(zero_copy_only=False).astype(np.float32)
+        return ids, flat.reshape(len(lists), int(lengths[0]))
+    ids = embeddings[C.item_id].to_numpy()
+    vectors = embeddings[C.normalized_embed].to_numpy()
+    if len(vectors) == 0:
+        return ids, np.zeros((0, 0), dtype=np.float32)
+    return ids, np.stack(vectors).astype(np.float32)
 
 
 class IdMap:
@@ -92,7 +116,7 @@ class TrainData:
         history_end_ts: int,
         *,
         events: pd.DataFrame | None = None,
-        embeddings: pd.DataFrame | None = None,
+        embeddings: pd.DataFrame | pa.Table | None = None,
         fold: str = "",
         target: str = "",
     ) -> TrainData:
@@ -122,14 +146,12 @@ class TrainData:
         keep = (user >= 0) & (item >= 0) & (ts < self.history_end_ts)
         return Events(user[keep], item[keep], ts[keep])
 
-    def _map_embeddings(self, embeddings: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        idx = self.items.to_internal(embeddings[C.item_id].to_numpy())
+    def _map_embeddings(self, embeddings: pd.DataFrame | pa.Table) -> tuple[np.ndarray, np.ndarray]:
+        ids, vectors = embedding_matrix(embeddings)
+        idx = self.items.to_internal(ids)
         keep = idx >= 0
-        vectors = embeddings[C.normalized_embed].to_numpy()[keep]
-        dim = len(vectors[0]) if len(vectors) else 0
-        out = np.zeros((len(self.items), dim), dtype=np.float32)
-        if len(vectors):
-            out[idx[keep]] = np.stack(vectors).astype(np.float32)
+        out = np.zeros((len(self.items), vectors.shape[1]), dtype=np.float32)
+        out[idx[keep]] = vectors[keep]
         has = np.zeros(len(self.items), dtype=bool)
         has[idx[keep]] = True
         return out, has

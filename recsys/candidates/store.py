@@ -92,7 +92,7 @@ def load_train_data(
             f"select item_id, normalized_embed from {Tables.item_embeddings} where item_id in "
             f"(select item_id from {Tables.train_interactions} where fold = ? and target = ?)",
             [fold, target],
-        ).df()
+        ).to_arrow_table()
     return TrainData.from_frames(
         interactions, cut, events=events, embeddings=embeddings, fold=fold, target=target
     )
