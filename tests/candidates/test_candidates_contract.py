@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,14 +23,20 @@ FAST = {
 UNKNOWN_UID = 999
 
 
+@functools.cache
+def _fitted(name: str, seed: int) -> CandidateGenerator:
+    """One fit per (generator, seed), shared by the read-only tests below."""
+    return make_generator(name, seed=seed, params=FAST[name]).fit(train_data())
+
+
 def test_every_generator_is_covered():
     assert set(FAST) == set(GENERATORS)
 
 
 @pytest.mark.parametrize("name", list(GENERATORS))
 class TestGeneratorContract:
-    def fitted(self, name: str, seed: int = 7, fold: str = "val") -> CandidateGenerator:
-        return make_generator(name, seed=seed, params=FAST[name]).fit(train_data(fold))
+    def fitted(self, name: str, seed: int = 7) -> CandidateGenerator:
+        return _fitted(name, seed)
 
     def frame(self, name: str, n: int = 4, uids=UIDS) -> pd.DataFrame:
         recs = self.fitted(name).recommend(np.asarray(uids), n)
@@ -71,8 +79,8 @@ class TestGeneratorContract:
             assert (np.diff(items.astype(np.int64))[tied] > 0).all()
 
     def test_deterministic_for_a_seed(self, name):
-        a = self.fitted(name, seed=3).recommend(UIDS, 5)
-        b = self.fitted(name, seed=3).recommend(UIDS, 5)
+        a = make_generator(name, seed=3, params=FAST[name]).fit(train_data()).recommend(UIDS, 5)
+        b = make_generator(name, seed=3, params=FAST[name]).fit(train_data()).recommend(UIDS, 5)
         np.testing.assert_array_equal(a.item_id, b.item_id)
         np.testing.assert_array_equal(a.score, b.score)
 
