@@ -2,7 +2,7 @@
 
 Deterministic (seeded), about 40 users and 300 items over the last 12 days of the log, so both
 folds (val and test) have history, a gap and targets. Used when the data generator's
-``tiny_dataset`` fixture is not available, and as the base of the leakage test.
+``tiny_dataset`` fixture is not available, and as the base of the leakage test (small enough for several builds).
 """
 
 from __future__ import annotations
