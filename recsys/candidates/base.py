@@ -86,7 +86,9 @@ def top_n_dense(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.
     if rows_count == 0 or n_eff == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty.copy(), np.zeros(0, dtype=scores.dtype)
-    kth = np.partition(scores, cols_count - n_eff, axis=1)[:, cols_count - n_eff][:, None]
+    # the n-th largest value per row; partitioning the negation at n - 1 stays fast when many
+    # values repeat at the bottom (introselect degrades on the mirrored problem)
+    kth = -np.partition(-scores, n_eff - 1, axis=1)[:, n_eff - 1][:, None]
     gt_rows, gt_cols = np.nonzero(scores > kth)
     n_gt = np.bincount(gt_rows, minlength=rows_count)
     eq_rows, eq_cols = np.nonzero(scores == kth)  # row-major: columns ascending within a row
@@ -103,6 +105,11 @@ def top_n_dense(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.
 def top_n_sparse(scores: sp.csr_matrix, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Top ``n`` explicit entries of each row of a CSR matrix (same contract as ``top_n_dense``)."""
     scores = sp.csr_matrix(scores)
+    if scores.nnz > 8 * n * scores.shape[0]:  # long rows: a dense block with -inf holes is faster
+        dense = np.full(scores.shape, -np.inf, dtype=scores.dtype)
+        coo = scores.tocoo()
+        dense[coo.row, coo.col] = coo.data
+        return top_n_dense(dense, n)
     rows = np.repeat(np.arange(scores.shape[0]), np.diff(scores.indptr))
     cols, values = scores.indices.astype(np.int64), scores.data
     order = np.lexsort((cols, -values, rows))
