@@ -72,3 +72,18 @@ def write_synthetic_yambda(root: Path, size: str = "tiny", seed: int = 0) -> Pat
                  schema=schema.ALBUM_ITEM_MAPPING),
     )
     return Path(root)
+
+
+EVENT_FILES = ("listens", "likes", "dislikes", "unlikes", "undislikes")
+ROOT_FILES = ("embeddings", "artist_item_mapping", "album_item_mapping")
+
+
+def copy_before(src: Path, dst: Path, size: str, cutoff: int) -> Path:
+    """Copy a dataset root keeping only events with ``timestamp < cutoff`` (root files as they are)."""
+    for name in ROOT_FILES:
+        _write(Path(dst) / f"{name}.parquet", pq.read_table(Path(src) / f"{name}.parquet"))
+    for name in EVENT_FILES:
+        table = pq.read_table(Path(src) / "flat" / size / f"{name}.parquet")
+        keep = np.asarray(table.column("timestamp")) < cutoff
+        _write(Path(dst) / "flat" / size / f"{name}.parquet", table.filter(pa.array(keep)))
+    return Path(dst)

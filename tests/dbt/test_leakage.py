@@ -1,0 +1,108 @@
+"""Leakage test: a fold's features must not change when every event at or after its cut-off is removed.
+
+Builds the project on a small synthetic dataset and on copies truncated at each fold's
+history_end_ts, then compares every fold-keyed table of the warehouse (features, organic
+ratios, train_interactions, content profiles) row by row. A build whose features may look one
+day past the cut-off (var leakage_test_shift_seconds) must be caught by the same comparison.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import dbt_paths, tiny_settings
+from dbt_fixtures import copy_before, write_synthetic_yambda
+
+from recsys.dbt_runner import run_dbt
+
+pytestmark = pytest.mark.slow
+
+CUTOFFS = {"val": 25_823_600, "test": 25_911_800}
+# tables whose rows depend on the future by design, or that are not per fold
+NOT_FEATURES = {"folds", "eval_targets", "int_target_events", "candidate_features"}
+KEY_CANDIDATES = ("fold", "target", "uid", "item_id", "artist_id", "album_id", "event_type")
+
+
+def _build(data_dir: Path, work: Path, vars_json: str | None = None) -> Path:
+    settings = tiny_settings(data_dir, work)
+    args = ["run"] + (["--vars", vars_json] if vars_json else [])
+    run_dbt(settings, args, **dbt_paths(work))
+    return settings.warehouse
+
+
+def fold_tables(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
+    """Every table or view with a ``fold`` column, except NOT_FEATURES: name -> {column: type}."""
+    rows = con.execute(
+        "select table_name, column_name, data_type from information_schema.columns "
+        "where table_catalog = current_database() order by table_name, ordinal_position"
+    ).fetchall()
+    tables: dict[str, dict[str, str]] = {}
+    for table, column, dtype in rows:
+        tables.setdefault(table, {})[column] = dtype
+    return {t: cols for t, cols in tables.items() if "fold" in cols and t not in NOT_FEATURES}
+
+
+def _differs(column: str, dtype: str) -> str:
+    a, b = f'a."{column}"', f'b."{column}"'
+    if dtype.endswith("[]"):
+        return f"coalesce(list_distance({a}, {b}) > 1e-5, ({a} is null) != ({b} is null))"
+    if dtype in ("FLOAT", "DOUBLE"):
+        return f"coalesce(abs({a} - {b}) > 1e-5 * greatest(1, abs({a})), ({a} is null) != ({b} is null))"
+    return f"{a} is distinct from {b}"
+
+
+def feature_differences(full: Path, truncated: Path, fold: str) -> dict[str, int]:
+    """Rows of ``fold`` that differ between two warehouses, per fold-keyed table (0 = equal).
+
+    Raises if a table is empty for the fold, so an empty comparison never passes silently.
+    """
+    con = duckdb.connect(str(full), read_only=True)
+    try:
+        con.execute(f"attach '{truncated}' as other (read_only)")
+        out = {}
+        for table, columns in fold_tables(con).items():
+            keys = [c for c in KEY_CANDIDATES if c in columns]
+            values = [c for c in columns if c not in keys]
+            rows = con.execute(f'select count(*) from "{table}" where fold = ?', [fold]).fetchone()[0]
+            assert rows > 0, f"{table} has no rows for fold {fold}: nothing would be compared"
+            on = " and ".join(f'a."{k}" = b."{k}"' for k in keys)
+            differs = " or ".join(["a.fold is null", "b.fold is null"] + [_differs(c, columns[c]) for c in values])
+            out[table] = con.execute(
+                f'select count(*) from (select * from main."{table}" where fold = $1) a '
+                f'full outer join (select * from other."{table}" where fold = $1) b on {on} '
+                f"where {differs}",
+                [fold],
+            ).fetchone()[0]
+        return out
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def leakage_builds(tmp_path_factory):
+    root = tmp_path_factory.mktemp("leakage")
+    data = write_synthetic_yambda(root / "data")
+    builds = {"full": _build(data, root / "full")}
+    for fold, cutoff in CUTOFFS.items():
+        truncated = copy_before(data, root / f"data_before_{fold}", "tiny", cutoff)
+        builds[fold] = _build(truncated, root / f"before_{fold}")
+    builds["leaky"] = _build(data, root / "leaky", '{"leakage_test_shift_seconds": 86400}')
+    return builds
+
+
+@pytest.mark.parametrize("fold", list(CUTOFFS))
+def test_features_ignore_events_at_or_after_the_cut_off(leakage_builds, fold):
+    diffs = feature_differences(leakage_builds["full"], leakage_builds[fold], fold)
+    expected_tables = {"train_interactions", "user_features", "item_features", "user_item_features",
+                       "user_artist_features", "user_album_features", "user_organic_ratios",
+                       "item_organic_ratios", "artist_organic_ratios", "int_user_content_profiles"}
+    assert expected_tables <= set(diffs)
+    assert diffs == dict.fromkeys(diffs, 0)
+
+
+def test_the_comparison_catches_a_feature_that_looks_past_the_cut_off(leakage_builds):
+    diffs = feature_differences(leakage_builds["leaky"], leakage_builds["val"], "val")
+    leaking = {table for table, n in diffs.items() if n > 0}
+    assert {"user_features", "item_features", "train_interactions", "user_item_features"} <= leaking
