@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 import pandas as pd
+from tqdm.auto import tqdm
 
 from recsys.columns import Tables
 from recsys.errors import WarehouseError
@@ -40,10 +41,9 @@ _AGGREGATE_QUERIES = {"coverage": ("item_features",)}
 
 @dataclass
 class MetricsRun:
-    """What :func:`compute_metrics` wrote: the rows of ``metrics`` and ``metrics_per_user``."""
+    """What :func:`compute_metrics` wrote: the ``metrics`` rows of the scored folds."""
 
     metrics: pd.DataFrame
-    per_user: pd.DataFrame
     folds: list[str]
     skipped: list[str] = field(default_factory=list)  # queries not run, with the reason
 
@@ -89,6 +89,7 @@ def compute_metrics(
     ks: Sequence[int] = (10, 100),
     folds: Sequence[str] | None = None,
     yambda_official: bool = False,
+    progress: bool = False,
 ) -> MetricsRun:
     """Run every metrics query for each fold and replace that fold's rows in both tables.
 
@@ -102,11 +103,13 @@ def compute_metrics(
         Folds to score; ``None`` scores every fold present in ``recommendations``.
     yambda_official
         Use the official Yambda code's conventions in accuracy.sql (see the file header).
+    progress
+        Show a bar over folds on stderr.
 
     Returns
     -------
     MetricsRun
-        The ``metrics`` and ``metrics_per_user`` rows of the scored folds, and the queries
+        The ``metrics`` rows of the scored folds, and the queries
         skipped because an optional table (item_features, item_embeddings, ...) is missing.
     """
     require_tables(con, Tables.recommendations, Tables.eval_targets)
@@ -125,16 +128,13 @@ def compute_metrics(
                 out.append(name)
     con.execute(CREATE_METRICS_PER_USER)
     con.execute(CREATE_METRICS)
-    for fold in folds:
+    for fold in tqdm(folds, desc="metrics", unit="fold", disable=not progress, leave=False):
         _score_fold(con, fold, ks, yambda_official, per_user_queries, aggregate_queries)
     placeholders = ", ".join("?" for _ in folds) or "null"
     metrics = con.execute(
         f"select * from {Tables.metrics} where fold in ({placeholders}) order by all", folds
     ).df()
-    per_user = con.execute(
-        f"select * from {Tables.metrics_per_user} where fold in ({placeholders})", folds
-    ).df()
-    return MetricsRun(metrics=metrics, per_user=per_user, folds=folds, skipped=skipped)
+    return MetricsRun(metrics=metrics, folds=folds, skipped=skipped)
 
 
 def _score_fold(con, fold, ks, yambda_official, per_user_queries, aggregate_queries) -> None:

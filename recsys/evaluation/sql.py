@@ -78,7 +78,7 @@ def run_query(
 
 def shell_command(warehouse: Path | str, name: str, variables: Mapping[str, object]) -> str:
     """The ``duckdb`` shell command line that runs the same query (for the README and report)."""
-    parts = [".venv/bin/duckdb", str(warehouse)]
+    parts = [".venv/bin/duckdb", "-readonly", str(warehouse)]
     for key, value in variables.items():
         if value is None:
             continue

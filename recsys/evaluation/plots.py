@@ -1,0 +1,158 @@
+"""Matplotlib figures for the HTML report, each returned as a base64 PNG (self-contained HTML)."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+SUBSET_COLORS = {"all": "#4C72B0", "organic": "#55A868", "recommendation": "#C44E52"}
+TARGET_COLORS = {"listen_plus": "#4C72B0", "like": "#DD8452"}
+LABELS = {"ndcg": "NDCG", "recall": "Recall", "precision": "Precision", "hitrate": "HitRate",
+          "mrr": "MRR", "map": "MAP", "coverage": "Coverage", "novelty": "Novelty (bits)",
+          "popularity_bias": "Popularity percentile", "diversity": "Intra-list diversity"}
+
+
+def to_base64(fig) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _errors(rows: pd.DataFrame) -> np.ndarray | None:
+    if rows["ci_low"].isna().all():
+        return None
+    low = (rows["value"] - rows["ci_low"]).clip(lower=0).fillna(0)
+    high = (rows["ci_high"] - rows["value"]).clip(lower=0).fillna(0)
+    return np.vstack([low.to_numpy(), high.to_numpy()])
+
+
+def metric_bars(
+    metrics: pd.DataFrame, target: str, panels: Sequence[tuple[str, int]], models: Sequence[str]
+) -> str:
+    """Horizontal bars per model with bootstrap interval whiskers, one panel per (metric, k)."""
+    rows_all = metrics[(metrics["target"] == target) & (metrics["subset"] == "all")]
+    ncols = 2
+    nrows = -(-len(panels) // ncols)
+    height = 0.32 * len(models) + 1.2
+    fig, axes = plt.subplots(nrows, ncols, figsize=(11, height * nrows), squeeze=False)
+    for ax, (metric, k) in zip(axes.flat, panels, strict=False):
+        rows = rows_all[(rows_all["metric"] == metric) & (rows_all["k"] == k)]
+        rows = rows.set_index("model").reindex(list(models)[::-1])
+        ax.barh(rows.index, rows["value"].fillna(0), xerr=_errors(rows), color="#4C72B0",
+                ecolor="#222222", capsize=3)
+        for y, value in enumerate(rows["value"]):
+            if pd.notna(value):
+                ax.text(value, y, f" {value:.4f}", va="center", fontsize=8)
+        ax.set_title(f"{LABELS.get(metric, metric)}@{k}")
+        ax.grid(axis="x", alpha=0.3)
+        ax.margins(x=0.25)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    fig.suptitle(f"{target}: mean over evaluated users, {_ci_note(rows_all)}", fontsize=11)
+    fig.tight_layout()
+    return to_base64(fig)
+
+
+def _ci_note(rows: pd.DataFrame) -> str:
+    return "whiskers = bootstrap interval" if rows["ci_low"].notna().any() else "no intervals"
+
+
+def subset_bars(
+    metrics: pd.DataFrame, target: str, metric: str, ks: Sequence[int], models: Sequence[str]
+) -> str:
+    """Grouped bars: all vs organic-only vs recommendation-driven-only targets, per model."""
+    rows_t = metrics[(metrics["target"] == target) & (metrics["metric"] == metric)]
+    fig, axes = plt.subplots(1, len(ks), figsize=(5.5 * len(ks), 0.45 * len(models) + 1.8),
+                             squeeze=False)
+    width = 0.8 / 3
+    for ax, k in zip(axes.flat, ks, strict=True):
+        y = np.arange(len(models))[::-1]
+        for j, subset in enumerate(("all", "organic", "recommendation")):
+            rows = rows_t[(rows_t["k"] == k) & (rows_t["subset"] == subset)]
+            rows = rows.set_index("model").reindex(list(models))
+            users = rows["users"].dropna()
+            label = f"{subset} ({int(users.max()):,} users)" if len(users) else subset
+            ax.barh(y + (1 - j) * width, rows["value"].fillna(0), height=width,
+                    xerr=_errors(rows), color=SUBSET_COLORS[subset], ecolor="#333333",
+                    capsize=2, label=label)
+        ax.set_yticks(y, list(models))
+        ax.set_title(f"{LABELS.get(metric, metric)}@{k}")
+        ax.grid(axis="x", alpha=0.3)
+        ax.legend(fontsize=8, loc="lower right")
+    fig.suptitle(f"{target}: targets the user found (organic) vs recommendation-driven", fontsize=11)
+    fig.tight_layout()
+    return to_base64(fig)
+
+
+def long_tail(item_popularity: pd.DataFrame) -> str:
+    """Rank-popularity curve (log-log) of the training items, one line per target."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for target, rows in item_popularity.groupby("target", sort=True):
+        rows = rows.sort_values("events", ascending=False)
+        ranks = rows["items"].cumsum().to_numpy()
+        ax.step(ranks, rows["events"].to_numpy(), where="pre",
+                color=TARGET_COLORS.get(target), label=_tail_label(target, rows))
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("item rank by popularity")
+    ax.set_ylabel("target events in history")
+    ax.set_title("Item long tail")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    return to_base64(fig)
+
+
+def _tail_label(target: str, rows: pd.DataFrame) -> str:
+    items = rows["items"].sum()
+    small = rows.loc[rows["events"] <= 2, "items"].sum() / items
+    return f"{target}: {items:,} items, {small:.0%} with <= 2 events"
+
+
+def history_lengths(user_history: pd.DataFrame) -> str:
+    """Histogram (log-spaced bins) of the number of target events per user in the history."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    top = max(float(user_history["events"].max()), 2.0)
+    bins = np.unique(np.logspace(0, np.log10(top) + 0.01, 30).round())
+    for target, rows in user_history.groupby("target", sort=True):
+        median = _weighted_median(rows["events"].to_numpy(), rows["users"].to_numpy())
+        ax.hist(rows["events"], bins=bins, weights=rows["users"], histtype="step", linewidth=1.5,
+                color=TARGET_COLORS.get(target),
+                label=f"{target}: {rows['users'].sum():,} users, median {median:,.0f}")
+    ax.set_xscale("log")
+    ax.set_xlabel("target events per user in history")
+    ax.set_ylabel("users")
+    ax.set_title("User history length")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return to_base64(fig)
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
+
+
+def feature_importance(importance: pd.DataFrame, top: int = 20) -> str:
+    """Top features by LightGBM gain, one panel per target."""
+    targets = sorted(importance["target"].unique())
+    fig, axes = plt.subplots(1, len(targets), figsize=(6 * len(targets), 0.3 * top + 1.2),
+                             squeeze=False)
+    for ax, target in zip(axes.flat, targets, strict=True):
+        rows = importance[importance["target"] == target].nlargest(top, "gain")[::-1]
+        total = importance.loc[importance["target"] == target, "gain"].sum()
+        ax.barh(rows["feature"], rows["gain"] / total if total else rows["gain"], color="#8172B2")
+        ax.set_title(f"{target}: share of total gain")
+        ax.tick_params(axis="y", labelsize=8)
+        ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return to_base64(fig)

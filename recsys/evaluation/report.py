@@ -1,0 +1,193 @@
+"""The self-contained ``report.html``: tables, plots (embedded PNGs) and how to reproduce them."""
+
+from __future__ import annotations
+
+import html
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from recsys.evaluation import plots
+from recsys.evaluation.sql import METRIC_FILES
+from recsys.evaluation.tables import paper_columns, paper_frame
+
+_STYLE = """
+body { font-family: -apple-system, Segoe UI, Helvetica, Arial, sans-serif; margin: 2em auto;
+       max-width: 1200px; color: #222; line-height: 1.45; padding: 0 1em; }
+h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ddd; padding-bottom: .2em; margin-top: 2em; }
+table { border-collapse: collapse; margin: .8em 0; font-size: .85em; }
+th, td { border: 1px solid #ddd; padding: .25em .55em; text-align: right; }
+th { background: #f4f4f4; } td.name, th.name { text-align: left; }
+td.best { font-weight: bold; background: #eef5ee; }
+.ci { color: #777; font-size: .85em; }
+img { max-width: 100%; display: block; margin: .6em 0; }
+code, pre { background: #f6f6f6; padding: .1em .3em; font-size: .88em; }
+pre { padding: .6em; overflow-x: auto; }
+.note { color: #555; font-size: .9em; }
+"""
+
+
+@dataclass
+class ReportData:
+    """Everything the report shows; built by the evaluate pipeline."""
+
+    fold: str
+    targets: Sequence[str]
+    ks: Sequence[int]
+    models: Sequence[str]
+    metrics: pd.DataFrame  # long, with ci_low / ci_high
+    tests: pd.DataFrame  # paired tests (recsys.evaluation.significance.paired_tests + keys)
+    item_popularity: pd.DataFrame  # data_item_popularity.sql
+    user_history: pd.DataFrame  # data_user_history.sql
+    feature_importance: pd.DataFrame | None = None  # ranker_feature_importance (target, feature, gain)
+    settings_lines: Sequence[str] = ()
+    notes: Sequence[str] = ()
+    shell_commands: Sequence[str] = ()
+    confidence: float = 0.95
+    extra: dict = field(default_factory=dict)
+
+
+def _e(value) -> str:
+    return html.escape(str(value))
+
+
+def _img(data: str, alt: str) -> str:
+    return f'<img alt="{_e(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _paper_html(data: ReportData, target: str) -> str:
+    frame = paper_frame(data.metrics, data.fold, target, data.ks, data.models)
+    cis = data.metrics[(data.metrics["fold"] == data.fold) & (data.metrics["target"] == target)
+                       & (data.metrics["subset"] == "all")].set_index(["model", "metric", "k"])
+    head = "".join(f"<th>{_e(label)}</th>" for _, _, label in paper_columns(data.ks))
+    rows = []
+    for model in data.models:
+        cells = []
+        for metric, k, label in paper_columns(data.ks):
+            value = frame.loc[model, label]
+            best = frame[label].max()
+            css = ' class="best"' if pd.notna(value) and value == best and metric != "coverage" else ""
+            text = "-" if pd.isna(value) else f"{value:.4f}"
+            if (model, metric, k) in cis.index and pd.notna(cis.loc[(model, metric, k), "ci_low"]):
+                lo, hi = cis.loc[(model, metric, k), ["ci_low", "ci_high"]]
+                text += f'<br><span class="ci">[{lo:.4f}, {hi:.4f}]</span>'
+            cells.append(f"<td{css}>{text}</td>")
+        rows.append(f'<tr><td class="name">{_e(model)}</td>{"".join(cells)}</tr>')
+    users = cis["users"].max() if len(cis) else 0
+    return (f"<h3>{_e(target)} <span class='note'>({int(users):,} evaluated users)</span></h3>"
+            f"<table><tr><th class='name'>model</th>{head}</tr>{''.join(rows)}</table>")
+
+
+def _beyond_html(data: ReportData, target: str) -> str:
+    rows = data.metrics[(data.metrics["fold"] == data.fold) & (data.metrics["target"] == target)
+                        & (data.metrics["subset"] == "all")]
+    metrics = [m for m in ("coverage", "novelty", "popularity_bias", "diversity", "precision",
+                           "hitrate", "mrr", "map") if m in set(rows["metric"])]
+    values = rows.set_index(["model", "metric", "k"])["value"]
+    head = "".join(f"<th>{_e(plots.LABELS.get(m, m))}@{k}</th>" for m in metrics for k in data.ks)
+    body = []
+    for model in data.models:
+        cells = "".join(
+            f"<td>{values[(model, m, k)]:.4f}</td>" if (model, m, k) in values.index else "<td>-</td>"
+            for m in metrics for k in data.ks)
+        body.append(f'<tr><td class="name">{_e(model)}</td>{cells}</tr>')
+    return (f"<h3>{_e(target)}</h3><table><tr><th class='name'>model</th>{head}</tr>"
+            f"{''.join(body)}</table>")
+
+
+def _tests_html(data: ReportData) -> str:
+    if data.tests is None or data.tests.empty:
+        return "<p class='note'>No paired tests (fewer than two models).</p>"
+    rows = data.tests[(data.tests["fold"] == data.fold) & (data.tests["subset"] == "all")
+                      & (data.tests["metric"].isin(["ndcg", "recall"]))]
+    alpha = 1 - data.confidence
+    body = []
+    for r in rows.sort_values(["target", "metric", "k", "mean"], ascending=[True, True, True, False]).itertuples():
+        significant = pd.notna(r.p_holm) and r.p_holm < alpha
+        body.append(
+            f"<tr><td class='name'>{_e(r.target)}</td><td class='name'>{_e(r.metric)}@{r.k}</td>"
+            f"<td class='name'>{_e(r.model)}</td><td class='name'>{_e(r.best_model)}</td>"
+            f"<td>{r.mean:.4f}</td><td>{r.best_mean:.4f}</td><td>{r.mean_diff:+.4f}</td>"
+            f"<td>{r.users:,}</td><td>{r.p_wilcoxon:.2g}</td><td>{r.p_ttest:.2g}</td>"
+            f"<td>{r.p_holm:.2g}</td><td>{'yes' if significant else 'no'}</td></tr>")
+    return (
+        "<table><tr><th class='name'>target</th><th class='name'>metric</th>"
+        "<th class='name'>model</th><th class='name'>best</th><th>mean</th><th>best mean</th>"
+        "<th>difference</th><th>users</th><th>p (Wilcoxon)</th><th>p (paired t)</th>"
+        f"<th>p (Holm)</th><th>below {alpha:g}</th></tr>{''.join(body)}</table>")
+
+
+def render_html(data: ReportData) -> str:
+    """The whole report as one HTML string (images inline as base64 PNGs)."""
+    fold_metrics = data.metrics[data.metrics["fold"] == data.fold]
+    parts = [f"<h1>recsys evaluation: {_e(data.fold)} fold</h1>"]
+    if data.settings_lines:
+        parts.append("<p class='note'>" + "<br>".join(_e(s) for s in data.settings_lines) + "</p>")
+    for note in data.notes:
+        parts.append(f"<p class='note'>Note: {_e(note)}</p>")
+    parts.append("<h2>Paper-style table</h2><p class='note'>Mean over evaluated users; brackets: "
+                 f"{data.confidence:.0%} bootstrap interval over users; bold: best model.</p>")
+    parts += [_paper_html(data, t) for t in data.targets]
+    parts.append("<h2>Accuracy with intervals</h2>")
+    panels = [(m, k) for m in ("ndcg", "recall") for k in data.ks]
+    for target in data.targets:
+        parts.append(_img(plots.metric_bars(fold_metrics, target, panels, data.models),
+                          f"metric bars {target}"))
+    parts.append("<h2>Organic vs recommendation-driven targets</h2><p class='note'>The same "
+                 "lists scored against the targets the user found (is_organic = 1) and against "
+                 "those the platform recommended (is_organic = 0); a user counts in a subset when "
+                 "it has at least one such target.</p>")
+    for target in data.targets:
+        parts.append(_img(plots.subset_bars(fold_metrics, target, "ndcg", data.ks, data.models),
+                          f"organic breakdown {target}"))
+    parts.append("<h2>Beyond accuracy</h2><p class='note'>Coverage: distinct recommended items / "
+                 "items in history. Novelty: mean self-information of recommended items (bits). "
+                 "Popularity percentile: 1 = the most popular history item. Diversity: 1 - mean "
+                 "cosine similarity of audio embeddings within a list.</p>")
+    parts += [_beyond_html(data, t) for t in data.targets]
+    parts.append("<h2>Paired tests against the best model</h2><p class='note'>Per-user values of "
+                 "each model against the model with the highest mean, same users. Holm adjusts "
+                 "the Wilcoxon p-values over the models of one metric. All metrics and subsets: "
+                 "<code>paired_tests.csv</code>.</p>")
+    parts.append(_tests_html(data))
+    parts.append("<h2>The data</h2>")
+    if not data.item_popularity.empty:
+        parts.append(_img(plots.long_tail(data.item_popularity), "item long tail"))
+    if not data.user_history.empty:
+        parts.append(_img(plots.history_lengths(data.user_history), "history lengths"))
+    parts.append("<h2>Ranker feature importance</h2>")
+    if data.feature_importance is not None and not data.feature_importance.empty:
+        parts.append(_img(plots.feature_importance(data.feature_importance), "feature importance"))
+    else:
+        parts.append("<p class='note'>No <code>ranker_feature_importance</code> table in the "
+                     "warehouse (run the two-stage model: <code>recsys evaluate</code> or "
+                     "<code>recsys ranker</code>).</p>")
+    parts.append("<h2>Reproduce in the DuckDB shell</h2><p class='note'>Every number above "
+                 "comes from these files; run them on the same warehouse:</p>")
+    files = sorted(set(METRIC_FILES.values()))
+    parts.append("<pre>" + "\n".join(_e(c) for c in data.shell_commands) + "</pre>")
+    parts.append("<p class='note'>Metric to file: " + ", ".join(
+        f"{_e(m)}: <code>sql/metrics/{_e(f)}</code>" for m, f in METRIC_FILES.items())
+        + f". Files: {', '.join(_e(f) for f in files)}.</p>")
+    body = "\n".join(parts)
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>recsys evaluation ({_e(data.fold)})</title><style>{_STYLE}</style></head>"
+            f"<body>{body}</body></html>")
+
+
+def write_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` to a temporary file beside ``path`` and rename it over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
