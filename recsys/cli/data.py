@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
 from recsys.cli.common import run_or_fail
-from recsys.config import GENERATED_SIZES, load_settings
+from recsys.config import GENERATED_SIZES, PUBLIC_SIZES, load_settings
 
 
 def _settings():
@@ -94,5 +95,69 @@ def validate(data_dir: Path | None, size: str | None, no_values: bool) -> None:
     click.echo(f"{settings.data_dir} ({settings.size}): all files, columns and dtypes match the schema.")
 
 
-COMMANDS = [generate, validate]
+@click.command()
+@_DIR_ARGUMENT
+@_size_option()
+@click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
+def profile(data_dir: Path | None, size: str | None, as_json: bool) -> None:
+    """Print the dataset statistics the Yambda paper publishes (DuckDB over the parquet files).
+
+    Users, items, events per type with per-user history length median/p90/p95, organic shares,
+    repeat-listen ratio, played_ratio_pct > 100 share, share of items with 1-2 events, embedding
+    coverage, timestamp range, and per fold the users with Listen+ and like targets. Compare
+    generated and real data side by side. The queries are in sql/analysis/profile_*.sql.
+
+    \b
+    Example:
+      recsys profile data/yambda --size small
+      recsys profile --size 50m --json > profile_50m.json
+    """
+    settings = _settings().with_(data_dir=data_dir, size=size)
+    from recsys.data.profile import format_profile, profile_dataset
+
+    result = run_or_fail(profile_dataset, settings.data_dir, settings.size)
+    click.echo(json.dumps(result, indent=2) if as_json else format_profile(result))
+
+
+@click.command()
+@click.option("--size", type=click.Choice(list(PUBLIC_SIZES)), default="50m", show_default=True,
+              help="Public size to fetch.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Dataset root [env RECSYS_DATA_DIR, default data/yambda].")
+@click.option("--files", "files", multiple=True, metavar="NAME",
+              help="Fetch only these files (repeatable): listens, likes, dislikes, unlikes, "
+                   "undislikes, multi_event, embeddings, artist_item_mapping, album_item_mapping.")
+@click.option("--endpoint", default=None, help="Hub endpoint URL [env HF_ENDPOINT, default huggingface.co].")
+@click.option("--mirror", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
+              help="Copy from a local folder laid out like the hub repository instead.")
+def download(size: str, out: Path | None, files: tuple[str, ...], endpoint: str | None,
+             mirror: Path | None) -> None:
+    """Download the real Yambda files (Hugging Face dataset yandex/yambda) into the local layout.
+
+    Writes OUT/flat/SIZE/*.parquet and the root files, resuming interrupted downloads and skipping
+    complete files. Without network it fails with a message saying how to use local files: copy
+    them into a folder with the same layout and set RECSYS_DATA_DIR to it.
+
+    \b
+    Example:
+      recsys download --size 50m --out data/yambda
+      recsys download --size 50m --files likes --files embeddings
+      RECSYS_SIZE=50m recsys validate
+    """
+    settings = _settings().with_(data_dir=out)
+    from recsys.data.download import download_dataset, hub_fetcher, mirror_fetcher
+    from recsys.data.validate import require_valid_dataset
+
+    fetch = mirror_fetcher(mirror) if mirror else hub_fetcher(endpoint=endpoint)
+    paths = run_or_fail(
+        download_dataset, settings.data_dir, size, files or None, fetch,
+        lambda p: click.echo(f"fetching {p}", err=True),
+    )
+    click.echo(f"{len(paths)} file(s) in {settings.data_dir}.")
+    if not files:
+        run_or_fail(require_valid_dataset, settings.data_dir, size)
+        click.echo("All files, columns and dtypes match the schema.")
+
+
+COMMANDS = [generate, validate, profile, download]
 

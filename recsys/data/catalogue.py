@@ -102,7 +102,7 @@ def _block(seed: int, b: int, shares: np.ndarray, centroids: np.ndarray) -> dict
     cluster = np.where(stray, rng.choice(N_CLUSTERS, n, p=shares), cluster)
 
     weight = (
-        rng.lognormal(0.0, 1.8, n_art)[artist_local]
+        rng.lognormal(0.0, 2.2, n_art)[artist_local]
         * rng.lognormal(0.0, 0.6, n_alb)[album_local]
         * rng.lognormal(0.0, 0.8, n)
     )
@@ -145,26 +145,26 @@ def embedding_batches(cat: Catalogue, batch_blocks: int = 16):
     ``embed`` = factor x projection + noise, scaled by a per-item loudness; ``normalized_embed``
     is its unit-norm version. Noise comes from a per-block stream, so rows are prefix-stable.
     """
-    _, _, projection = _global_structure(cat.seed)
+    projection = _global_structure(cat.seed)[2].astype(np.float32)
     n_blocks = -(-cat.n_items // BLOCK)
     for first in range(0, n_blocks, batch_blocks):
         parts = []
         for b in range(first, min(first + batch_blocks, n_blocks)):
             rng = np.random.default_rng([cat.seed, _STREAM_EMBEDDINGS, b])
-            noise = rng.normal(0.0, 0.6, (BLOCK, EMBEDDING_DIM))
-            scale = rng.lognormal(0.0, 0.25, BLOCK)[:, None]
+            noise = rng.standard_normal((BLOCK, EMBEDDING_DIM), dtype=np.float32)
+            scale = rng.lognormal(0.0, 0.25, BLOCK).astype(np.float32)[:, None]
             lo, hi = b * BLOCK, min((b + 1) * BLOCK, cat.n_items)
-            emb = (cat.factor[lo:hi] @ projection + noise[: hi - lo]) * scale[: hi - lo]
             keep = cat.has_embedding[lo:hi]
-            parts.append((cat.item_id[lo:hi][keep], emb[keep].astype(np.float32)))
+            emb = cat.factor[lo:hi][keep] @ projection + 0.6 * noise[: hi - lo][keep]
+            parts.append((cat.item_id[lo:hi][keep], emb * scale[: hi - lo][keep]))
         ids = np.concatenate([p[0] for p in parts])
         emb = np.concatenate([p[1] for p in parts])
-        norm = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+        norm = emb / np.sqrt(np.einsum("ij,ij->i", emb, emb))[:, None]
         yield pa.record_batch(
             [
                 pa.array(ids, pa.uint32()),
                 _list_column(emb),
-                _list_column(norm.astype(np.float32)),
+                _list_column(norm),
             ],
             names=["item_id", "embed", "normalized_embed"],
         )

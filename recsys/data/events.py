@@ -36,13 +36,18 @@ from recsys.data.sampling import (
 from recsys.data.users import Users, session_starts
 from recsys.schema import TIMESTAMP_MAX, TIMESTAMP_STEP
 
-# entry sources: favourite artist, taste genre, global charts, trending new release
-SOURCE_SHARE = np.array([0.30, 0.37, 0.13, 0.20])
-SOURCE_AFFINITY = np.array([2.5, 1.2, 1.0, 1.0])
-SOURCE_QUALITY = np.array([0.5, 0.2, 0.0, -0.2])
-SOURCE_ORGANIC = np.array([0.74, 0.52, 0.35, 0.3])
+# entry sources: favourite artist, taste genre, global charts, trending new release, exploration
+# of the long tail (recommendation radio). Organic shares are relative: they are rescaled so
+# the listens' organic share matches the public one.
+SOURCE_SHARE = np.array([0.22, 0.28, 0.08, 0.14, 0.28])
+SOURCE_AFFINITY = np.array([2.5, 1.2, 1.0, 1.0, 0.3])
+SOURCE_QUALITY = np.array([0.5, 0.2, 0.0, -0.1, -0.2])
+SOURCE_ORGANIC = np.array([0.8, 0.55, 0.35, 0.3, 0.12])
+N_SOURCES = len(SOURCE_SHARE)
 TREND_WINDOW_DAYS = 60
 CANDIDATES = 3
+OVERSAMPLE = 1.4  # draw more entries than needed, so duplicates can be dropped
+AFFINITY_SIGMA = 1.5
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,7 @@ class Samplers:
     by_artist: SegmentedSampler
     by_cluster: SegmentedSampler
     charts: SegmentedSampler  # one segment
+    long_tail: SegmentedSampler  # one segment, flattened popularity (weight ** 0.5)
     back_catalogue: SegmentedSampler  # one segment, items released before the log
     trending: SegmentedSampler  # segment = day
 
@@ -76,6 +82,7 @@ def build_samplers(cat: Catalogue) -> Samplers:
             int(cat.cluster.max()) + 1,
         ),
         charts=SegmentedSampler.build(zeros, idx, cat.weight, 1),
+        long_tail=SegmentedSampler.build(zeros, idx, cat.weight**0.5, 1),
         back_catalogue=SegmentedSampler.build(zeros, idx, cat.weight * ~cat.is_new, 1),
         trending=SegmentedSampler.build(
             day[order], rep[order], (cat.weight[rep] ** 0.8 * burst)[order], N_DAYS
@@ -83,10 +90,16 @@ def build_samplers(cat: Catalogue) -> Samplers:
     )
 
 
-def _first_released(cands: list[np.ndarray], t0: np.ndarray, cat: Catalogue, fallback: np.ndarray) -> np.ndarray:
-    out = fallback.copy()
-    for c in reversed(cands):  # earlier candidates win
-        out = np.where(cat.release_ts[c] <= t0, c, out)
+def _draw_released(rng, sampler: SegmentedSampler, segment, t0, cat: Catalogue, fallback) -> np.ndarray:
+    """Draw from ``sampler``; redraw items not yet released at ``t0``; then use ``fallback``."""
+    out = sampler.sample(rng, segment)
+    bad = np.flatnonzero(cat.release_ts[out] > t0)
+    for _ in range(CANDIDATES - 1):
+        if len(bad) == 0:
+            break
+        out[bad] = sampler.sample(rng, segment[bad])
+        bad = bad[cat.release_ts[out[bad]] > t0[bad]]
+    out[bad] = fallback.sample(rng, np.zeros(len(bad), dtype=np.int64))
     return out
 
 
@@ -94,23 +107,25 @@ def _draw_entries(rng, cat, smp: Samplers, users: Users, rows, local, t0, src) -
     """One item per entry, drawn according to its source."""
     n = len(local)
     user = rows[local]
-    item = smp.back_catalogue.sample(rng, np.zeros(n, dtype=np.int64))  # always-valid fallback
-    for s, draw in ((0, "artist"), (1, "cluster"), (2, "charts")):
+    item = np.empty(n, dtype=np.int64)
+    for s in range(N_SOURCES):
         m = np.flatnonzero(src == s)
-        if draw == "artist":
-            seg = users.favourites.sample(rng, user[m])
-            cands = [smp.by_artist.sample(rng, seg) for _ in range(CANDIDATES)]
-        elif draw == "cluster":
-            seg = users.taste.sample(rng, user[m])
-            cands = [smp.by_cluster.sample(rng, seg) for _ in range(CANDIDATES)]
+        if s == 0:
+            sampler, seg = smp.by_artist, users.favourites.sample(rng, user[m])
+        elif s == 1:
+            sampler, seg = smp.by_cluster, users.taste.sample(rng, user[m])
+        elif s == 2:
+            sampler, seg = smp.charts, np.zeros(len(m), dtype=np.int64)
+        elif s == 4:
+            sampler, seg = smp.long_tail, np.zeros(len(m), dtype=np.int64)
         else:
-            zero = np.zeros(len(m), dtype=np.int64)
-            cands = [smp.charts.sample(rng, zero) for _ in range(CANDIDATES)]
-        item[m] = _first_released(cands, t0[m], cat, item[m])
+            continue
+        item[m] = _draw_released(rng, sampler, seg, t0[m], cat, smp.back_catalogue)
     # trending: new releases of the day, preferring the user's genres
     m = np.flatnonzero(src == 3)
     day = np.minimum(t0[m] // DAY, N_DAYS - 1).astype(np.int64)
     ok_day = smp.trending.nonempty[day]
+    item[m[~ok_day]] = smp.back_catalogue.sample(rng, np.zeros((~ok_day).sum(), dtype=np.int64))
     m, day = m[ok_day], day[ok_day]
     mask = users.taste_mask[user[m]]
     cands = [smp.trending.sample(rng, day) for _ in range(CANDIDATES + 1)]
@@ -122,6 +137,14 @@ def _draw_entries(rng, cat, smp: Samplers, users: Users, rows, local, t0, src) -
     return item
 
 
+def _pack(major: np.ndarray, *minors_and_bits) -> np.ndarray:
+    """One int64 sort key from non-negative integer columns: ``_pack(a, b, bits_b, c, bits_c)``."""
+    key = np.asarray(major, dtype=np.int64)
+    for value, bits in zip(minors_and_bits[::2], minors_and_bits[1::2], strict=True):
+        key = (key << bits) | np.asarray(value, dtype=np.int64)
+    return key
+
+
 def _group_starts(sizes: np.ndarray) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
 
@@ -131,57 +154,82 @@ def _round5(t: np.ndarray) -> np.ndarray:
     return (t // TIMESTAMP_STEP * TIMESTAMP_STEP).astype(np.uint32)
 
 
+def draw_library(
+    rng: np.random.Generator, cat: Catalogue, smp: Samplers, users: Users, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The (user, item) library entries of users ``rows``: local user, item index, t0, source.
+
+    Sorted by (local user, item); at most one entry per pair, the earliest discovery.
+    """
+    listens_u = users.listens[rows]
+    start_u, end_u = users.start[rows], users.end[rows]
+    n_entries = np.clip(np.round(listens_u * users.distinct_share[rows]), 1, listens_u).astype(np.int64)
+    n_draws = np.ceil(n_entries * OVERSAMPLE).astype(np.int64) + 2
+    local = np.repeat(np.arange(len(rows)), n_draws)
+    t0 = start_u[local] + rng.random(len(local)) * (end_u - start_u)[local]
+    src = rng.choice(N_SOURCES, len(local), p=SOURCE_SHARE)
+    item = _draw_entries(rng, cat, smp, users, rows, local, t0, src)
+    # one entry per (user, item), the earliest discovery; then at most n_entries per user
+    order = np.argsort(_pack(local, item, 21, t0.astype(np.int64), 25))
+    local, item, t0, src = local[order], item[order], t0[order], src[order]
+    first = np.ones(len(local), dtype=bool)
+    first[1:] = (local[1:] != local[:-1]) | (item[1:] != item[:-1])
+    local, item, t0, src = local[first], item[first], t0[first], src[first]
+    order = np.argsort(_pack(local, rng.integers(0, 1 << 40, len(local)), 40))
+    rank = np.arange(len(local)) - np.searchsorted(local[order], local[order])
+    order = np.sort(order[rank < n_entries[local[order]]])
+    local, item, t0, src = local[order], item[order], t0[order], src[order]
+    return local, item, t0, src
+
+
 def generate_chunk(
     rng: np.random.Generator, cat: Catalogue, smp: Samplers, users: Users, rows: np.ndarray
 ) -> dict[str, dict[str, np.ndarray]]:
     """All events of the users ``rows`` (indices into ``users``), per event type, unsorted."""
     listens_u = users.listens[rows]
-    start_u, end_u = users.start[rows], users.end[rows]
+    end_u = users.end[rows]
 
     # 1. library entries
-    n_entries = np.clip(np.round(listens_u * users.distinct_share[rows]), 1, listens_u).astype(np.int64)
-    local = np.repeat(np.arange(len(rows)), n_entries)
-    t0 = start_u[local] + rng.random(len(local)) * (end_u - start_u)[local]
-    src = rng.choice(4, len(local), p=SOURCE_SHARE)
-    item = _draw_entries(rng, cat, smp, users, rows, local, t0, src)
-    # one entry per (user, item): keep the earliest discovery
-    order = np.lexsort((t0, item, local))
-    local, item, t0, src = local[order], item[order], t0[order], src[order]
-    first = np.ones(len(local), dtype=bool)
-    first[1:] = (local[1:] != local[:-1]) | (item[1:] != item[:-1])
-    local, item, t0, src = local[first], item[first], t0[first], src[first]
+    local, item, t0, src = draw_library(rng, cat, smp, users, rows)
     n_e = len(local)
 
-    affinity = rng.lognormal(0.0, 1.1, n_e) * SOURCE_AFFINITY[src]
+    affinity = rng.lognormal(0.0, AFFINITY_SIGMA, n_e) * SOURCE_AFFINITY[src]
     quality = 0.8 * rng.normal(0.0, 1.0, n_e) + 0.6 * np.log(affinity) + SOURCE_QUALITY[src]
 
     # 2. plays per entry: one discovery play + the user's remaining plays by affinity
+    # Later plays follow t0 by exponential delays (mean tau). An entry discovered near the end
+    # of the period has less room, so it gets fewer plays (weight x P(delay <= room)): the
+    # density of plays over time stays flat instead of piling up at the end.
+    tau_e = np.clip(10 * DAY * affinity**0.5, DAY, 150 * DAY)
+    room_e = end_u[local] - t0
     per_user = np.bincount(local, minlength=len(rows))
     extra = listens_u - per_user
-    alloc = SegmentedSampler.build(local, np.arange(n_e), affinity, len(rows))
+    alloc_weight = affinity * -np.expm1(-room_e / tau_e) + 1e-12
+    alloc = SegmentedSampler.build(local, np.arange(n_e), alloc_weight, len(rows))
     picks = alloc.sample(rng, np.repeat(np.arange(len(rows)), extra))
     plays_e = 1 + np.bincount(picks, minlength=n_e)
     p_ent = np.repeat(np.arange(n_e), plays_e)
     e_start = _group_starts(plays_e)
     is_first = np.arange(len(p_ent)) == e_start[p_ent]
-    tau = np.clip(12 * DAY * affinity**0.6, DAY, 300 * DAY)[p_ent]
-    room = end_u[local][p_ent] - t0[p_ent]
-    raw_t = t0[p_ent] + np.where(is_first, 0.0, truncated_exponential(rng, tau, room))
+    delay = truncated_exponential(rng, tau_e[p_ent], room_e[p_ent])
+    raw_t = t0[p_ent] + np.where(is_first, 0.0, delay)
 
-    p_org = np.where(is_first & (src[p_ent] >= 2), 0.15, SOURCE_ORGANIC[src][p_ent])
-    organic = rng.random(len(p_ent)) < p_org
+    p_org = np.where(is_first & (src[p_ent] >= 2), 0.1, SOURCE_ORGANIC[src][p_ent])
+    organic = rng.random(len(p_ent)) < _rescale_share(p_org, ORGANIC_SHARE["listen"])
     skip = rng.random(len(p_ent)) < sigmoid(-1.3 * quality[p_ent] - 0.2 + 0.7 * ~organic)
 
     # 3. entry-level likes and dislikes
     n_plays = len(p_ent)
+    dislike_score = sigmoid(-2.0 * quality - 1.0) / np.sqrt(plays_e)
     disliked = calibrated_bernoulli(
-        rng, sigmoid(-2.0 * quality - 1.0) / np.sqrt(plays_e), DISLIKE_RATE * n_plays
+        rng, dislike_score * users.dislike_propensity[rows][local], DISLIKE_RATE * n_plays
     )
-    like_score = np.where(disliked, 0.0, plays_e**0.8 * np.exp(quality))
+    like_score = plays_e**0.8 * np.exp(quality) * users.like_propensity[rows][local]
+    like_score = np.where(disliked, 0.0, like_score)
     liked = calibrated_bernoulli(rng, like_score, LIKE_RATE * n_plays)
     # a disliked entry ends with a skipped play
-    by_time = np.lexsort((raw_t, p_ent))
-    last_play = by_time[e_start + plays_e - 1]
+    is_last = raw_t == np.maximum.reduceat(raw_t, e_start)[p_ent]
+    last_play = np.maximum.reduceat(np.where(is_last, np.arange(len(p_ent)), -1), e_start)
     skip[last_play[disliked]] = True
 
     ratio = _played_ratio(rng, skip)
@@ -192,7 +240,7 @@ def generate_chunk(
     s_keys, s_start = session_starts(rng, users, rows)
     user_p = local[p_ent]
     sess = np.searchsorted(s_keys, user_p.astype(np.int64) * (1 << 26) + raw_t.astype(np.int64), side="right") - 1
-    order = np.lexsort((raw_t, sess))
+    order = np.argsort(_pack(sess, raw_t.astype(np.int64), 25))
     cum = np.cumsum(played[order])
     before = cum - played[order]
     sess_sorted = sess[order]
@@ -215,7 +263,8 @@ def generate_chunk(
 
     # 5. like/dislike timestamps: right after a play of the entry
     like_e = np.flatnonzero(liked)
-    like_play = e_start[like_e] + (rng.random(len(like_e)) * plays_e[like_e]).astype(np.int64)
+    # a track is liked early: at one of its first three plays
+    like_play = e_start[like_e] + (rng.random(len(like_e)) * np.minimum(plays_e[like_e], 3)).astype(np.int64)
     like_ts = ts_play[like_play].astype(np.float64) + np.ceil(played[like_play] / 5) * 5 + 5
     dis_e = np.flatnonzero(disliked)
     dis_play = last_play[dis_e]
@@ -230,7 +279,8 @@ def generate_chunk(
         }
 
     def undo(entries, ts, share, organic_share):
-        keep = rng.random(len(entries)) < share
+        p = share * users.undo_propensity[rows][local[entries]]
+        keep = rng.random(len(entries)) < _rescale_share(p, share)
         entries, ts = entries[keep], ts[keep]
         room = np.maximum(end_u[local[entries]], ts + 5) - ts - 5
         later = ts + 5 + truncated_exponential(rng, np.full(len(ts), 20.0 * DAY), room)
@@ -238,8 +288,8 @@ def generate_chunk(
 
     return {
         "listens": listens,
-        "likes": like_like(like_e, like_ts, organic[like_play]),
-        "dislikes": like_like(dis_e, dis_ts, organic[dis_play]),
+        "likes": like_like(like_e, like_ts, _follow(rng, organic[like_play], ORGANIC_SHARE["like"])),
+        "dislikes": like_like(dis_e, dis_ts, _follow(rng, organic[dis_play], ORGANIC_SHARE["dislike"])),
         "unlikes": undo(like_e, like_ts, UNLIKE_SHARE, ORGANIC_SHARE["unlike"]),
         "undislikes": undo(dis_e, dis_ts, UNDISLIKE_SHARE, ORGANIC_SHARE["undislike"]),
     }
@@ -253,3 +303,21 @@ def _played_ratio(rng: np.random.Generator, skip: np.ndarray) -> np.ndarray:
     rewound = np.minimum(100 + np.ceil(100 * np.abs(rng.normal(0.0, 0.5, n))), 400)
     full = np.where(u > 0.93, rewound, full)
     return np.where(skip, rng.integers(1, 50, n), full).astype(np.uint16)
+
+
+def _rescale_share(p: np.ndarray, target: float) -> np.ndarray:
+    """Probabilities scaled so that their mean is ``target`` (shape kept, capped to [0, 1])."""
+    if len(p) == 0:
+        return p
+    q = np.asarray(p, dtype=np.float64)
+    for _ in range(4):
+        q = np.clip(q * target / max(q.mean(), 1e-12), 0.0, 1.0)
+    return q
+
+
+def _follow(rng: np.random.Generator, played_organic: np.ndarray, target: float) -> np.ndarray:
+    """Organic flag of a like/dislike: mostly that of its play, rebalanced to the ``target`` share."""
+    if len(played_organic) == 0:
+        return played_organic
+    p = np.where(played_organic, 0.85, 0.25)
+    return rng.random(len(p)) < _rescale_share(p, target)

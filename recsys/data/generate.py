@@ -109,13 +109,18 @@ def _write_root_files(tmp: Path, cat, n_items: int) -> None:
         schema=ALBUM_ITEM_MAPPING.with_metadata(meta),
     )
     pq.write_table(album, tmp / "album_item_mapping.parquet", row_group_size=ROW_GROUP)
-    with pq.ParquetWriter(tmp / "embeddings.parquet", EMBEDDINGS.with_metadata(meta)) as writer:
+    # random floats do not benefit from dictionaries or list statistics: skip both (2x faster)
+    with pq.ParquetWriter(
+        tmp / "embeddings.parquet", EMBEDDINGS.with_metadata(meta), use_dictionary=False,
+        write_statistics=["item_id"],
+    ) as writer:
         for batch in embedding_batches(cat):
             writer.write_batch(batch.cast(EMBEDDINGS), row_group_size=65_536)
 
 
 def _sorted_table(cols: dict[str, np.ndarray], schema: pa.Schema) -> pa.Table:
-    order = np.lexsort((cols["item_id"], cols["timestamp"], cols["uid"]))
+    key = (cols["uid"].astype(np.int64) << 25) | cols["timestamp"].astype(np.int64)
+    order = np.argsort(key, kind="stable")  # by uid, timestamp (ties keep generation order)
     return pa.table([pa.array(cols[f.name][order], f.type) for f in schema], schema=schema)
 
 
@@ -130,12 +135,10 @@ def _multi_event(tables: dict[str, pa.Table]) -> pa.Table:
         cols["event_type"] = pa.array(code)
         parts.append(pa.table(cols))
     merged = pa.concat_tables(parts).combine_chunks()
-    order = np.lexsort((
-        merged.column("event_type").to_numpy(),
-        merged.column("item_id").to_numpy(),
-        merged.column("timestamp").to_numpy(),
-        merged.column("uid").to_numpy(),
-    ))
+    key = (merged.column("uid").to_numpy().astype(np.int64) << 28) | (
+        merged.column("timestamp").to_numpy().astype(np.int64) << 3
+    ) | merged.column("event_type").to_numpy().astype(np.int64)
+    order = np.argsort(key, kind="stable")  # by uid, timestamp, event type
     merged = merged.take(pa.array(order))
     codes = merged.column("event_type").combine_chunks()
     event_type = pa.DictionaryArray.from_arrays(codes, pa.array(EVENT_TYPES, pa.string()))

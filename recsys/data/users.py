@@ -28,6 +28,9 @@ class Users:
     taste: SegmentedSampler  # segment = user row, values = genre
     taste_mask: np.ndarray  # uint64 bit mask of the user's genres
     favourites: SegmentedSampler  # segment = user row, values = artist_idx
+    like_propensity: np.ndarray  # float64, mean 1: some users like a lot, most a little
+    dislike_propensity: np.ndarray  # float64, mean 1
+    undo_propensity: np.ndarray  # float64, mean 1: how often the user takes a like/dislike back
 
     def __len__(self) -> int:
         return len(self.uid)
@@ -65,7 +68,7 @@ def build_users(
 
     # heavier users repeat more: distinct share falls slowly with activity
     rel = listens / np.median(listens)
-    distinct_share = np.clip(0.33 * rel**-0.12 * rng.lognormal(0.0, 0.25, n_users), 0.08, 0.9)
+    distinct_share = np.clip(0.5 * rel**-0.12 * rng.lognormal(0.0, 0.25, n_users), 0.08, 0.9)
 
     # genres: 1-5 per user, popular genres more often, Dirichlet(1) weights
     n_genres = 1 + np.minimum(rng.poisson(1.3, n_users), 4)
@@ -85,17 +88,22 @@ def build_users(
     favourites = SegmentedSampler.build(
         fav_owner, fav_artist, rng.exponential(1.0, len(fav_owner)), n_users
     )
-    return Users(uid, listens, start, end, distinct_share, taste, taste_mask, favourites)
+    propensity = [_mean_one(rng.lognormal(0.0, sigma, n_users)) for sigma in (1.2, 1.3, 1.0)]
+    return Users(uid, listens, start, end, distinct_share, taste, taste_mask, favourites, *propensity)
+
+
+def _mean_one(x: np.ndarray) -> np.ndarray:
+    return x / x.mean()
 
 
 def session_starts(rng: np.random.Generator, users: Users, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sorted session keys ``local_row * 2**26 + start_second`` for the users ``rows``.
 
-    About one session per active day (more for heavy users), one at the start of each period.
+    About 1.5 sessions per active day (more for heavy users), one at the start of each period.
     """
     start, end = users.start[rows], users.end[rows]
     span_days = (end - start) / DAY
-    n = np.maximum(np.round(np.maximum(users.listens[rows] / 12, span_days)), 1).astype(np.int64)
+    n = np.maximum(np.round(np.maximum(users.listens[rows] / 8, 1.5 * span_days)), 1).astype(np.int64)
     local = np.repeat(np.arange(len(rows)), n)
     t = start[local] + rng.random(len(local)) * (end - start)[local]
     first = np.concatenate([[0], np.cumsum(n)[:-1]])
