@@ -1,7 +1,11 @@
-"""Entry point of the baseline child processes: ``python -m recsys.bench.child {evaluation,listen-plus}``.
+"""Entry point of the benchmark's own child processes: ``python -m recsys.bench.child KIND``.
 
-Run by ``recsys bench`` as measured stages; each writes its result as JSON to ``--out`` (also
-when it fails, with ``status: failed`` and the error) and exits non-zero on failure.
+* ``evaluation`` / ``listen-plus``: the side-by-side baselines; each writes its result as JSON to
+  ``--out`` (also when it fails, with ``status: failed`` and the error), exit code non-zero on
+  failure or when the two sides disagree.
+* ``recommendations``: the pipeline step between candidates and scoring: each generator's top-k
+  candidates of the evaluated users written to ``recommendations``, exactly as ``recsys evaluate``
+  does it (``recsys.evaluation.pipeline.write_recommendations``).
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ import duckdb
 
 from recsys.bench import baselines
 from recsys.bench.report import write_atomic
+from recsys.columns import TARGETS
 from recsys.config import load_settings
+from recsys.pipeline_config import load_config
 from recsys.warehouse import connect, table_exists
 
 
@@ -35,15 +41,37 @@ def _test_cutoff(warehouse: Path) -> int:
     return baselines.DEFAULT_CUTOFF
 
 
-def run(argv: list[str]) -> dict:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m recsys.bench.child")
-    parser.add_argument("kind", choices=["evaluation", "listen-plus"])
+    parser.add_argument("kind", choices=["evaluation", "listen-plus", "recommendations"])
     parser.add_argument("--warehouse", type=Path, required=True)
     parser.add_argument("--listens", type=Path)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args(argv)
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--fold", default="test")
+    parser.add_argument("--models", default="")
+    parser.add_argument("--config", type=Path)
+    return parser
+
+
+def write_generator_recommendations(args: argparse.Namespace) -> dict:
+    from recsys.evaluation.pipeline import evaluation_settings, write_recommendations
+
+    config = load_config(args.config)
+    top_k = evaluation_settings(config)["top_k"]
+    models = [m for m in args.models.split(",") if m]
+    con = connect(args.warehouse, settings=load_settings())
+    try:
+        rows = {f"{t}/{m}": write_recommendations(con, args.fold, t, m, top_k) for t in TARGETS for m in models}
+    finally:
+        con.close()
+    return {"status": "ok", "rows": rows}
+
+
+def run(args: argparse.Namespace) -> dict:
     settings = load_settings()
+    if args.kind == "recommendations":
+        return write_generator_recommendations(args)
     if args.kind == "evaluation":
         con = connect(args.warehouse, read_only=True, settings=settings)
         try:
@@ -65,17 +93,18 @@ def run(argv: list[str]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    out = Path(argv[argv.index("--out") + 1]) if "--out" in argv[:-1] else None
+    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        result = run(argv)
+        result = run(args)
         code = 0 if result.get("agree", True) else 2
     except Exception as exc:  # reported in the JSON and the stage log, never swallowed
         traceback.print_exc()
         result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
         code = 1
-    if out is not None:
-        write_atomic(out, json.dumps(result, indent=2, default=str))
+    if args.out is not None:
+        write_atomic(args.out, json.dumps(result, indent=2, default=str))
+    else:
+        print(json.dumps(result, default=str))
     return code
 
 

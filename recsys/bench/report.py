@@ -119,7 +119,7 @@ def _baseline_rows(results: dict, sizes: list[str]) -> list[str]:
     for size in sizes:
         for name, b in results["sizes"][size].get("baselines", {}).items():
             if b.get("status") != "ok":
-                lines.append(f"| {size} | {name} | | | | | {b.get('status', '?')}: {b.get('error', '')[:80]} | |")
+                lines.append(f"| {size} | {name} | | | | | {b.get('status', '?')}: {b.get('error', '')[:120]} | |")
                 continue
             agree = "yes" if b["agree"] else f"NO (max diff {b.get('max_abs_diff')})"
             lines.append(
@@ -146,8 +146,8 @@ def render_markdown(results: dict) -> str:
         machine = f"{m.get('cpu_count')} cores, {m.get('memory_gib')} GiB"
         load = ", ".join(str(x) for x in (m.get("load_avg_1_5_15") or []))
         out.append(
-            f"| {size} | {e.get('run_at', '')} | {d.get('listens', 0):,} | {d.get('users') or '–'} | "
-            f"{d.get('items') or '–'} | {machine} | {load} | {m.get('git_commit') or ''} |"
+            f"| {size} | {e.get('run_at', '')} | {d.get('listens', 0):,} | {d.get('users', 0):,} | "
+            f"{d.get('items', 0):,} | {machine} | {load} | {m.get('git_commit') or ''} |"
         )
     out += ["", "## Stages", ""]
     out += _stage_table(results, sizes, "wall_s", "Wall time (s)")

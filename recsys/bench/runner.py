@@ -91,6 +91,7 @@ def _read_baseline(stage: Stage, result: StageResult) -> dict:
     if not path.is_file():
         return {"status": "failed", "error": result.error or "the baseline wrote no result"}
     data = json.loads(path.read_text())
+    data["stage"] = stage.name
     if result.status != "ok" and data.get("status") == "ok" and not data.get("agree", True):
         data["error"] = "results disagree"
     return data
@@ -136,8 +137,10 @@ def bench_size(
             result = _reused_generate(stage, previous)
         elif stage.missing:
             result = _skipped(stage, stage.missing)
+            if stage.name in _BLOCKING:
+                blocked = stage.name
         elif blocked and stage.kind != BASELINE:
-            result = _skipped(stage, f"{blocked} failed")
+            result = _skipped(stage, f"`{blocked}` did not run")
         else:
             if stage.name == "build":
                 _fresh_warehouse(paths)
@@ -148,7 +151,7 @@ def bench_size(
         if stage.kind == BASELINE and result.status != "skipped":
             entry["baselines"][stage.extra["key"]] = _read_baseline(stage, result)
         if result.status == "failed":
-            entry["failures"].append(f"{stage.name}: {result.error}")
+            entry["failures"].append(f"{stage.name}: {_short(result, entry)}")
             if stage.name in _BLOCKING:
                 blocked = stage.name
         elif result.status == "skipped" and stage.missing:
@@ -161,6 +164,15 @@ def bench_size(
             on_update(entry)
     entry["state"] = "complete"
     return entry
+
+
+def _short(result: StageResult, entry: dict) -> str:
+    """One line for the failure list: the baseline's own error, or the log's last line."""
+    for b in entry["baselines"].values():
+        if b.get("stage") == result.name and b.get("error"):
+            return b["error"]
+    last = (result.error or "").strip().splitlines()[-1:] or [""]
+    return f"exit code {result.returncode}: {last[0]}" + (f" (log: {result.log})" if result.log else "")
 
 
 def _reused_generate(stage: Stage, previous: dict | None) -> StageResult:

@@ -128,39 +128,41 @@ def pipeline_plan(
 ) -> list[Stage]:
     """The pipeline stages of one size, in order.
 
-    generate -> build -> one ``candidates-<model>`` per generator (both folds, both targets) ->
-    train-ranker -> rank -> evaluate-sql (scores the existing ``recommendations`` in SQL).
+    generate -> build (dbt, fresh warehouse) -> one ``candidates-<model>`` per generator (both
+    folds, both targets) -> build-candidate-features (dbt, the mart joining candidates with
+    features) -> train-ranker (val) -> rank (test) -> recommendations (each generator's top-k
+    of the test fold) -> evaluate (SQL metrics, bootstrap intervals, reports).
     """
     commands = installed_commands() if commands is None else commands
     cfg = ["--config", str(config)] if config else []
     plan = [
         _cmd(commands, "generate", ["--size", size, "--seed", str(seed), "--out", str(paths.data_dir)], "generate"),
-        _cmd(commands, "build", [], "build"),
+        _cmd(commands, "build", ["--quiet"] if has_option(commands.get("build"), "--quiet") else [], "build"),
     ]
     cand = commands.get("candidates")
     for model in models:
         args = ["--models", model]
         if has_option(cand, "--fold"):
-            args += ["--fold", "val", "--fold", "test"] if _multiple(cand, "--fold") else []
+            args += ["--fold", "val,test"]
         plan.append(_cmd(commands, "candidates", args + cfg, f"candidates-{model}", extra={"model": model}))
+    plan.append(_cmd(commands, "build", ["--select", "candidate_features"], "build-candidate-features"))
     plan.append(_cmd(commands, "train-ranker", cfg, "train-ranker"))
-    plan.append(_cmd(commands, "rank", cfg, "rank"))
-    plan.append(evaluation_stage(commands, cfg))
+    plan.append(_cmd(commands, "rank", ["--fold", "test"] + cfg, "rank"))
+    child = [sys.executable, "-m", "recsys.bench.child", "recommendations", "--fold", "test",
+             "--models", ",".join(models), "--warehouse", str(paths.warehouse)] + cfg
+    plan.append(Stage("recommendations", tuple(child)))
+    plan.append(evaluation_stage(commands, ["--fold", "test"] + cfg))
     return plan
-
-
-def _multiple(command: click.Command | None, flag: str) -> bool:
-    return any(flag in p.opts and getattr(p, "multiple", False) for p in (command.params if command else []))
 
 
 def evaluation_stage(commands: dict[str, click.Command], cfg: list[str]) -> Stage:
     """Score the existing ``recommendations`` with the SQL metrics, without refitting anything."""
     if "metrics" in commands:
-        return _cmd(commands, "metrics", cfg, "evaluate-sql")
+        return _cmd(commands, "metrics", cfg, "evaluate")
     evaluate = commands.get("evaluate")
     if has_option(evaluate, "--skip-fit"):
-        return _cmd(commands, "evaluate", ["--skip-fit"] + cfg, "evaluate-sql")
-    return Stage("evaluate-sql", tuple(recsys_executable() + ["metrics"]),
+        return _cmd(commands, "evaluate", ["--skip-fit"] + cfg, "evaluate")
+    return Stage("evaluate", tuple(recsys_executable() + ["metrics"]),
                  missing="neither `recsys metrics` nor `recsys evaluate --skip-fit` is installed")
 
 

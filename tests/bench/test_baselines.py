@@ -77,7 +77,8 @@ def con(tables):
     recs, targets = tables
     con = duckdb.connect()
     con.execute("create table recommendations as select * from recs")
-    con.execute("create table eval_targets as select *, 1::UTINYINT as is_organic from targets")
+    con.execute("create table eval_targets as select *, 1::UTINYINT as is_organic, 1 as target_events, "
+                "0::UINTEGER as first_target_ts from targets")
     yield con
     con.close()
 
