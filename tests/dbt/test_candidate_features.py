@@ -1,0 +1,89 @@
+"""candidate_features: the Python-written candidates pivoted per model and joined with features."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import copy_warehouse, dbt_paths
+
+from recsys.dbt_runner import build_candidate_features
+from recsys.warehouse import connect
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def with_candidates(dbt_warehouse, tmp_path_factory):
+    """A copy of the tiny warehouse with a hand-made `candidates` table, and the mart rebuilt."""
+    work = tmp_path_factory.mktemp("candidates")
+    settings = copy_warehouse(dbt_warehouse, work)
+    con = connect(settings.warehouse)
+    try:
+        uid, seen = con.execute(
+            "select uid, item_id from user_item_features join item_embeddings using (item_id) "
+            "where fold = 'test' order by ui_listen_events desc, uid, item_id limit 1"
+        ).fetchone()
+        cold = 4_000_000_000  # an item nobody has seen
+        candidates = pd.DataFrame({
+            "fold": ["test"] * 4,
+            "target": ["listen_plus"] * 4,
+            "model": ["itemknn", "mostpop", "itemknn", "some_new_model"],
+            "uid": [uid] * 4,
+            "item_id": [seen, seen, cold, cold],
+            "rank": [1, 3, 2, 1],
+            "score": [0.9, 0.5, 0.4, 7.0],
+        })
+        con.execute(
+            "create table candidates as select fold, target, model, uid::uinteger as uid, "
+            "item_id::uinteger as item_id, rank::integer as rank, score::double as score from candidates"
+        )
+    finally:
+        con.close()
+    summary = build_candidate_features(settings, **dbt_paths(work))
+    con = connect(settings.warehouse, read_only=True)
+    try:
+        frame = con.execute("select * from candidate_features order by item_id").df()
+        features = con.execute(
+            "select * from user_item_features where fold = 'test' and uid = ? and item_id = ?", [uid, seen]
+        ).df()
+        profile = con.execute(
+            "select profile_embed from int_user_content_profiles where fold = 'test' and uid = ?", [uid]
+        ).fetchone()[0]
+        embed = con.execute("select normalized_embed from item_embeddings where item_id = ?", [seen]).fetchone()
+    finally:
+        con.close()
+    return {"frame": frame, "seen": seen, "cold": cold, "ui": features, "profile": profile,
+            "embed": embed, "summary": summary}
+
+
+def test_one_row_per_candidate_pair_with_a_rank_per_model(with_candidates):
+    frame, seen, cold = with_candidates["frame"], with_candidates["seen"], with_candidates["cold"]
+    assert frame.item_id.tolist() == [seen, cold]
+    hot, new = frame.iloc[0], frame.iloc[1]
+    assert (hot.rank_itemknn, hot.rank_mostpop, hot.score_mostpop) == (1, 3, 0.5)
+    assert pd.isna(hot.rank_bpr) and pd.isna(hot.score_audio)  # not proposed: NULL, not filled
+    assert hot.candidate_models == 2 and new.candidate_models == 2  # some_new_model counts, no column
+    assert "rank_some_new_model" not in frame.columns
+
+
+def test_features_joined_point_in_time(with_candidates):
+    frame, ui = with_candidates["frame"], with_candidates["ui"]
+    hot, new = frame.iloc[0], frame.iloc[1]
+    assert hot.ui_listen_events == ui.ui_listen_events.item() > 0
+    assert hot.user_listen_events == new.user_listen_events > 0
+    assert pd.isna(new.ui_listen_events) and pd.isna(new.item_listen_events)  # cold item: no history
+    assert "is_organic" not in frame.columns and "target_events" not in frame.columns  # no labels
+
+
+def test_content_cosine_is_the_cosine_to_the_users_profile(with_candidates):
+    hot = with_candidates["frame"].iloc[0]
+    a, b = np.asarray(with_candidates["embed"][0]), np.asarray(with_candidates["profile"])
+    assert hot.content_cosine == pytest.approx(a @ b / np.linalg.norm(a) / np.linalg.norm(b), rel=1e-4)
+    assert pd.isna(with_candidates["frame"].iloc[1].content_cosine)  # cold item: no embedding
+
+
+def test_only_candidate_features_was_rebuilt(with_candidates):
+    names = list(with_candidates["summary"].statuses)
+    assert "model candidate_features" in names
+    assert not any(n.startswith("model ") and n != "model candidate_features" for n in names)
