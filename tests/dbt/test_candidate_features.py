@@ -34,9 +34,10 @@ def with_candidates(dbt_warehouse, tmp_path_factory):
             "rank": [1, 3, 2, 1],
             "score": [0.9, 0.5, 0.4, 7.0],
         })
+        con.register("candidates_df", candidates)
         con.execute(
             "create table candidates as select fold, target, model, uid::uinteger as uid, "
-            "item_id::uinteger as item_id, rank::integer as rank, score::double as score from candidates"
+            "item_id::uinteger as item_id, rank::integer as rank, score::double as score from candidates_df"
         )
     finally:
         con.close()
