@@ -1,0 +1,59 @@
+"""recsys.dbt_runner and `recsys build`: clear errors naming the failing dbt nodes, clean environment."""
+
+from __future__ import annotations
+
+import os
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+from conftest import dbt_paths, tiny_settings
+from dbt_fixtures import write_synthetic_yambda
+
+from recsys.cli import main
+from recsys.dbt_runner import DbtRunError, build, run_dbt
+
+
+def test_missing_data_is_reported_before_dbt_runs(tmp_path):
+    settings = tiny_settings(tmp_path / "nowhere", tmp_path)
+    with pytest.raises(DbtRunError, match=r"recsys generate --size tiny"):
+        build(settings)
+    assert not settings.warehouse.exists()
+
+
+@pytest.mark.slow
+def test_a_failing_dbt_test_is_named_and_the_environment_restored(tmp_path):
+    data = write_synthetic_yambda(tmp_path / "data")
+    likes = pq.read_table(data / "flat/tiny/likes.parquet")
+    bad = likes.set_column(3, "is_organic", pa.array([2] * likes.num_rows, pa.uint8()))
+    pq.write_table(bad, data / "flat/tiny/likes.parquet")
+    settings = tiny_settings(data, tmp_path)
+    before = os.environ.get("RECSYS_WAREHOUSE")
+    with pytest.raises(DbtRunError) as info:
+        build(settings, select=["stg_likes"], **dbt_paths(tmp_path))
+    assert any("accepted_values_stg_likes_is_organic" in name for name in info.value.failed)
+    assert "accepted_values_stg_likes_is_organic" in str(info.value)
+    assert os.environ.get("RECSYS_WAREHOUSE") == before
+
+
+@pytest.mark.slow
+def test_a_project_error_is_reported(tmp_path):
+    settings = tiny_settings(write_synthetic_yambda(tmp_path / "data"), tmp_path)
+    with pytest.raises(DbtRunError, match="n_folds must be >= 1"):
+        run_dbt(settings, ["run", "--select", "folds", "--vars", "{n_folds: 0}"], **dbt_paths(tmp_path))
+
+
+def test_build_command_has_help_with_an_example():
+    result = CliRunner().invoke(main, ["build", "--help"])
+    assert result.exit_code == 0
+    assert "Example:" in result.output and "--select" in result.output
+
+
+def test_build_command_turns_errors_into_a_message(tmp_path):
+    result = CliRunner().invoke(
+        main, ["build", "-q", "--data-dir", str(tmp_path / "nowhere"), "--size", "tiny",
+               "--warehouse", str(tmp_path / "w.duckdb")],
+    )
+    assert result.exit_code == 1
+    assert "dataset files" in result.output and "Traceback" not in result.output
