@@ -17,6 +17,8 @@ EVENT_NAMES = ("listens", "likes", "dislikes", "unlikes", "undislikes")
 LISTEN_PLUS_THRESHOLD = 50
 # The global temporal split of the Yambda protocol (YAMBDA.md): history end (exclusive),
 # target start (inclusive), target end (exclusive).
+SIGNAL_KS = (10, 100)
+SIGNAL_HALF_LIFE_HOURS = 24
 FOLD_BOUNDS = {
     "val": (25_823_600, 25_825_400, 25_911_800),
     "test": (25_911_800, 25_913_600, 2**32 - 1),
@@ -47,7 +49,8 @@ def profile_dataset(root: Path | str, size: str) -> dict:
     history_median/p90/p95), ``listens`` (repeat_listen_ratio, listen_plus_share,
     played_over_100_share, min/max_timestamp, off_grid_timestamps, top_1pct_items_listen_share),
     ``catalogue`` (items_with_1_2_events_share, embedding_coverage, artists, albums, ...) and
-    ``folds`` (per fold: listen_plus_users/pairs, like_users/pairs, listen_plus_seen_share).
+    ``folds`` (per fold: listen_plus_users/pairs, like_users/pairs, listen_plus_seen_share) and
+    ``signals`` (test fold Listen+ Recall@k of MostPop, DecayPop and the user's own history).
     """
     root = Path(root)
     require_valid_dataset(root, size)
@@ -89,6 +92,24 @@ def profile_dataset(root: Path | str, size: str) -> dict:
             )
             for fold, bounds in FOLD_BOUNDS.items()
         }
+        test_bounds = FOLD_BOUNDS["test"]
+        signals = {
+            f"recall@{k}": _query(
+                con,
+                "profile_signals",
+                {
+                    "listens": paths["listens"],
+                    "multi_event": paths["multi_event"],
+                    "history_end": test_bounds[0],
+                    "target_start": test_bounds[1],
+                    "target_end": test_bounds[2],
+                    "listen_plus_threshold": LISTEN_PLUS_THRESHOLD,
+                    "half_life_hours": SIGNAL_HALF_LIFE_HOURS,
+                    "k": k,
+                },
+            )
+            for k in SIGNAL_KS
+        }
     finally:
         con.close()
     return {
@@ -101,6 +122,7 @@ def profile_dataset(root: Path | str, size: str) -> dict:
         "listens": listens,
         "catalogue": catalogue,
         "folds": folds,
+        "signals": signals,
     }
 
 
@@ -130,6 +152,13 @@ def format_profile(profile: dict) -> str:
         lines.append(
             f"{fold:<6}{f['listen_plus_users']:>15,}{f['listen_plus_pairs']:>10,}"
             f"{f['like_users']:>12,}{f['like_pairs']:>8,}{_num(f['listen_plus_seen_share'], '.1%'):>12}"
+        )
+    lines.append("")
+    lines.append(f"test fold Listen+ {'most_pop':>10}{'decay_pop':>11}{'history':>9}")
+    for name, sig in profile["signals"].items():
+        lines.append(
+            f"{name:<18}{_num(sig['most_pop_recall'], '.4f'):>10}"
+            f"{_num(sig['decay_pop_recall'], '.4f'):>11}{_num(sig['history_recall'], '.4f'):>9}"
         )
     return "\n".join(lines)
 

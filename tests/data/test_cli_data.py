@@ -1,0 +1,23 @@
+import pytest
+from click.testing import CliRunner
+
+from recsys.cli import main
+from recsys.cli.data import COMMANDS
+
+
+@pytest.mark.parametrize("command", [c.name for c in COMMANDS])
+def test_every_data_command_has_help_with_an_example(command):
+    result = CliRunner().invoke(main, [command, "--help"])
+    assert result.exit_code == 0
+    assert "Example:" in result.output
+
+
+def test_generate_writes_validates_and_reports(tmp_path, monkeypatch):
+    monkeypatch.setenv("RECSYS_DATA_DIR", str(tmp_path / "root"))
+    monkeypatch.setenv("RECSYS_SIZE", "tiny")
+    result = CliRunner().invoke(main, ["generate", "--seed", "42"])
+    assert result.exit_code == 0, result.output
+    assert "1,000,000 listens" in result.output
+    assert (tmp_path / "root/flat/tiny/multi_event.parquet").exists()
+    again = CliRunner().invoke(main, ["generate", "--seed", "7"])
+    assert again.exit_code != 0 and "--force" in again.output
