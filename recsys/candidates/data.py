@@ -10,7 +10,7 @@ straight from those arrays (``scipy.sparse.coo_matrix``), never row by row.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -94,6 +94,8 @@ class TrainData:
         The fold's history cut-off (exclusive); decays are measured back from it.
     events : Events or None
         Target-type events (Listen+ listens or likes) before the cut-off, if loaded.
+    cache : dict
+        Derived artefacts that depend on this data only, keyed by generator and parameters.
     embeddings : ndarray or None
         ``(len(items), d)`` float32 unit vectors; rows of items without an embedding are zero
         and flagged False in ``has_embedding``.
@@ -108,6 +110,9 @@ class TrainData:
     events: Events | None = None
     embeddings: np.ndarray | None = None
     has_embedding: np.ndarray | None = None
+    # artefacts derived from this data alone (e.g. an item-item similarity), reused across the
+    # grid points of a tuning run; dropped with the data
+    cache: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_frames(

@@ -67,7 +67,7 @@ class BPRGenerator(_FactorModel):
     """BPR via ``implicit.cpu.bpr.BayesianPersonalizedRanking`` (one thread: deterministic)."""
 
     name = "bpr"
-    defaults = {"factors": 64, "iterations": 100, "learning_rate": 0.05, "regularization": 0.01}
+    defaults = {"factors": 64, "iterations": 50, "learning_rate": 0.05, "regularization": 0.01}
 
     def _fit(self, data: TrainData) -> None:
         p = self.params

@@ -30,17 +30,26 @@ class ItemKNNGenerator(CandidateGenerator):
     defaults = {"k": 100, "half_life_days": 7.0}
 
     def _fit(self, data: TrainData) -> None:
-        counts = data.matrix(data.column("target_events"), rows=data.column("target_events") > 0)
-        norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=0)).ravel())
-        inverse = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-        unit_items = (counts @ sp.diags(inverse)).astype(np.float64).tocsr()  # cosine = dot of units
-        model = ItemItemRecommender(K=int(self.params["k"]))
-        with threadpool_limits(1, "blas"):
-            model.fit(unit_items, show_progress=False)
-        self.similarity: sp.csr_matrix = model.similarity.tocsr().astype(np.float32)
+        k = int(self.params["k"])
+        key = ("itemknn.similarity", k)
+        if key not in data.cache:  # depends on k only: shared by the half-life grid points
+            data.cache[key] = item_similarity(data, k)
+        self.similarity: sp.csr_matrix = data.cache[key]
         self.profile: sp.csr_matrix = data.decayed_events(
             float(self.params["half_life_days"]) * DAY
         ).astype(np.float32)
 
     def _score_block(self, user_idx: np.ndarray, n: int) -> sp.csr_matrix:
         return (self.profile[user_idx] @ self.similarity).tocsr()
+
+
+def item_similarity(data: TrainData, k: int) -> sp.csr_matrix:
+    """items x items cosine similarity over users (``target_events`` counts), top ``k`` per row."""
+    counts = data.matrix(data.column("target_events"), rows=data.column("target_events") > 0)
+    norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=0)).ravel())
+    inverse = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+    unit_items = (counts @ sp.diags(inverse)).astype(np.float64).tocsr()  # cosine = dot of units
+    model = ItemItemRecommender(K=k)
+    with threadpool_limits(1, "blas"):
+        model.fit(unit_items, show_progress=False)
+    return model.similarity.tocsr().astype(np.float32)
