@@ -58,7 +58,10 @@ def evaluation_settings(config: dict) -> dict:
         )
     if not 0 < float(ev["confidence"]) < 1 or int(ev["bootstrap_samples"]) < 1:
         raise ConfigError("evaluation.confidence must lie in (0, 1) and bootstrap_samples be >= 1.")
-    return {**ev, "ks": ks, "top_k": top_k}
+    diversity_ks = [int(k) for k in (ev.get("diversity_ks") or ks)]
+    if min(diversity_ks) < 1 or max(diversity_ks) > top_k:
+        raise ConfigError(f"evaluation.diversity_ks={diversity_ks} must lie in 1..top_k={top_k}.")
+    return {**ev, "ks": ks, "top_k": top_k, "diversity_ks": diversity_ks}
 
 
 def write_recommendations(
@@ -179,7 +182,7 @@ def score_and_report(
                 "(or the candidate/ranker stages) first."
             )
         run = compute_metrics(con, ks=ev["ks"], folds=[fold], yambda_official=bool(ev["yambda_official"]),
-                              progress=progress)
+                              diversity_ks=ev["diversity_ks"], progress=progress)
         notes += [f"not computed: {s}" for s in run.skipped]
         metrics, tests = with_uncertainty(
             con, run.metrics, samples=int(ev["bootstrap_samples"]), confidence=float(ev["confidence"]),
@@ -206,8 +209,10 @@ def score_and_report(
     tests_csv = write_atomic(reports / "paired_tests.csv", tests.to_csv(index=False))
     variables = {"ks": ev["ks"], "fold": fold}
     official = {"yambda_official": True} if ev["yambda_official"] else {}
-    commands = [shell_command(settings.warehouse, q, {**variables, **official, "per_user": None})
-                for q in ("accuracy", "coverage", "popularity", "diversity")]
+    commands = [shell_command(settings.warehouse, q, {**variables, **official})
+                for q in ("accuracy", "coverage", "popularity")]
+    commands.append(shell_command(settings.warehouse, "diversity",
+                                  {**variables, "ks": ev["diversity_ks"]}))
     data = ReportData(
         fold=fold, targets=targets, ks=ev["ks"], models=shown, metrics=metrics, tests=tests,
         item_popularity=item_popularity, user_history=user_history, feature_importance=importance,

@@ -87,9 +87,10 @@ def subset_bars(
         ax.set_yticks(y, list(models))
         ax.set_title(f"{LABELS.get(metric, metric)}@{k}")
         ax.grid(axis="x", alpha=0.3)
-        ax.legend(fontsize=8, loc="lower right")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.suptitle(f"{target}: targets the user found (organic) vs recommendation-driven", fontsize=11)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=9, frameon=False)
     return to_base64(fig)
 
 

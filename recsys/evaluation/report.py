@@ -28,6 +28,7 @@ img { max-width: 100%; display: block; margin: .6em 0; }
 code, pre { background: #f6f6f6; padding: .1em .3em; font-size: .88em; }
 pre { padding: .6em; overflow-x: auto; }
 .note { color: #555; font-size: .9em; }
+.row { display: flex; gap: 1em; flex-wrap: wrap; } .row img { max-width: 49%; }
 """
 
 
@@ -82,11 +83,10 @@ def _paper_html(data: ReportData, target: str) -> str:
             f"<table><tr><th class='name'>model</th>{head}</tr>{''.join(rows)}</table>")
 
 
-def _beyond_html(data: ReportData, target: str) -> str:
+def _values_html(data: ReportData, target: str, names: Sequence[str]) -> str:
     rows = data.metrics[(data.metrics["fold"] == data.fold) & (data.metrics["target"] == target)
                         & (data.metrics["subset"] == "all")]
-    metrics = [m for m in ("coverage", "novelty", "popularity_bias", "diversity", "precision",
-                           "hitrate", "mrr", "map") if m in set(rows["metric"])]
+    metrics = [m for m in names if m in set(rows["metric"])]
     values = rows.set_index(["model", "metric", "k"])["value"]
     head = "".join(f"<th>{_e(plots.LABELS.get(m, m))}@{k}</th>" for m in metrics for k in data.ks)
     body = []
@@ -99,26 +99,33 @@ def _beyond_html(data: ReportData, target: str) -> str:
             f"{''.join(body)}</table>")
 
 
-def _tests_html(data: ReportData) -> str:
+def _tests_html(data: ReportData, target: str) -> str:
+    """Rows = models, columns = (metric, k); a cell: difference to the best and Holm p-value."""
     if data.tests is None or data.tests.empty:
         return "<p class='note'>No paired tests (fewer than two models).</p>"
     rows = data.tests[(data.tests["fold"] == data.fold) & (data.tests["subset"] == "all")
-                      & (data.tests["metric"].isin(["ndcg", "recall"]))]
+                      & (data.tests["target"] == target)]
+    columns = [(m, k) for m in ("ndcg", "recall", "map", "mrr") for k in data.ks]
     alpha = 1 - data.confidence
+    cells = {(r.model, r.metric, r.k): r for r in rows.itertuples()}
+    best = {(r.metric, r.k): r.best_model for r in rows.itertuples()}
+    head = "".join(f"<th>{_e(plots.LABELS.get(m, m))}@{k}</th>" for m, k in columns)
     body = []
-    for r in rows.sort_values(["target", "metric", "k", "mean"], ascending=[True, True, True, False]).itertuples():
-        significant = pd.notna(r.p_holm) and r.p_holm < alpha
-        body.append(
-            f"<tr><td class='name'>{_e(r.target)}</td><td class='name'>{_e(r.metric)}@{r.k}</td>"
-            f"<td class='name'>{_e(r.model)}</td><td class='name'>{_e(r.best_model)}</td>"
-            f"<td>{r.mean:.4f}</td><td>{r.best_mean:.4f}</td><td>{r.mean_diff:+.4f}</td>"
-            f"<td>{r.users:,}</td><td>{r.p_wilcoxon:.2g}</td><td>{r.p_ttest:.2g}</td>"
-            f"<td>{r.p_holm:.2g}</td><td>{'yes' if significant else 'no'}</td></tr>")
-    return (
-        "<table><tr><th class='name'>target</th><th class='name'>metric</th>"
-        "<th class='name'>model</th><th class='name'>best</th><th>mean</th><th>best mean</th>"
-        "<th>difference</th><th>users</th><th>p (Wilcoxon)</th><th>p (paired t)</th>"
-        f"<th>p (Holm)</th><th>below {alpha:g}</th></tr>{''.join(body)}</table>")
+    for model in data.models:
+        tds = []
+        for metric, k in columns:
+            r = cells.get((model, metric, k))
+            if best.get((metric, k)) == model:
+                tds.append("<td class='best'>best</td>")
+            elif r is None or pd.isna(r.p_holm):
+                tds.append("<td>-</td>")
+            else:
+                mark = " *" if r.p_holm < alpha else ""
+                tds.append(f"<td>{r.mean_diff:+.4f}{mark}<br><span class='ci'>p={r.p_holm:.2g}"
+                           "</span></td>")
+        body.append(f"<tr><td class='name'>{_e(model)}</td>{''.join(tds)}</tr>")
+    return (f"<h3>{_e(target)}</h3><table><tr><th class='name'>model</th>{head}</tr>"
+            f"{''.join(body)}</table>")
 
 
 def render_html(data: ReportData) -> str:
@@ -148,17 +155,25 @@ def render_html(data: ReportData) -> str:
                  "items in history. Novelty: mean self-information of recommended items (bits). "
                  "Popularity percentile: 1 = the most popular history item. Diversity: 1 - mean "
                  "cosine similarity of audio embeddings within a list.</p>")
-    parts += [_beyond_html(data, t) for t in data.targets]
-    parts.append("<h2>Paired tests against the best model</h2><p class='note'>Per-user values of "
-                 "each model against the model with the highest mean, same users. Holm adjusts "
-                 "the Wilcoxon p-values over the models of one metric. All metrics and subsets: "
+    for target in data.targets:
+        parts.append(_values_html(data, target, ("coverage", "novelty", "popularity_bias", "diversity")))
+    parts.append("<h2>More accuracy metrics</h2>")
+    for target in data.targets:
+        parts.append(_values_html(data, target, ("precision", "hitrate", "mrr", "map")))
+    parts.append("<h2>Paired tests against the best model</h2><p class='note'>Each model's "
+                 "per-user values against those of the model with the highest mean, on the same "
+                 "users: mean difference, and the two-sided Wilcoxon signed-rank p-value "
+                 f"Holm-adjusted over the models of one column (* below {1 - data.confidence:g}). "
+                 "Unadjusted Wilcoxon and paired t-test p-values, every metric and subset: "
                  "<code>paired_tests.csv</code>.</p>")
-    parts.append(_tests_html(data))
-    parts.append("<h2>The data</h2>")
+    parts += [_tests_html(data, t) for t in data.targets]
+    parts.append("<h2>The data</h2><p class='note'>Training history of this fold "
+                 "(train_interactions, target events only).</p><div class='row'>")
     if not data.item_popularity.empty:
         parts.append(_img(plots.long_tail(data.item_popularity), "item long tail"))
     if not data.user_history.empty:
         parts.append(_img(plots.history_lengths(data.user_history), "history lengths"))
+    parts.append("</div>")
     parts.append("<h2>Ranker feature importance</h2>")
     if data.feature_importance is not None and not data.feature_importance.empty:
         parts.append(_img(plots.feature_importance(data.feature_importance), "feature importance"))
@@ -186,6 +201,9 @@ def write_atomic(path: Path, text: str) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual file mode
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -89,6 +89,7 @@ def compute_metrics(
     ks: Sequence[int] = (10, 100),
     folds: Sequence[str] | None = None,
     yambda_official: bool = False,
+    diversity_ks: Sequence[int] | None = None,
     progress: bool = False,
 ) -> MetricsRun:
     """Run every metrics query for each fold and replace that fold's rows in both tables.
@@ -103,6 +104,9 @@ def compute_metrics(
         Folds to score; ``None`` scores every fold present in ``recommendations``.
     yambda_official
         Use the official Yambda code's conventions in accuracy.sql (see the file header).
+    diversity_ks
+        Cut-offs for diversity.sql (default: ``ks``). Its cost grows with k x 128 embedding
+        components per list, so the default config computes it at k = 10 only.
     progress
         Show a bar over folds on stderr.
 
@@ -129,7 +133,8 @@ def compute_metrics(
     con.execute(CREATE_METRICS_PER_USER)
     con.execute(CREATE_METRICS)
     for fold in tqdm(folds, desc="metrics", unit="fold", disable=not progress, leave=False):
-        _score_fold(con, fold, ks, yambda_official, per_user_queries, aggregate_queries)
+        _score_fold(con, fold, ks, yambda_official, per_user_queries, aggregate_queries,
+                    {"diversity": list(diversity_ks) if diversity_ks else list(ks)})
     placeholders = ", ".join("?" for _ in folds) or "null"
     metrics = con.execute(
         f"select * from {Tables.metrics} where fold in ({placeholders}) order by all", folds
@@ -137,20 +142,21 @@ def compute_metrics(
     return MetricsRun(metrics=metrics, folds=folds, skipped=skipped)
 
 
-def _score_fold(con, fold, ks, yambda_official, per_user_queries, aggregate_queries) -> None:
+def _score_fold(con, fold, ks, yambda_official, per_user_queries, aggregate_queries, query_ks) -> None:
     con.execute("begin transaction")
     try:
         set_variables(con, {"ks": list(ks), "fold": fold, "yambda_official": bool(yambda_official),
                             "per_user": True})
         con.execute(f"delete from {Tables.metrics_per_user} where fold = ?", [fold])
         for name in per_user_queries:
+            set_variables(con, {"ks": query_ks.get(name, list(ks))})
             con.execute(
                 f"insert into {Tables.metrics_per_user} by name "
                 f"select * exclude (users) from ({sql_text(name)})"
             )
         con.execute(f"delete from {Tables.metrics} where fold = ?", [fold])
         con.execute(f"insert into {Tables.metrics} by name select * from ({sql_text('aggregate')})")
-        set_variables(con, {"per_user": False})
+        set_variables(con, {"per_user": False, "ks": list(ks)})
         for name in aggregate_queries:
             con.execute(
                 f"insert into {Tables.metrics} by name select * exclude (uid) from ({sql_text(name)})"

@@ -106,22 +106,54 @@ def paired_tests(per_user: pd.DataFrame, metrics: Sequence[str] | None = None) -
     rows = []
     for (metric, k), group in frame.groupby(["metric", "k"], sort=True):
         wide = group.pivot(index="uid", columns="model", values="value").sort_index(axis=1)
-        means = wide.mean()
-        best = means.index[int(np.argmax(means.to_numpy()))]  # first model in name order on ties
-        tested = []
-        for model in wide.columns:
-            if model == best:
-                continue
-            both = wide[[model, best]].dropna()
-            diff = (both[model] - both[best]).to_numpy()
-            p_w, p_t = _paired_p_values(diff)
-            tested.append([metric, int(k), model, best, float(means[model]), float(means[best]),
-                           float(np.mean(diff)) if diff.size else np.nan, int(diff.size), p_w, p_t])
+        models = list(wide.columns)
+        values = wide.to_numpy(dtype=np.float64)
+        means = np.nanmean(values, axis=0)
+        b = int(np.argmax(means))  # first model in name order on ties
+        others = [j for j in range(len(models)) if j != b]
+        p_w, p_t, diffs, users = _compare_with(values, b, others)
+        tested = [
+            [metric, int(k), models[j], models[b], float(means[j]), float(means[b]), diffs[i],
+             users[i], p_w[i], p_t[i]]
+            for i, j in enumerate(others)
+        ]
         for row, adjusted in zip(tested, holm([r[-2] for r in tested]), strict=True):
             rows.append([*row, adjusted])
     columns = ["metric", "k", "model", "best_model", "mean", "best_mean", "mean_diff", "users",
                "p_wilcoxon", "p_ttest", "p_holm"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def _compare_with(values: np.ndarray, b: int, others: list[int]):
+    """p-values, mean differences and user counts of columns ``others`` against column ``b``.
+
+    Without missing values all columns go through scipy at once (vectorised over axis 0);
+    columns equal to the best on every user get p = 1.
+    """
+    n = len(others)
+    if n == 0:
+        return [], [], [], []
+    if not np.isnan(values[:, [b, *others]]).any() and values.shape[0] > 0:
+        diff = values[:, others] - values[:, [b]]
+        p_w, p_t = np.ones(n), np.ones(n)
+        varying = np.flatnonzero(diff.any(axis=0))
+        if varying.size:
+            p_w[varying] = stats.wilcoxon(diff[:, varying], axis=0, zero_method="wilcox").pvalue
+            with np.errstate(invalid="ignore", divide="ignore"):
+                p_t[varying] = (stats.ttest_1samp(diff[:, varying], 0.0, axis=0).pvalue
+                                if diff.shape[0] > 1 else np.nan)
+        return (p_w.tolist(), p_t.tolist(), diff.mean(axis=0).tolist(),
+                [int(diff.shape[0])] * n)
+    p_w, p_t, diffs, users = [], [], [], []
+    for j in others:
+        both = ~np.isnan(values[:, j]) & ~np.isnan(values[:, b])
+        diff = values[both, j] - values[both, b]
+        pw, pt = _paired_p_values(diff)
+        p_w.append(pw)
+        p_t.append(pt)
+        diffs.append(float(np.mean(diff)) if diff.size else np.nan)
+        users.append(int(diff.size))
+    return p_w, p_t, diffs, users
 
 
 def _paired_p_values(diff: np.ndarray) -> tuple[float, float]:

@@ -32,50 +32,50 @@ evaluated_users as (
     where p.only_fold is null or t.fold = p.only_fold
 ),
 
+lists as (
+    -- one integer id per (fold, target, model, uid) list: small keys for the per-dimension sums
+    select fold, target, model, uid, row_number() over () as list_id
+    from (
+        select distinct r.fold, r.target, r.model, r.uid
+        from recommendations as r
+        semi join evaluated_users as u on u.fold = r.fold and u.target = r.target and u.uid = r.uid
+    )
+),
+
 embedded_list_items as (
-    select r.fold, r.target, r.model, r.uid, r.rank, e.normalized_embed as v
+    select l.list_id, c.k, e.normalized_embed as v
     from recommendations as r
-    semi join evaluated_users as u on u.fold = r.fold and u.target = r.target and u.uid = r.uid
+    inner join lists as l
+        on l.fold = r.fold and l.target = r.target and l.model = r.model and l.uid = r.uid
     inner join item_embeddings as e on e.item_id = r.item_id
-    where r.rank <= (select max(k) from cutoffs)
+    inner join cutoffs as c on r.rank <= c.k
 ),
 
-components as (
-    select
-        fold, target, model, uid, rank,
-        generate_subscripts(v, 1) as dim,
-        unnest(v)::double as x
+item_counts as (
+    select list_id, k, count(*) as n_items, sum(list_dot_product(v::double[], v::double[])) as sum_item_norm2
     from embedded_list_items
-),
-
-squared_norms as (
-    select fold, target, model, uid, rank, sum(x * x) as norm2
-    from components
-    group by fold, target, model, uid, rank
+    group by list_id, k
 ),
 
 sum_vectors as (
-    select c.fold, c.target, c.model, k.k, c.uid, c.dim, sum(c.x) as s
-    from components as c
-    inner join cutoffs as k on c.rank <= k.k
-    group by c.fold, c.target, c.model, k.k, c.uid, c.dim
+    -- |S|^2 = sum over dimensions of (sum over the list's items of that component)^2
+    select list_id, k, sum(s * s) as sum_norm2
+    from (
+        select list_id, k, dim, sum(x) as s
+        from (
+            select list_id, k, generate_subscripts(v, 1) as dim, unnest(v)::double as x
+            from embedded_list_items
+        )
+        group by list_id, k, dim
+    )
+    group by list_id, k
 ),
 
 per_list as (
-    select
-        s.fold, s.target, s.model, s.k, s.uid, sum(s.s * s.s) as sum_norm2,
-        any_value(n.n_items) as n_items, any_value(n.sum_item_norm2) as sum_item_norm2
-    from sum_vectors as s
-    inner join (
-        select q.fold, q.target, q.model, k.k, q.uid,
-            count(*) as n_items, sum(q.norm2) as sum_item_norm2
-        from squared_norms as q
-        inner join cutoffs as k on q.rank <= k.k
-        group by q.fold, q.target, q.model, k.k, q.uid
-    ) as n
-        on n.fold = s.fold and n.target = s.target and n.model = s.model and n.k = s.k
-        and n.uid = s.uid
-    group by s.fold, s.target, s.model, s.k, s.uid
+    select l.fold, l.target, l.model, l.uid, n.k, s.sum_norm2, n.n_items, n.sum_item_norm2
+    from item_counts as n
+    inner join sum_vectors as s on s.list_id = n.list_id and s.k = n.k
+    inner join lists as l on l.list_id = n.list_id
 ),
 
 per_user as (

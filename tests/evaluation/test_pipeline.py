@@ -1,0 +1,131 @@
+"""Recommendations from candidates, scoring into the warehouse, CSV/HTML reports, the CLI."""
+
+import base64
+import shutil
+
+import duckdb
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from eval_fixtures import reference_metrics
+
+from recsys.cli import main
+from recsys.config import Settings
+from recsys.errors import ConfigError, WarehouseError
+from recsys.evaluation.pipeline import score_and_report, write_recommendations
+from recsys.evaluation.runner import compute_metrics
+from recsys.pipeline_config import load_config
+
+KEYS = ["fold", "target", "model", "subset", "metric", "k"]
+
+
+@pytest.fixture
+def warehouse(random_warehouse, tmp_path):
+    path, fixture = random_warehouse
+    copy = tmp_path / "wh.duckdb"
+    shutil.copy(path, copy)
+    return copy, fixture
+
+
+def small_config(**evaluation):
+    config = load_config()
+    config["evaluation"].update({"ks": [1, 5], "top_k": 10, "bootstrap_samples": 50,
+                                 "diversity_ks": [5], **evaluation})
+    config["candidates"]["models"] = ["b", "a"]
+    return config
+
+
+def test_write_recommendations_keeps_top_k_of_evaluated_users_and_replaces_the_slice(warehouse):
+    path, _ = warehouse
+    con = duckdb.connect(str(path))
+    con.execute("""create table candidates as select * from (values
+        ('test', 'like', 'x', 1::uinteger, 1, 7::uinteger, 0.9::double),
+        ('test', 'like', 'x', 1, 2, 3, 0.5), ('test', 'like', 'x', 1, 3, 4, 0.5),
+        ('test', 'like', 'x', 999999, 1, 7, 0.9),
+        ('val', 'like', 'x', 1, 1, 8, 0.9)) t(fold, target, model, uid, rank, item_id, score)""")
+    assert write_recommendations(con, "test", "like", "x", top_k=2) == 2
+    rows = con.execute("select uid, item_id, rank from recommendations where model = 'x' "
+                       "order by rank").fetchall()
+    assert rows == [(1, 7, 1), (1, 3, 2)]  # user 999999 is not evaluated; rank 3 is cut
+    assert write_recommendations(con, "test", "like", "x", top_k=1) == 1
+    assert con.execute("select count(*) from recommendations where model = 'x'").fetchone()[0] == 1
+    con.close()
+
+
+def test_compute_metrics_writes_both_tables_per_fold(warehouse):
+    path, fixture = warehouse
+    con = duckdb.connect(str(path))
+    run = compute_metrics(con, ks=[1, 5], folds=["test"])
+    expected = reference_metrics(fixture, [1, 5])
+    expected = expected[expected["fold"] == "test"]
+    merged = run.metrics.merge(expected, on=KEYS, suffixes=("", "_py"))
+    assert len(merged) == len(expected) == len(run.metrics)
+    assert (merged["value"] - merged["value_py"]).abs().max() < 1e-9
+    per_user = con.execute("select count(*), count(distinct fold) from metrics_per_user").fetchone()
+    assert per_user[0] > 0 and per_user[1] == 1
+    compute_metrics(con, ks=[1, 5], folds=["test"])  # rerun replaces, never duplicates
+    assert con.execute("select count(*) from metrics").fetchone()[0] == len(run.metrics)
+    con.close()
+
+
+def test_broken_recommendations_are_refused(warehouse):
+    path, _ = warehouse
+    con = duckdb.connect(str(path))
+    con.execute("insert into recommendations select * from recommendations limit 1")
+    with pytest.raises(WarehouseError, match="repeat an item"):
+        compute_metrics(con, ks=[5])
+    con.close()
+
+
+def test_score_and_report_writes_csv_and_self_contained_html(warehouse, tmp_path):
+    path, fixture = warehouse
+    settings = Settings(warehouse=path, reports_dir=tmp_path / "reports", temp_dir=tmp_path / "t")
+    result = score_and_report(settings, small_config(), fold="test", progress=False)
+    csv = pd.read_csv(result.metrics_csv)
+    assert list(csv.columns) == ["fold", "target", "model", "subset", "metric", "k", "value",
+                                 "users", "ci_low", "ci_high"]
+    assert set(csv["subset"]) == {"all", "organic", "recommendation"}
+    assert {"ndcg", "recall", "coverage", "novelty", "popularity_bias", "diversity"} <= set(csv["metric"])
+    ndcg = csv[(csv.metric == "ndcg")]
+    assert ((ndcg.ci_low <= ndcg.value + 1e-12) & (ndcg.value <= ndcg.ci_high + 1e-12)).all()
+    expected = reference_metrics(fixture, [1, 5]).query("fold == 'test'")
+    merged = csv.merge(expected, on=KEYS, suffixes=("", "_py"))
+    assert (merged["value"] - merged["value_py"]).abs().max() < 1e-9
+    html = result.report_html.read_text()
+    images = html.count("data:image/png;base64,")
+    assert images >= 6
+    first = html.split("data:image/png;base64,")[1].split('"')[0]
+    assert base64.b64decode(first)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Organic vs recommendation-driven" in html and "Paired tests" in html
+    assert ".read sql/metrics/accuracy.sql" in html
+    assert result.table.splitlines()[0] == "test fold"
+    assert result.table.splitlines()[4].startswith("b ")  # the config's model order
+    assert not list(result.report_html.parent.glob(".*"))  # no temporary files left
+
+
+def test_cut_offs_above_top_k_are_a_config_error(warehouse, tmp_path):
+    path, _ = warehouse
+    settings = Settings(warehouse=path, reports_dir=tmp_path / "r", temp_dir=tmp_path / "t")
+    with pytest.raises(ConfigError, match="top_k"):
+        score_and_report(settings, small_config(ks=[10, 100], top_k=50), progress=False)
+
+
+def test_cli_metrics_prints_the_table(warehouse, tmp_path, monkeypatch):
+    path, _ = warehouse
+    monkeypatch.setenv("RECSYS_TEMP_DIR", str(tmp_path / "t"))
+    config = tmp_path / "c.yml"
+    config.write_text("evaluation: {ks: [1, 5], top_k: 10, bootstrap_samples: 20, diversity_ks: [5]}\n")
+    result = CliRunner().invoke(main, ["metrics", "--warehouse", str(path), "--config", str(config),
+                                       "--reports-dir", str(tmp_path / "rep"), "--quiet",
+                                       "--models", "a"])
+    assert result.exit_code == 0, result.output
+    assert "NDCG@1" in result.output and "Coverage@5" in result.output
+    assert (tmp_path / "rep" / "report.html").exists()
+    missing = CliRunner().invoke(main, ["metrics", "--warehouse", str(tmp_path / "none.duckdb")])
+    assert missing.exit_code == 1 and "does not exist" in missing.output
+
+
+@pytest.mark.parametrize("command", ["evaluate", "metrics"])
+def test_commands_have_help_with_an_example(command):
+    result = CliRunner().invoke(main, [command, "--help"])
+    assert result.exit_code == 0 and "Example:" in result.output
