@@ -47,6 +47,10 @@ class Recommendations:
     def __len__(self) -> int:
         return len(self.uid)
 
+    def __iter__(self):
+        """Unpack as ``uids, item_ids, scores = generator.recommend(...)``."""
+        return iter((self.uid, self.item_id, self.score))
+
     def ranks(self) -> np.ndarray:
         """1-based rank of every row within its user's run of rows."""
         return run_positions(self.uid) + 1

@@ -27,7 +27,7 @@ create table if not exists candidates (
     fold varchar, target varchar, model varchar, uid uinteger, item_id uinteger,
     rank integer, score double
 )"""
-PARAMS_TABLE = "candidate_params"
+PARAMS_TABLE = Tables.candidate_params
 PARAMS_DDL = """
 create table if not exists candidate_params (
     target varchar, model varchar, params varchar, metric varchar, value double,

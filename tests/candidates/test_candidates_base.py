@@ -48,6 +48,8 @@ def test_run_positions_and_ranks():
     assert run_positions(np.array([5, 5, 5, 2, 2, 9])).tolist() == [0, 1, 2, 0, 1, 0]
     recs = Recommendations(np.array([7, 7, 3]), np.array([1, 2, 1]), np.array([2.0, 1.0, 4.0]))
     assert recs.ranks().tolist() == [1, 2, 1]
+    uids, items, scores = recs
+    assert uids.tolist() == [7, 7, 3] and items.tolist() == [1, 2, 1] and scores.tolist() == [2, 1, 4]
 
 
 def test_id_map_round_trip_and_unknown():
