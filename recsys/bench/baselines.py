@@ -286,3 +286,141 @@ def resolve_sql_metrics() -> tuple[Callable[[duckdb.DuckDBPyConnection, Sequence
     except ImportError:
         return reference_sql_ndcg_recall, "sql/bench/ndcg_recall.sql"
     return evaluation_sql_ndcg_recall, "sql/metrics/accuracy.sql (6 metrics x 3 subsets)"
+
+
+# --------------------------------------------------------------------------- the dbt listens model
+DBT_LISTENS_MODEL = "int_user_item_listens_aggregated"
+_FLOAT_COLUMNS = ("decayed_listen_events", "decayed_listen_plus_events")
+
+
+@dataclass(frozen=True)
+class ListenVars:
+    """The dbt vars the listens model uses (``dbt_project/dbt_project.yml``)."""
+
+    listen_plus_threshold: int = 50
+    skip_threshold: int = 30
+    feature_windows_days: tuple[int, ...] = (1, 7, 30)
+    decay_half_life_days: float = 7.0
+
+    @classmethod
+    def from_project(cls, project_file: Path) -> ListenVars:
+        import yaml
+
+        v = (yaml.safe_load(project_file.read_text()) or {}).get("vars", {})
+        d = cls()
+        return cls(
+            int(v.get("listen_plus_threshold", d.listen_plus_threshold)),
+            int(v.get("skip_threshold", d.skip_threshold)),
+            tuple(int(w) for w in v.get("feature_windows_days", d.feature_windows_days)),
+            float(v.get("decay_half_life_days", d.decay_half_life_days)),
+        )
+
+
+def pandas_listens_aggregated(
+    path: Path, folds: Sequence[tuple[str, int]], v: ListenVars = ListenVars()
+) -> pd.DataFrame:
+    """What the dbt model ``int_user_item_listens_aggregated`` computes, with pandas.
+
+    One row per (fold, uid, item_id) with any listen before the fold's cut-off: counts of listens,
+    Listen+ listens, organic listens, skips and listens in each window; first/last listen and
+    Listen+ timestamps; decayed listen and Listen+ counts; summed played ratio; track length.
+    """
+    cols = [C.uid, C.item_id, C.timestamp, C.is_organic, C.played_ratio_pct, C.track_length_seconds]
+    listens = pd.read_parquet(path, columns=cols)
+    parts = []
+    for fold, end in folds:
+        df = listens[listens[C.timestamp] < end]
+        ts = df[C.timestamp].astype("int64")
+        age = end - ts
+        is_lp = (df[C.played_ratio_pct] >= v.listen_plus_threshold).astype("int64")
+        decay = 0.5 ** (age / (v.decay_half_life_days * 86400.0))
+        frame = pd.DataFrame({
+            C.uid: df[C.uid], C.item_id: df[C.item_id], "ts": ts, "is_lp": is_lp,
+            "is_organic": df[C.is_organic].astype("int64"),
+            "is_skip": (df[C.played_ratio_pct] < v.skip_threshold).astype("int64"),
+            "lp_ts": ts.where(is_lp == 1), "decay": decay, "decay_lp": is_lp * decay,
+            "ratio": df[C.played_ratio_pct].astype("int64"), "length": df[C.track_length_seconds],
+            **{f"w{w}": (age <= w * 86400).astype("int64") for w in v.feature_windows_days},
+        })  # fmt: skip
+        agg = frame.groupby([C.uid, C.item_id], sort=False).agg(
+            listen_events=("ts", "size"), listen_plus_events=("is_lp", "sum"),
+            organic_listen_events=("is_organic", "sum"), skip_events=("is_skip", "sum"),
+            **{f"listens_{w}d": (f"w{w}", "sum") for w in v.feature_windows_days},
+            first_listen_ts=("ts", "min"), last_listen_ts=("ts", "max"),
+            first_listen_plus_ts=("lp_ts", "min"), last_listen_plus_ts=("lp_ts", "max"),
+            decayed_listen_events=("decay", "sum"), decayed_listen_plus_events=("decay_lp", "sum"),
+            sum_played_ratio_pct=("ratio", "sum"), track_length_seconds=("length", "max"),
+        ).reset_index()  # fmt: skip
+        agg.insert(0, C.fold, fold)
+        agg.insert(3, "history_end_ts", end)
+        parts.append(agg)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _column_sums(df: pd.DataFrame, columns: Sequence[str]) -> dict:
+    out = {"rows": len(df)}
+    for c in columns:
+        s = df[c].dropna()
+        out[c] = float(s.astype("float64").sum()) if c in _FLOAT_COLUMNS else int(s.astype("int64").sum())
+    return out
+
+
+def _table_sums(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str]) -> dict:
+    exprs = ", ".join(
+        f'sum("{c}")::DOUBLE' if c in _FLOAT_COLUMNS else f'sum("{c}")::HUGEINT' for c in columns
+    )
+    row = con.execute(f"select count(*), {exprs} from {table}").fetchone()
+    out = {"rows": int(row[0])}
+    for c, value in zip(columns, row[1:], strict=True):
+        out[c] = float(value or 0.0) if c in _FLOAT_COLUMNS else int(value or 0)
+    return out
+
+
+def _sums_agree(a: dict, b: dict, rel: float = TOLERANCE) -> tuple[bool, dict]:
+    diffs = {}
+    for key in a:
+        x, y = a[key], b.get(key)
+        same = math.isclose(x, y, rel_tol=rel, abs_tol=rel) if isinstance(x, float) else x == y
+        if not same:
+            diffs[key] = [x, y]
+    return not diffs and set(a) == set(b), diffs
+
+
+def bench_dbt_listens_model(
+    con: duckdb.DuckDBPyConnection,
+    compiled_sql: str,
+    listens_path: Path,
+    folds: Sequence[tuple[str, int]],
+    *,
+    listen_vars: ListenVars = ListenVars(),
+    repeats: int = 1,
+) -> dict:
+    """Time the dbt model's compiled SQL (on the built warehouse) against the pandas version.
+
+    ``con`` is a (read-only) connection to the warehouse the model was compiled for; the model's
+    result goes to a temp table, as dbt would write a table. Both sides read the parquet file.
+    """
+    _warm_page_cache(listens_path)
+    con.execute("SET enable_progress_bar = false")
+    theirs = timed(lambda: pandas_listens_aggregated(listens_path, folds, listen_vars), repeats)
+    ours = timed(lambda: con.execute(f"create or replace temp table bench_listens as {compiled_sql}"), repeats)
+    columns = [c for c in theirs.value.columns if c not in (C.fold, C.uid, C.item_id)]
+    a, b = _table_sums(con, "bench_listens", columns), _column_sums(theirs.value, columns)
+    agree, diffs = _sums_agree(a, b)
+    con.execute("drop table if exists bench_listens")
+    return {
+        "status": "ok",
+        "description": f"dbt model {DBT_LISTENS_MODEL} (SQL as compiled) vs the same in pandas",
+        "ours": f"dbt_project/models/intermediate/{DBT_LISTENS_MODEL}.sql (compiled)",
+        "ours_s": ours.median_s,
+        "theirs_s": theirs.median_s,
+        "ours_runs_s": ours.runs_s,
+        "theirs_runs_s": theirs.runs_s,
+        "ratio_ours_to_theirs": ours.median_s / theirs.median_s if theirs.median_s else float("nan"),
+        "speedup": theirs.median_s / ours.median_s if ours.median_s else float("inf"),
+        "repeats": max(1, repeats),
+        "folds": [list(f) for f in folds],
+        "agree": agree,
+        "max_abs_diff": diffs or 0,
+        "checksum": a,
+    }

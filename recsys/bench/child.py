@@ -21,7 +21,7 @@ import duckdb
 from recsys.bench import baselines
 from recsys.bench.report import write_atomic
 from recsys.columns import TARGETS
-from recsys.config import load_settings
+from recsys.config import DBT_PROJECT_DIR, load_settings
 from recsys.pipeline_config import load_config
 from recsys.warehouse import connect, table_exists
 
@@ -43,7 +43,7 @@ def _test_cutoff(warehouse: Path) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m recsys.bench.child")
-    parser.add_argument("kind", choices=["evaluation", "listen-plus", "recommendations"])
+    parser.add_argument("kind", choices=["evaluation", "listen-plus", "dbt-listens", "recommendations"])
     parser.add_argument("--warehouse", type=Path, required=True)
     parser.add_argument("--listens", type=Path)
     parser.add_argument("--repeats", type=int, default=3)
@@ -51,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--fold", default="test")
     parser.add_argument("--models", default="")
     parser.add_argument("--config", type=Path)
+    parser.add_argument("--dbt-target", type=Path, help="dbt target folder holding compiled/")
     return parser
 
 
@@ -68,6 +69,29 @@ def write_generator_recommendations(args: argparse.Namespace) -> dict:
     return {"status": "ok", "rows": rows}
 
 
+def compiled_model_sql(dbt_target: Path, model: str) -> str:
+    """The SQL dbt ran for ``model`` (``<target>/compiled/<project>/models/**/<model>.sql``)."""
+    found = sorted(dbt_target.glob(f"compiled/*/models/**/{model}.sql"))
+    if not found:
+        raise FileNotFoundError(
+            f"No compiled SQL of dbt model {model} under {dbt_target}/compiled: run the build stage first."
+        )
+    return found[0].read_text()
+
+
+def dbt_listens(args: argparse.Namespace, settings) -> dict:
+    sql = compiled_model_sql(args.dbt_target, baselines.DBT_LISTENS_MODEL)
+    listen_vars = baselines.ListenVars.from_project(DBT_PROJECT_DIR / "dbt_project.yml")
+    con = connect(args.warehouse, read_only=True, settings=settings)
+    try:
+        folds = [tuple(r) for r in con.execute("select fold, history_end_ts from folds order by fold").fetchall()]
+        return baselines.bench_dbt_listens_model(
+            con, sql, args.listens, folds, listen_vars=listen_vars, repeats=args.repeats
+        )
+    finally:
+        con.close()
+
+
 def run(args: argparse.Namespace) -> dict:
     settings = load_settings()
     if args.kind == "recommendations":
@@ -81,6 +105,8 @@ def run(args: argparse.Namespace) -> dict:
             )
         finally:
             con.close()
+    if args.kind == "dbt-listens":
+        return dbt_listens(args, settings)
     cutoff = _test_cutoff(args.warehouse)
     con = duckdb.connect()
     try:

@@ -76,6 +76,17 @@ def dataset_facts(flat_dir: Path) -> dict:
     return facts
 
 
+def dbt_slowest_nodes(run_results: Path, top: int = 8) -> list[dict]:
+    """The dbt models/tests that took longest in the last dbt invocation (``run_results.json``)."""
+    try:
+        results = json.loads(run_results.read_text())["results"]
+    except (OSError, ValueError, KeyError):
+        return []
+    nodes = sorted(results, key=lambda r: -float(r.get("execution_time") or 0))[:top]
+    return [{"node": r.get("unique_id", "?").split(".", 2)[-1], "seconds": round(float(r.get("execution_time") or 0), 2)}
+            for r in nodes]
+
+
 def _skipped(stage: Stage, reason: str) -> StageResult:
     return StageResult(name=stage.name, command=list(stage.argv), status="skipped", error=reason)
 
@@ -122,7 +133,7 @@ def bench_size(
     repeats = repeats or default_repeats(size)
     plan = pipeline_plan(size, paths, models=models, seed=seed, config=config)
     plan += baseline_stages(logs, repeats=repeats, listens=paths.flat_dir / "listens.parquet",
-                            warehouse=paths.warehouse)
+                            warehouse=paths.warehouse, dbt_target=paths.dbt_target_dir)
     entry: dict = {
         "size": size, "run_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"), "state": "running",
         "machine": machine_info(), "packages": package_versions(),
@@ -148,6 +159,8 @@ def bench_size(
                                log_path=logs / f"{stage.name}.log", niceness=niceness)
         if stage.name == "generate":
             entry["dataset"] = dataset_facts(paths.flat_dir)
+        if stage.name.startswith("build") and result.status in ("ok", "failed"):
+            result.extra["dbt_slowest_nodes"] = dbt_slowest_nodes(paths.dbt_target_dir / "run_results.json")
         if stage.kind == BASELINE and result.status != "skipped":
             entry["baselines"][stage.extra["key"]] = _read_baseline(stage, result)
         if result.status == "failed":

@@ -166,16 +166,21 @@ def evaluation_stage(commands: dict[str, click.Command], cfg: list[str]) -> Stag
                  missing="neither `recsys metrics` nor `recsys evaluate --skip-fit` is installed")
 
 
-def baseline_stages(out_dir: Path, *, repeats: int, listens: Path, warehouse: Path) -> list[Stage]:
-    """The two side-by-side baselines, each one child process writing its JSON result."""
+def baseline_stages(
+    out_dir: Path, *, repeats: int, listens: Path, warehouse: Path, dbt_target: Path
+) -> list[Stage]:
+    """The side-by-side baselines, each one child process writing its JSON result to ``out_dir``."""
     child = [sys.executable, "-m", "recsys.bench.child"]
     common = ["--warehouse", str(warehouse), "--repeats", str(repeats)]
-    return [
-        Stage("baseline-evaluation", tuple(child + ["evaluation", *common, "--out",
-                                                    str(out_dir / "baseline-evaluation.json")]),
-              kind=BASELINE, extra={"result": str(out_dir / "baseline-evaluation.json"), "key": "evaluation"}),
-        Stage("baseline-listen-plus", tuple(child + ["listen-plus", *common, "--listens", str(listens),
-                                                     "--out", str(out_dir / "baseline-listen-plus.json")]),
-              kind=BASELINE,
-              extra={"result": str(out_dir / "baseline-listen-plus.json"), "key": "listen_plus_aggregation"}),
+    specs = [
+        ("baseline-evaluation", "evaluation", "evaluation", []),
+        ("baseline-dbt-listens", "dbt-listens", "dbt_listens_model",
+         ["--listens", str(listens), "--dbt-target", str(dbt_target)]),
+        ("baseline-listen-plus", "listen-plus", "listen_plus_aggregation", ["--listens", str(listens)]),
     ]
+    stages = []
+    for name, kind, key, args in specs:
+        result = out_dir / f"{name}.json"
+        stages.append(Stage(name, tuple(child + [kind, *common, *args, "--out", str(result)]),
+                            kind=BASELINE, extra={"result": str(result), "key": key}))
+    return stages

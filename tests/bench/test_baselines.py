@@ -149,3 +149,50 @@ def test_listen_plus_duckdb_agrees_with_pandas(listens_file):
     out = bench_listen_plus(con, listens_file, cutoff=999, threshold=50, repeats=1)
     assert out["agree"], out
     assert out["checksum"] == {"rows": 2, "sum_events": 3, "sum_last_ts": 600, "sum_uid": 3, "sum_item_id": 10}
+
+
+# the compiled form of dbt's int_user_item_listens_aggregated (vars: 50, 30, [1, 7, 30], 7 days)
+MODEL_SQL = """
+with l as (
+    select f.fold, f.history_end_ts, e.*,
+        case when e.played_ratio_pct >= 50 then 1 else 0 end as is_listen_plus,
+        case when e.played_ratio_pct < 30 then 1 else 0 end as is_skip,
+        cast(f.history_end_ts as bigint) - cast(e.timestamp as bigint) as age
+    from stg_listens as e inner join folds as f on e.timestamp < f.history_end_ts
+)
+select fold, uid, item_id, max(history_end_ts) as history_end_ts, count(*) as listen_events,
+    sum(is_listen_plus)::bigint as listen_plus_events, sum(is_organic)::bigint as organic_listen_events,
+    sum(is_skip)::bigint as skip_events,
+    sum(case when age <= 86400 then 1 else 0 end)::bigint as listens_1d,
+    sum(case when age <= 604800 then 1 else 0 end)::bigint as listens_7d,
+    sum(case when age <= 2592000 then 1 else 0 end)::bigint as listens_30d,
+    min(timestamp) as first_listen_ts, max(timestamp) as last_listen_ts,
+    min(case when is_listen_plus = 1 then timestamp end) as first_listen_plus_ts,
+    max(case when is_listen_plus = 1 then timestamp end) as last_listen_plus_ts,
+    sum(power(0.5, age / (7 * 86400.0))) as decayed_listen_events,
+    sum(is_listen_plus * power(0.5, age / (7 * 86400.0))) as decayed_listen_plus_events,
+    sum(played_ratio_pct)::bigint as sum_played_ratio_pct, max(track_length_seconds) as track_length_seconds
+from l group by fold, uid, item_id
+"""
+
+
+def test_pandas_listens_model_by_hand(listens_file):
+    out = baselines.pandas_listens_aggregated(listens_file, [("test", 999), ("val", 250)])
+    row = out[(out.fold == "test") & (out.uid == 1) & (out.item_id == 5)].iloc[0]
+    assert (row.listen_events, row.listen_plus_events, row.skip_events) == (3, 2, 1)
+    assert (row.first_listen_plus_ts, row.last_listen_plus_ts, row.last_listen_ts) == (100, 200, 300)
+    assert row.decayed_listen_events == pytest.approx(sum(0.5 ** ((999 - t) / (7 * 86400)) for t in (100, 200, 300)))
+    no_plus = out[(out.fold == "test") & (out.item_id == 6)].iloc[0]
+    assert no_plus.listen_plus_events == 0 and math.isnan(no_plus.last_listen_plus_ts)
+    assert len(out[out.fold == "val"]) == 2  # (1, 5) and (1, 6) before 250
+
+
+def test_dbt_model_sql_agrees_with_pandas(listens_file):
+    con = duckdb.connect()
+    con.execute(f"create view stg_listens as select * from read_parquet('{listens_file}')")
+    con.execute("create table folds as select * from (values ('test', 999::UINTEGER), ('val', 250::UINTEGER)) "
+                "t(fold, history_end_ts)")
+    folds = con.execute("select fold, history_end_ts from folds order by fold").fetchall()
+    out = baselines.bench_dbt_listens_model(con, MODEL_SQL, listens_file, folds)
+    assert out["agree"], out["max_abs_diff"]
+    assert out["checksum"]["rows"] == 5 and out["checksum"]["listen_plus_events"] == 2 + 1 + 2  # test (1,5), (2,5); val (1,5)

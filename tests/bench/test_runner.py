@@ -113,3 +113,14 @@ def test_parse_sizes():
         runner.parse_sizes([])
     with pytest.raises(ConfigError):
         runner.parse_sizes(["../etc"])
+
+
+def test_dbt_slowest_nodes(tmp_path):
+    path = tmp_path / "run_results.json"
+    path.write_text(json.dumps({"results": [
+        {"unique_id": "model.recsys.a", "execution_time": 1.0},
+        {"unique_id": "model.recsys.b", "execution_time": 3.0},
+        {"unique_id": "test.recsys.unique_b.123", "execution_time": 2.0},
+    ]}))
+    assert runner.dbt_slowest_nodes(path, top=2) == [{"node": "b", "seconds": 3.0}, {"node": "unique_b.123", "seconds": 2.0}]
+    assert runner.dbt_slowest_nodes(tmp_path / "missing.json") == []
