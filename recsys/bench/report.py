@@ -138,15 +138,15 @@ def render_markdown(results: dict) -> str:
     out += ["Each stage runs as its own process; wall time, CPU time (user + system) and peak resident",
             "memory (`ru_maxrss` of the process tree, from `os.wait4`) are measured per stage.",
             "Produced by `recsys bench`; raw numbers in `bench.json`.", ""]
-    out += ["## Runs", "", "| size | run at (UTC) | listens | users | items | machine | load at start | commit |",
-            "|---|---|---:|---:|---:|---|---|---|"]
+    out += ["## Runs", "", "| size | run at (UTC) | state | listens | users | items | machine | load at start | commit |",
+            "|---|---|---|---:|---:|---:|---|---|---|"]
     for size in sizes:
         e = results["sizes"][size]
         m, d = e.get("machine", {}), e.get("dataset", {})
         machine = f"{m.get('cpu_count')} cores, {m.get('memory_gib')} GiB"
         load = ", ".join(str(x) for x in (m.get("load_avg_1_5_15") or []))
         out.append(
-            f"| {size} | {e.get('run_at', '')} | {d.get('listens', 0):,} | {d.get('users', 0):,} | "
+            f"| {size} | {e.get('run_at', '')} | {e.get('state', '')} | {d.get('listens', 0):,} | {d.get('users', 0):,} | "
             f"{d.get('items', 0):,} | {machine} | {load} | {m.get('git_commit') or ''} |"
         )
     out += ["", "## Stages", ""]

@@ -119,11 +119,13 @@ def bench_size(
     seed: int = 42,
     niceness: int = 10,
     config: Path | None = None,
+    until: str | None = None,
     on_update=None,
 ) -> dict:
     """Run and measure every stage of one size; returns its ``bench.json`` entry.
 
     ``on_update(entry)`` is called after each stage so a long run shows partial results.
+    ``until`` stops after the stage of that name (e.g. ``generate`` to prepare data ahead).
     """
     paths = BenchPaths(root, size)
     reports_root = settings.reports_dir
@@ -134,6 +136,11 @@ def bench_size(
     plan = pipeline_plan(size, paths, models=models, seed=seed, config=config)
     plan += baseline_stages(logs, repeats=repeats, listens=paths.flat_dir / "listens.parquet",
                             warehouse=paths.warehouse, dbt_target=paths.dbt_target_dir)
+    if until is not None:
+        names = [s.name for s in plan]
+        if until not in names:
+            raise ConfigError(f"--until {until!r} is not a stage; stages: {', '.join(names)}.")
+        plan = plan[: names.index(until) + 1]
     entry: dict = {
         "size": size, "run_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"), "state": "running",
         "machine": machine_info(), "packages": package_versions(),
@@ -175,7 +182,7 @@ def bench_size(
         entry["totals"] = pipeline_totals(entry["stages"])
         if on_update:
             on_update(entry)
-    entry["state"] = "complete"
+    entry["state"] = "complete" if until is None else f"stopped after {until}"
     return entry
 
 
@@ -210,6 +217,7 @@ def run_bench(
     seed: int = 42,
     niceness: int = 10,
     config: Path | None = None,
+    until: str | None = None,
 ) -> dict:
     """Benchmark each size in turn, merging results into ``<reports>/bench.json`` and ``bench.md``.
 
@@ -226,6 +234,8 @@ def run_bench(
         Repeats of each baseline timing (median reported); default 3 for tiny/small, 1 above.
     niceness : int
         Nice increment of every stage (the CPU may be shared).
+    until : str, optional
+        Stop each size after this stage (``generate``: prepare the data of a big size ahead).
 
     Returns
     -------
@@ -247,6 +257,7 @@ def run_bench(
     for size in parse_sizes(sizes):
         previous = results.get("sizes", {}).get(size)
         entry = bench_size(settings, size, root=root, previous=previous, regenerate=regenerate,
-                           repeats=repeats, seed=seed, niceness=niceness, config=config, on_update=save)
+                           repeats=repeats, seed=seed, niceness=niceness, config=config, until=until,
+                           on_update=save)
         save(entry)
     return results

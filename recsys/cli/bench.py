@@ -25,7 +25,10 @@ from recsys.config import load_settings
               help="Nice increment of every stage (the CPU may be shared).")
 @click.option("--config", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
               help="Pipeline config YAML passed to every stage (models, N, seeds).")
-def bench(sizes, more_sizes, regenerate, repeats, seed, niceness, config):
+@click.option("--until", default=None, metavar="STAGE",
+              help="Stop after this stage, e.g. `--until generate` to prepare a big size's data ahead "
+                   "(a later run reuses the data and keeps the measured generation numbers).")
+def bench(sizes, more_sizes, regenerate, repeats, seed, niceness, config, until):
     """Run every pipeline stage on generated data and measure each one.
 
     For each size: generate (reused if data/bench/<size> exists), dbt build into a fresh
@@ -38,6 +41,7 @@ def bench(sizes, more_sizes, regenerate, repeats, seed, niceness, config):
     \b
     Example:
       recsys bench --sizes tiny,small
+      recsys bench --sizes 50m --until generate        # data only, measured
       nohup recsys bench --sizes 50m > bench-50m.log 2>&1 &
     """
     from recsys.bench import run_bench
@@ -46,7 +50,7 @@ def bench(sizes, more_sizes, regenerate, repeats, seed, niceness, config):
     all_sizes = list(sizes) + list(more_sizes) or ["tiny", "small"]
     results = run_or_fail(
         run_bench, settings, all_sizes, regenerate=regenerate, repeats=repeats, seed=seed,
-        niceness=niceness, config=config,
+        niceness=niceness, config=config, until=until,
     )
     md = settings.reports_dir / "bench.md"
     failures = [f"{size}: {f}" for size, e in results["sizes"].items() for f in e.get("failures", [])]

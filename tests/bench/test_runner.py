@@ -124,3 +124,11 @@ def test_dbt_slowest_nodes(tmp_path):
     ]}))
     assert runner.dbt_slowest_nodes(path, top=2) == [{"node": "b", "seconds": 3.0}, {"node": "unique_b.123", "seconds": 2.0}]
     assert runner.dbt_slowest_nodes(tmp_path / "missing.json") == []
+
+
+def test_until_stops_after_the_stage(monkeypatch, settings, tmp_path):
+    run(monkeypatch, settings, tmp_path, ["tiny"], until="generate")
+    entry = json.loads((settings.reports_dir / "bench.json").read_text())["sizes"]["tiny"]
+    assert [s["name"] for s in entry["stages"]] == ["generate"] and entry["state"] == "stopped after generate"
+    with pytest.raises(ConfigError, match="not a stage"):
+        run(monkeypatch, settings, tmp_path, ["tiny"], until="nope")
