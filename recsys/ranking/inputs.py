@@ -1,9 +1,9 @@
 """Make sure the ranker's inputs exist: candidates for each fold and an up-to-date feature mart.
 
 The ``candidates`` table is written by ``recsys.candidates.run_candidates``; the
-``candidate_features`` mart by dbt (``recsys.dbt_runner``). The mart is stale when its row
-count for a (fold, target) differs from the number of distinct (uid, item_id) candidates of that
-slice, or when the candidates were just regenerated. DuckDB allows one writer, so every
+``candidate_features`` mart by dbt (``recsys.dbt_runner``). The mart is stale when its
+(model, uid, item_id, rank) rows for a (fold, target) differ from the ``candidates`` table's
+(count and sum of row hashes), or when the candidates were just regenerated. DuckDB allows one writer, so every
 connection here is closed before dbt runs.
 """
 
@@ -16,6 +16,7 @@ from typing import Any
 from recsys.columns import Tables
 from recsys.config import Settings
 from recsys.errors import RecsysError
+from recsys.ranking.dataset import RANK_PREFIX, column_types, generators_in
 from recsys.warehouse import open_warehouse, table_exists
 
 
@@ -31,21 +32,40 @@ def missing_candidate_slices(
 
 
 def stale_feature_slices(con, folds: Sequence[str], targets: Sequence[str]) -> list[tuple[str, str]]:
-    """(fold, target) slices whose ``candidate_features`` rows differ from the merged candidates."""
+    """(fold, target) slices whose ``candidate_features`` disagree with ``candidates``.
+
+    Compares a fingerprint of every (model, uid, item_id, rank) of the generators that have a
+    ``rank_<model>`` column: the row count and the sum of row hashes, on both sides.
+    """
     wanted = [(f, t) for f in folds for t in targets]
-    if not table_exists(con, Tables.candidate_features):
+    if not table_exists(con, Tables.candidate_features) or not table_exists(con, Tables.candidates):
         return wanted
+    models = generators_in(list(column_types(con, Tables.candidate_features)))
+    if not models:
+        return wanted
+    rank_columns = ", ".join(f'"{RANK_PREFIX}{m}"' for m in models)
     rows = con.execute(
-        """
+        f"""
         with c as (
-            select fold, target, count(*) as n
-            from (select distinct fold, target, uid, item_id from candidates) group by all
+            select fold, target, count(*) as n,
+                   sum(hash(model, uid::uinteger, item_id::uinteger, rank::integer)::hugeint) as h
+            from candidates where list_contains($models, model) group by all
         ),
-        f as (select fold, target, count(*) as n from candidate_features group by all)
-        select c.fold, c.target, c.n, coalesce(f.n, 0) from c left join f using (fold, target)
-        """
+        long as (
+            unpivot (select fold, target, uid, item_id, {rank_columns} from candidate_features)
+            on {rank_columns} into name model value rank
+        ),
+        f as (
+            select fold, target, count(*) as n,
+                   sum(hash(replace(model, '{RANK_PREFIX}', ''), uid::uinteger, item_id::uinteger,
+                            rank::integer)::hugeint) as h
+            from long group by all
+        )
+        select c.fold, c.target from c join f using (fold, target) where c.n = f.n and c.h = f.h
+        """,
+        {"models": models},
     ).fetchall()
-    fresh = {(fold, target) for fold, target, n_c, n_f in rows if n_c == n_f}
+    fresh = set(rows)
     return [s for s in wanted if s not in fresh]
 
 
@@ -58,10 +78,7 @@ def build_candidate_features(settings: Settings) -> None:
             "recsys.dbt_runner is missing, so candidate_features cannot be rebuilt from Python. "
             "Run `dbt build --select candidate_features` in dbt_project/ by hand."
         ) from exc
-    if hasattr(runner, "build_candidate_features"):
-        runner.build_candidate_features(settings)
-    else:
-        runner.run_dbt(settings, ["build", "--select", Tables.candidate_features])
+    runner.build_candidate_features(settings)
 
 
 def ensure_inputs(

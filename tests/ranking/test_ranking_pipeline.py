@@ -77,3 +77,13 @@ def test_stale_and_missing_inputs_are_detected(warehouse):
     assert stale_feature_slices(con, ["val", "test"], ["listen_plus"]) == []
     con.execute("delete from candidate_features where fold = 'test' and uid = 1")
     assert stale_feature_slices(con, ["val", "test"], ["listen_plus"]) == [("test", "listen_plus")]
+
+
+def test_changed_candidate_rank_makes_features_stale(warehouse):
+    con = duckdb.connect(str(warehouse))
+    # same (uid, item_id) pairs, one rank swapped: a row count alone would not notice
+    con.execute(
+        "update candidates set rank = case rank when 1 then 2 else 1 end "
+        "where fold = 'val' and model = 'pop' and uid = 4 and rank in (1, 2)"
+    )
+    assert stale_feature_slices(con, ["val", "test"], ["listen_plus"]) == [("val", "listen_plus")]
