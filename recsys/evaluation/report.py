@@ -86,14 +86,15 @@ def _paper_html(data: ReportData, target: str) -> str:
 def _values_html(data: ReportData, target: str, names: Sequence[str]) -> str:
     rows = data.metrics[(data.metrics["fold"] == data.fold) & (data.metrics["target"] == target)
                         & (data.metrics["subset"] == "all")]
-    metrics = [m for m in names if m in set(rows["metric"])]
+    present = set(zip(rows["metric"], rows["k"], strict=True))
+    columns = [(m, k) for m in names for k in sorted(set(rows["k"])) if (m, k) in present]
     values = rows.set_index(["model", "metric", "k"])["value"]
-    head = "".join(f"<th>{_e(plots.LABELS.get(m, m))}@{k}</th>" for m in metrics for k in data.ks)
+    head = "".join(f"<th>{_e(plots.LABELS.get(m, m))}@{k}</th>" for m, k in columns)
     body = []
     for model in data.models:
         cells = "".join(
             f"<td>{values[(model, m, k)]:.4f}</td>" if (model, m, k) in values.index else "<td>-</td>"
-            for m in metrics for k in data.ks)
+            for m, k in columns)
         body.append(f'<tr><td class="name">{_e(model)}</td>{cells}</tr>')
     return (f"<h3>{_e(target)}</h3><table><tr><th class='name'>model</th>{head}</tr>"
             f"{''.join(body)}</table>")
@@ -183,11 +184,13 @@ def render_html(data: ReportData) -> str:
                      "<code>recsys ranker</code>).</p>")
     parts.append("<h2>Reproduce in the DuckDB shell</h2><p class='note'>Every number above "
                  "comes from these files; run them on the same warehouse:</p>")
-    files = sorted(set(METRIC_FILES.values()))
+    by_file: dict[str, list[str]] = {}
+    for metric, file in METRIC_FILES.items():
+        by_file.setdefault(file, []).append(metric)
     parts.append("<pre>" + "\n".join(_e(c) for c in data.shell_commands) + "</pre>")
-    parts.append("<p class='note'>Metric to file: " + ", ".join(
-        f"{_e(m)}: <code>sql/metrics/{_e(f)}</code>" for m, f in METRIC_FILES.items())
-        + f". Files: {', '.join(_e(f) for f in files)}.</p>")
+    parts.append("<p class='note'>" + "; ".join(
+        f"<code>sql/metrics/{_e(f)}</code>: {_e(', '.join(ms))}" for f, ms in by_file.items())
+        + ". <code>sql/metrics/README.md</code> has the definitions.</p>")
     body = "\n".join(parts)
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             f"<title>recsys evaluation ({_e(data.fold)})</title><style>{_STYLE}</style></head>"
