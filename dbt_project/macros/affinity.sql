@@ -25,12 +25,18 @@ per_group as (
     group by fold, uid, {{ group_key }}
 ),
 
+user_totals as (
+    select fold, uid, sum({{ prefix }}_listen_events) as user_listen_events
+    from per_group
+    group by fold, uid
+),
+
 with_share as (
     select
-        *,
-        {{ safe_ratio(prefix ~ '_listen_events', 'sum(' ~ prefix ~ '_listen_events) over (partition by fold, uid)') }}
-            as {{ prefix }}_listen_share
-    from per_group
+        g.*,
+        {{ safe_ratio('g.' ~ prefix ~ '_listen_events', 't.user_listen_events') }} as {{ prefix }}_listen_share
+    from per_group as g
+    inner join user_totals as t on g.fold = t.fold and g.uid = t.uid
 )
 
 select * from with_share

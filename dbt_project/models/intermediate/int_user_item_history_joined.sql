@@ -1,4 +1,3 @@
-{{ config(materialized='ephemeral') }}
 {#- Listen and reaction aggregates of each (fold, uid, item_id) side by side; a pair with only
     listens or only reactions gets zeros (counts) and nulls (timestamps) for the other side. -#}
 with

@@ -35,12 +35,25 @@ organic as (
     group by fold, item_id
 ),
 
+with_artist as (
+    select p.*, m.artist_id, m.album_id
+    from per_item as p
+    left join {{ ref('int_items_mapped') }} as m on p.item_id = m.item_id
+),
+
+artist_totals as (
+    select fold, artist_id, cast(sum(item_listen_events) as {{ dbt.type_bigint() }}) as artist_listen_events
+    from with_artist
+    where artist_id is not null
+    group by fold, artist_id
+),
+
 features as (
     select
         p.fold,
         p.item_id,
-        m.artist_id,
-        m.album_id,
+        p.artist_id,
+        p.album_id,
         p.item_listen_events,
         {%- for w in windows %}
         p.item_listens_{{ w }}d,
@@ -61,17 +74,15 @@ features as (
         o.item_organic_like_ratio,
         o.item_organic_dislike_ratio,
         o.item_organic_ratio,
-        case when m.artist_id is not null
-            then cast(sum(p.item_listen_events) over (partition by p.fold, m.artist_id) as {{ dbt.type_bigint() }})
-        end as artist_listen_events,
+        a.artist_listen_events,
         p.track_length_seconds,
         {{ days_between('p.first_event_ts', 'p.history_end_ts') }} as item_age_days,
         {{ days_between('p.last_event_ts', 'p.history_end_ts') }} as item_days_since_last_event,
         p.last_event_ts as item_last_event_ts,
         case when e.item_id is not null then 1 else 0 end as has_embedding
-    from per_item as p
+    from with_artist as p
     left join organic as o on p.fold = o.fold and p.item_id = o.item_id
-    left join {{ ref('int_items_mapped') }} as m on p.item_id = m.item_id
+    left join artist_totals as a on p.fold = a.fold and p.artist_id = a.artist_id
     left join {{ ref('item_embeddings') }} as e on p.item_id = e.item_id
 )
 
