@@ -48,6 +48,8 @@ class Catalogue:
     artist_id: np.ndarray  # uint32
     album_id: np.ndarray  # uint32
     artist_idx: np.ndarray  # int64, contiguous 0..n_artists-1, runs in item order
+    album_start: np.ndarray  # int64, index of the first item of the item's album
+    album_size: np.ndarray  # int64, items in the item's album
     cluster: np.ndarray  # int64 in [0, N_CLUSTERS)
     weight: np.ndarray  # float64 popularity weight
     is_new: np.ndarray  # bool, released during the log
@@ -136,7 +138,13 @@ def build_catalogue(seed: int, n_items: int) -> Catalogue:
     blocks = [_block(seed, b, shares, centroids) for b in range(n_blocks)]
     cols = {k: np.concatenate([blk[k] for blk in blocks])[:n_items] for k in blocks[0]}
     artist_idx = np.concatenate([[0], np.cumsum(np.diff(cols["artist_id"].astype(np.int64)) != 0)])
-    return Catalogue(artist_idx=artist_idx, seed=seed, **cols)
+    album_idx = np.concatenate([[0], np.cumsum(np.diff(cols["album_id"].astype(np.int64)) != 0)])
+    starts = np.flatnonzero(np.diff(album_idx, prepend=-1))
+    sizes = np.diff(np.append(starts, n_items))
+    return Catalogue(
+        artist_idx=artist_idx, album_start=starts[album_idx], album_size=sizes[album_idx],
+        seed=seed, **cols,
+    )
 
 
 def embedding_batches(cat: Catalogue, batch_blocks: int = 16):

@@ -46,6 +46,8 @@ SOURCE_ORGANIC = np.array([0.8, 0.55, 0.35, 0.3, 0.12])
 N_SOURCES = len(SOURCE_SHARE)
 TREND_WINDOW_DAYS = 60
 CANDIDATES = 3
+BUNDLE_SHARE = 0.4  # taste discoveries that pull in album mates
+BUNDLE_MAX_EXTRA = 4
 OVERSAMPLE = 1.4  # draw more entries than needed, so duplicates can be dropped
 AFFINITY_SIGMA = 1.5
 
@@ -169,6 +171,14 @@ def draw_library(
     t0 = start_u[local] + rng.random(len(local)) * (end_u - start_u)[local]
     src = rng.choice(N_SOURCES, len(local), p=SOURCE_SHARE)
     item = _draw_entries(rng, cat, smp, users, rows, local, t0, src)
+    # album bundles: a discovery through taste often brings more tracks of the same album, so
+    # album and artist mates are co-listened (what item-item models feed on)
+    bundle = np.flatnonzero((src <= 1) & (rng.random(len(local)) < BUNDLE_SHARE))
+    b = np.repeat(bundle, rng.integers(1, BUNDLE_MAX_EXTRA + 1, len(bundle)))
+    mate = cat.album_start[item[b]] + (rng.random(len(b)) * cat.album_size[item[b]]).astype(np.int64)
+    t_mate = np.minimum(t0[b] + rng.uniform(0, 3600, len(b)), end_u[local[b]])
+    local, item = np.concatenate([local, local[b]]), np.concatenate([item, mate])
+    t0, src = np.concatenate([t0, t_mate]), np.concatenate([src, src[b]])
     # one entry per (user, item), the earliest discovery; then at most n_entries per user
     order = np.argsort(_pack(local, item, 21, t0.astype(np.int64), 25))
     local, item, t0, src = local[order], item[order], t0[order], src[order]
