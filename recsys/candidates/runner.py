@@ -17,7 +17,7 @@ import duckdb
 from tqdm.auto import tqdm
 
 from recsys.candidates import store
-from recsys.candidates.base import Recommendations, validate_n
+from recsys.candidates.base import CandidateGenerator, Recommendations, validate_n
 from recsys.candidates.data import TrainData
 from recsys.candidates.registry import GENERATORS, check_models, make_generator
 from recsys.candidates.tuning import parse_metric, tune_model
@@ -115,24 +115,29 @@ def run_candidates(
                     )
                 return cache[fold]
 
-            if tune:
-                _tune(con, config, target, models, data_for("val"), seed, progress)
+            tuned = _tune(con, config, target, models, data_for("val"), seed, progress) if tune else {}
             for fold in folds:
                 users = store.eval_users(con, fold, target)
                 for model in models:
                     params = resolve_params(con, config, target, model)
-                    summary.append(
-                        _run_one(con, data_for(fold), users, model, params, seed, top_n, progress)
-                    )
+                    fitted = tuned.pop(model, None) if fold == "val" else None
+                    if fitted is not None and fitted.params != params:
+                        fitted = None  # the config overrides a tuned value: refit
+                    summary.append(_run_one(
+                        con, data_for(fold), users, model, params, seed, top_n, progress, fitted
+                    ))  # fmt: skip
+            tuned.clear()
     return summary
 
 
-def _tune(con, config, target, models, val_data, seed, progress) -> None:
+def _tune(con, config, target, models, val_data, seed, progress) -> dict[str, CandidateGenerator]:
+    """Tune every model with a grid on val; save the choices; return the fitted val models."""
     cfg = config["candidates"]
     metric = cfg.get("tune_metric", "recall@100")
     parse_metric(metric)
     targets = store.eval_targets(con, "val", target)
     explicit = cfg.get("params") or {}
+    fitted: dict[str, CandidateGenerator] = {}
     for model in models:
         grid = (cfg.get("grids") or {}).get(model)
         if not grid:
@@ -145,15 +150,19 @@ def _tune(con, config, target, models, val_data, seed, progress) -> None:
         store.save_params(
             con, target, model, result.params, metric=metric, value=result.value, seed=seed
         )
+        fitted[model] = result.best
+    return fitted
 
 
-def _run_one(con, data, users, model, params, seed, top_n, progress) -> CandidateRun:
+def _run_one(con, data, users, model, params, seed, top_n, progress, fitted=None) -> CandidateRun:
     start = time.perf_counter()
-    generator = make_generator(model, seed=seed, params=params)
     with tqdm(total=len(users), desc=f"{data.fold}/{data.target} {model}", unit="user",
               disable=not progress) as bar:  # fmt: skip
-        bar.set_postfix_str("fitting")
-        generator.fit(data)
+        if fitted is None:
+            bar.set_postfix_str("fitting")
+            generator = make_generator(model, seed=seed, params=params).fit(data)
+        else:
+            generator = fitted  # the tuning run's best model, already fitted on this val data
         bar.set_postfix_str("scoring")
         parts = []
         for served, part in generator.recommend_blocks(users, top_n):

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recsys.candidates.base import Recommendations
+from recsys.candidates.base import CandidateGenerator, Recommendations
 from recsys.candidates.data import TrainData
 from recsys.candidates.registry import make_generator
 from recsys.errors import ConfigError
@@ -73,6 +73,7 @@ class TuningResult:
     metric: str
     value: float
     trials: list[tuple[dict[str, Any], float]]
+    best: CandidateGenerator  # fitted on val with ``params``: reused to write val's candidates
 
 
 def tune_model(
@@ -90,12 +91,15 @@ def tune_model(
     name, k = parse_metric(metric)
     users = np.unique(targets["uid"].to_numpy()).astype(np.uint32)
     trials: list[tuple[dict[str, Any], float]] = []
+    best: tuple[float, CandidateGenerator] | None = None
     for point in expand_grid(grid) or [{}]:
         params = {**(base_params or {}), **point}
         generator = make_generator(model, seed=seed, params=params).fit(data)
         value = evaluate(generator.recommend(users, k), targets, k)[name]
         trials.append((params, value))
+        if best is None or value > best[0]:  # strict: the first of equal values wins
+            best = (value, generator)
         if on_trial is not None:
             on_trial(params, value)
-    best_params, best_value = max(trials, key=lambda t: t[1])  # max keeps the first of equals
-    return TuningResult(model, best_params, metric, best_value, trials)
+    value, generator = best
+    return TuningResult(model, dict(generator.params), metric, value, trials, generator)

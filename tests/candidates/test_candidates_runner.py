@@ -115,3 +115,13 @@ def test_cli_unknown_model_lists_valid_names(settings):
 def test_cli_help_has_example():
     result = CliRunner().invoke(main, ["candidates", "--help"])
     assert result.exit_code == 0 and "Example:" in result.output
+
+
+def test_val_candidates_from_tuning_equal_a_refit_with_the_saved_params(settings):
+    config = small_config(grids={"itemknn": {"k": [2, 5]}})
+    kwargs = dict(folds=["val"], targets=["listen_plus"], models=["itemknn"], progress=False)
+    sql = "select uid, item_id, rank, score from candidates order by all"
+    run_candidates(settings, config, tune=True, **kwargs)  # writes val with the tuning's best fit
+    reused = query(settings, sql)
+    run_candidates(settings, config, tune=False, **kwargs)  # refits with candidate_params
+    assert query(settings, sql) == reused and len(reused) > 0

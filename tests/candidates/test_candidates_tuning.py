@@ -45,5 +45,6 @@ def test_tune_model_returns_the_best_trial():
                         metric="ndcg@10", seed=0)  # fmt: skip
     assert len(result.trials) == 2
     assert result.value == max(v for _, v in result.trials)
-    assert result.params in [p for p, _ in result.trials]
+    best_trial = next(p for p, v in result.trials if v == result.value)  # the first best wins
+    assert result.params == {**result.best.defaults, **best_trial} == result.best.params
     assert 0.0 < result.value <= 1.0
