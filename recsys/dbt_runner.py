@@ -21,6 +21,7 @@ Example
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -29,9 +30,12 @@ from pathlib import Path
 
 from recsys.columns import Tables
 from recsys.config import DBT_PROJECT_DIR, Settings
-from recsys.errors import RecsysError
+from recsys.errors import DataValidationError, RecsysError
+from recsys.warehouse import connect
 
 _FAILED_STATUSES = {"error", "fail", "runtime error"}
+# dbt commands that write models: they run on a staged copy of the warehouse (_StagedWarehouse)
+_WRITING_COMMANDS = {"build", "run", "seed", "snapshot"}
 _ENV_LOCK = threading.Lock()
 # files the dbt sources read (dbt_project/models/staging/_yambda__sources.yml)
 _EVENT_FILES = ("listens", "likes", "dislikes", "unlikes", "undislikes")
@@ -104,6 +108,70 @@ def _require_input_files(settings: Settings) -> None:
             f"Generate them with `recsys generate --size {settings.size}` (or `recsys download`), "
             "or point RECSYS_DATA_DIR / RECSYS_SIZE (--data-dir / --size) at an existing dataset."
         )
+    # columns and dtypes from the parquet footers (fast at any size), before dbt reads anything;
+    # multi_event is not read by dbt, so a dataset without it still builds
+    from recsys.data.validate import validate_dataset
+
+    skip = f"flat/{settings.size}/multi_event.parquet"
+    problems = [p for p in validate_dataset(settings.data_dir, settings.size) if not p.startswith(skip)]
+    if problems:
+        raise DataValidationError(problems)
+
+
+def _checkpoint(path: Path) -> None:
+    """Open ``path`` read-write (a clear error if another process holds it), checkpoint, close.
+
+    Checkpointing folds the write-ahead log (``<path>.wal``) into the file, so a byte copy of the
+    file is the whole database.
+    """
+    con = connect(path, must_exist=False)
+    try:
+        con.execute("checkpoint")
+    finally:
+        con.close()
+
+
+class _StagedWarehouse:
+    """``dbt build`` into ``<warehouse>.building``; the warehouse is replaced only on success.
+
+    dbt-duckdb commits model by model, so a build killed half-way would otherwise leave a mix of
+    old and new marts. The staging file starts as a byte copy of the warehouse (tables written by
+    Python, such as ``candidates``, stay) and is renamed over the warehouse (``os.replace``,
+    atomic) once dbt succeeded. While dbt runs, a read-only handle on the warehouse keeps writers
+    (a second build, ``recsys evaluate``) out with a clear lock error; readers may still open it.
+    The copy costs one extra warehouse size of disk while the build runs.
+    """
+
+    def __init__(self, settings: Settings):
+        self.target = settings.warehouse.resolve()
+        self.path = self.target.with_name(self.target.name + ".building")
+        self.created = not self.target.exists()
+        _checkpoint(self.target)  # lock check; an empty warehouse if there was none
+        self._hold = connect(self.target, read_only=True)
+        try:
+            _remove_database(self.path)  # left over from a killed build
+            shutil.copyfile(self.target, self.path)
+        except BaseException:
+            self.close(success=False)
+            raise
+        self.settings = settings.with_(warehouse=self.path)
+
+    def close(self, *, success: bool) -> None:
+        """Rename the staging file over the warehouse if ``success``, else drop it."""
+        try:
+            if success:
+                _checkpoint(self.path)
+                os.replace(self.path, self.target)
+        finally:
+            self._hold.close()
+            _remove_database(self.path)
+            if self.created and not success:
+                _remove_database(self.target)
+
+
+def _remove_database(path: Path) -> None:
+    for name in (path, path.with_name(path.name + ".wal")):
+        name.unlink(missing_ok=True)
 
 
 def _node_label(node_result) -> str:
@@ -180,13 +248,24 @@ def run_dbt(
 
     settings.warehouse.resolve().parent.mkdir(parents=True, exist_ok=True)
     settings.temp_dir.resolve().mkdir(parents=True, exist_ok=True)
-    with tqdm(desc=f"dbt {args[0]}", unit="node", disable=not progress, total=None) as bar:
-        callbacks = [_progress_callback(bar)] if progress else []
-        with _environment(settings.env()):
-            try:
-                result = dbtRunner(callbacks=callbacks).invoke(cli)
-            finally:
-                _close_duckdb()
+    staged = None
+    if args[0] in _WRITING_COMMANDS:
+        staged = _StagedWarehouse(settings)
+    elif settings.warehouse.exists():
+        _checkpoint(settings.warehouse)  # a clear lock error instead of dbt's
+    success = False
+    try:
+        with tqdm(desc=f"dbt {args[0]}", unit="node", disable=not progress, total=None) as bar:
+            callbacks = [_progress_callback(bar)] if progress else []
+            with _environment((staged.settings if staged else settings).env()):
+                try:
+                    result = dbtRunner(callbacks=callbacks).invoke(cli)
+                finally:
+                    _close_duckdb()
+        success = bool(result.success)
+    finally:
+        if staged is not None:
+            staged.close(success=success)
 
     failures = _failures(result.result)
     if not result.success:
