@@ -26,7 +26,9 @@ KEY_CANDIDATES = ("fold", "target", "uid", "item_id", "artist_id", "album_id", "
 
 
 def _build(data_dir: Path, work: Path, vars_json: str | None = None) -> Path:
-    settings = tiny_settings(data_dir, work)
+    # a distinct file name per build: dbt-duckdb's views name their catalog (the file's stem), so
+    # two attached warehouses with the same stem would make one's views read the other's tables
+    settings = tiny_settings(data_dir, work).with_(warehouse=work / f"{work.name}.duckdb")
     args = ["run"] + (["--vars", vars_json] if vars_json else [])
     run_dbt(settings, args, **dbt_paths(work))
     return settings.warehouse
@@ -58,9 +60,13 @@ def feature_differences(full: Path, truncated: Path, fold: str) -> dict[str, int
 
     Raises if a table is empty for the fold, so an empty comparison never passes silently.
     """
-    con = duckdb.connect(str(full), read_only=True)
+    assert full.stem != truncated.stem
+    con = duckdb.connect()
     try:
-        con.execute(f"attach '{truncated}' as other (read_only)")
+        a, b = full.stem, truncated.stem
+        con.execute(f"attach '{full}' (read_only)")
+        con.execute(f"attach '{truncated}' (read_only)")
+        con.execute(f'use "{a}"')
         out = {}
         for table, columns in fold_tables(con).items():
             keys = [c for c in KEY_CANDIDATES if c in columns]
@@ -70,8 +76,8 @@ def feature_differences(full: Path, truncated: Path, fold: str) -> dict[str, int
             on = " and ".join(f'a."{k}" = b."{k}"' for k in keys)
             differs = " or ".join(["a.fold is null", "b.fold is null"] + [_differs(c, columns[c]) for c in values])
             out[table] = con.execute(
-                f'select count(*) from (select * from main."{table}" where fold = $1) a '
-                f'full outer join (select * from other."{table}" where fold = $1) b on {on} '
+                f'select count(*) from (select * from "{a}".main."{table}" where fold = $1) a '
+                f'full outer join (select * from "{b}".main."{table}" where fold = $1) b on {on} '
                 f"where {differs}",
                 [fold],
             ).fetchone()[0]
