@@ -31,8 +31,33 @@ def _merge(base: dict, override: dict, where: str) -> dict:
         if isinstance(base[key], dict) and base[key] and isinstance(value, dict):
             out[key] = _merge(base[key], value, path)
         else:
+            _check_type(base[key], value, path)
             out[key] = copy.deepcopy(value)
     return out
+
+
+def _check_type(default: Any, value: Any, path: str) -> None:
+    """A value of the default's kind: a number for a number, a list for a list, ... (null: any)."""
+    if default is None or value is None and isinstance(default, (list, dict)):
+        return
+    if isinstance(default, bool):
+        ok, kind = isinstance(value, bool), "true or false"
+    elif isinstance(default, int):
+        ok, kind = isinstance(value, int) and not isinstance(value, bool), "an integer"
+    elif isinstance(default, float):
+        ok, kind = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
+    elif isinstance(default, str):
+        ok, kind = isinstance(value, str), "a string"
+    elif isinstance(default, list):
+        ok, kind = isinstance(value, list), "a list (e.g. [10, 100])"
+    elif isinstance(default, dict):
+        ok, kind = isinstance(value, dict), "a mapping (key: value)"
+    else:
+        return
+    if not ok:
+        raise ConfigError(
+            f"Config key '{path}' must be {kind}, got {value!r} (default: {default!r})."
+        )
 
 
 def load_config(path: Path | str | None = None) -> dict[str, Any]:
