@@ -150,3 +150,19 @@ def test_item_features_cover_every_item_with_history(dbt_warehouse):
 
 def test_fresh_build_has_an_empty_candidate_features(dbt_warehouse):
     assert read(dbt_warehouse, "select count(*) as n from candidate_features").n[0] == 0
+
+
+def test_views_work_in_a_renamed_copy_of_the_warehouse(dbt_warehouse, tmp_path):
+    # views must not name the catalog (the file's stem): users copy and rename warehouses
+    import shutil
+
+    copy = tmp_path / "renamed_copy.duckdb"
+    shutil.copyfile(dbt_warehouse.warehouse, copy)
+    con = connect(copy, read_only=True)
+    try:
+        views = [r[0] for r in con.execute("select view_name from duckdb_views() where not internal").fetchall()]
+        assert "user_item_features" in views and "stg_listens" in views
+        for view in views:
+            con.execute(f'select * from "{view}" limit 1').fetchall()
+    finally:
+        con.close()
