@@ -39,7 +39,7 @@ from recsys.schema import TIMESTAMP_MAX, TIMESTAMP_STEP
 # entry sources: favourite artist, taste genre, global charts, trending new release, exploration
 # of the long tail (recommendation radio). Organic shares are relative: they are rescaled so
 # the listens' organic share matches the public one.
-SOURCE_SHARE = np.array([0.22, 0.28, 0.08, 0.14, 0.28])
+SOURCE_SHARE = np.array([0.30, 0.32, 0.06, 0.10, 0.22])
 SOURCE_AFFINITY = np.array([2.5, 1.2, 1.0, 1.0, 0.3])
 SOURCE_QUALITY = np.array([0.5, 0.2, 0.0, -0.1, -0.2])
 SOURCE_ORGANIC = np.array([0.8, 0.55, 0.35, 0.3, 0.12])
