@@ -247,19 +247,8 @@ def generate_chunk(
     played = length * ratio.astype(np.float64) / 100.0
 
     # 4. sessions: snap to the latest session start, then play back to back
-    s_keys, s_start = session_starts(rng, users, rows)
     user_p = local[p_ent]
-    sess = np.searchsorted(s_keys, user_p.astype(np.int64) * (1 << 26) + raw_t.astype(np.int64), side="right") - 1
-    order = np.argsort(_pack(sess, raw_t.astype(np.int64), 25))
-    cum = np.cumsum(played[order])
-    before = cum - played[order]
-    sess_sorted = sess[order]
-    new_sess = np.ones(len(order), dtype=bool)
-    new_sess[1:] = sess_sorted[1:] != sess_sorted[:-1]
-    base = np.maximum.accumulate(np.where(new_sess, before, 0.0))
-    ts = np.empty(n_plays, dtype=np.float64)
-    ts[order] = s_start[sess_sorted] + (before - base)
-    ts_play = _round5(ts)
+    ts_play = _session_times(rng, users, rows, user_p, raw_t, played)
 
     uid = users.uid[rows]
     listens = {
@@ -303,6 +292,27 @@ def generate_chunk(
         "unlikes": undo(like_e, like_ts, UNLIKE_SHARE, ORGANIC_SHARE["unlike"]),
         "undislikes": undo(dis_e, dis_ts, UNDISLIKE_SHARE, ORGANIC_SHARE["undislike"]),
     }
+
+
+def _session_times(
+    rng: np.random.Generator, users: Users, rows: np.ndarray, user_p: np.ndarray,
+    raw_t: np.ndarray, played: np.ndarray,
+) -> np.ndarray:
+    """Timestamps of plays: each moves to the latest session start of its user before its raw
+    time, and the plays of a session follow each other by their played length."""
+    s_keys, s_start = session_starts(rng, users, rows)
+    raw = raw_t.astype(np.int64)
+    sess = np.searchsorted(s_keys, user_p.astype(np.int64) * (1 << 26) + raw, side="right") - 1
+    order = np.argsort(_pack(sess, raw, 25))
+    cum = np.cumsum(played[order])
+    before = cum - played[order]
+    sess_sorted = sess[order]
+    new_sess = np.ones(len(order), dtype=bool)
+    new_sess[1:] = sess_sorted[1:] != sess_sorted[:-1]
+    base = np.maximum.accumulate(np.where(new_sess, before, 0.0))
+    ts = np.empty(len(raw), dtype=np.float64)
+    ts[order] = s_start[sess_sorted] + (before - base)
+    return _round5(ts)
 
 
 def _played_ratio(rng: np.random.Generator, skip: np.ndarray) -> np.ndarray:
