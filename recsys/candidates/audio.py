@@ -23,7 +23,8 @@ class AudioGenerator(CandidateGenerator):
 
     name = "audio"
     requires = frozenset({"embeddings"})
-    defaults = {"profile_items": 50, "half_life_days": 7.0}
+    defaults = {"profile_items": 50, "half_life_days": 7.0, "exclude_seen": False}
+    score_params = frozenset({"exclude_seen"})
 
     def _fit(self, data: TrainData) -> None:
         frame = data.interactions

@@ -139,6 +139,8 @@ class CandidateGenerator:
     defaults: ClassVar[dict[str, Any]] = {}
     requires: ClassVar[frozenset[str]] = frozenset()
     personalised: ClassVar[bool] = True
+    # parameters that change only ``recommend``, not ``fit`` (tuning reuses one fit across them)
+    score_params: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, *, seed: int = 42, **params: Any) -> None:
         unknown = sorted(set(params) - set(self.defaults))
@@ -161,8 +163,8 @@ class CandidateGenerator:
         missing = [r for r in sorted(self.requires) if getattr(data, r) is None]
         if missing:
             raise ConfigError(
-                f"Generator '{self.name}' needs {', '.join(missing)} in its TrainData; "
-                f"load them with TrainData.from_warehouse(..., load={{{', '.join(map(repr, missing))}}})."
+                f"Generator '{self.name}' needs {', '.join(missing)} in its TrainData; load them with "
+                f"recsys.candidates.store.load_train_data(..., load={{{', '.join(map(repr, missing))}}})."
             )
         self.data = data
         self._fit(data)
@@ -191,6 +193,8 @@ class CandidateGenerator:
                 yield len(idx), Recommendations.concat([])
                 continue
             scores = self._score_block(idx[known], n)
+            if self.params.get("exclude_seen"):
+                scores = self._mask_seen(scores, idx[known])
             if sp.issparse(scores):
                 rows, cols, values = top_n_sparse(scores, n)
             else:
@@ -199,6 +203,25 @@ class CandidateGenerator:
             yield len(idx), Recommendations(
                 block_uids[rows], items.to_external(cols), values.astype(np.float64)
             )
+
+    def _mask_seen(self, scores, user_idx: np.ndarray):
+        """Drop (sparse) or set to ``-inf`` (dense) the users' own items (``target_events`` > 0).
+
+        For generators with ``exclude_seen``: a like target is almost never an item the user has
+        already liked, so there the user's own items only take up room in the list.
+        """
+        if "seen" not in self.__dict__:
+            positive = self.data.column("target_events") > 0
+            self.seen = self.data.matrix(np.ones(len(positive)), rows=positive)
+        seen = self.seen[user_idx].tocoo()
+        if not sp.issparse(scores):
+            scores[seen.row, seen.col] = -np.inf
+            return scores
+        coo = sp.csr_matrix(scores).tocoo()
+        n_items = scores.shape[1]
+        keep = ~np.isin(coo.row.astype(np.int64) * n_items + coo.col,
+                        seen.row.astype(np.int64) * n_items + seen.col)  # fmt: skip
+        return sp.csr_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=scores.shape)
 
     # ---- hooks --------------------------------------------------------------------------------
     def _fit(self, data: TrainData) -> None:

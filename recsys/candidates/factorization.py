@@ -40,8 +40,9 @@ class IALSGenerator(_FactorModel):
     name = "ials"
     defaults = {
         "factors": 64, "iterations": 10, "regularization": 0.01, "alpha": 10.0,
-        "bm25": False, "bm25_k1": 1.2, "bm25_b": 0.75, "dislike_weight": 0.0,
+        "bm25": False, "bm25_k1": 1.2, "bm25_b": 0.75, "dislike_weight": 0.0, "exclude_seen": False,
     }  # fmt: skip
+    score_params = frozenset({"exclude_seen"})
 
     def _fit(self, data: TrainData) -> None:
         p = self.params
@@ -67,7 +68,11 @@ class BPRGenerator(_FactorModel):
     """BPR via ``implicit.cpu.bpr.BayesianPersonalizedRanking`` (one thread: deterministic)."""
 
     name = "bpr"
-    defaults = {"factors": 64, "iterations": 50, "learning_rate": 0.05, "regularization": 0.01}
+    defaults = {
+        "factors": 64, "iterations": 50, "learning_rate": 0.05, "regularization": 0.01,
+        "exclude_seen": False,
+    }  # fmt: skip
+    score_params = frozenset({"exclude_seen"})
 
     def _fit(self, data: TrainData) -> None:
         p = self.params

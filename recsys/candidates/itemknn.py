@@ -27,7 +27,8 @@ class ItemKNNGenerator(CandidateGenerator):
 
     name = "itemknn"
     requires = frozenset({"events"})
-    defaults = {"k": 100, "half_life_days": 7.0}
+    defaults = {"k": 100, "half_life_days": 7.0, "exclude_seen": False}
+    score_params = frozenset({"exclude_seen"})
 
     def _fit(self, data: TrainData) -> None:
         k = int(self.params["k"])

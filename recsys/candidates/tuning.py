@@ -6,6 +6,7 @@ user, averaged over every user with targets (a user with no recommendations scor
 
 from __future__ import annotations
 
+import copy
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -92,9 +93,17 @@ def tune_model(
     users = np.unique(targets["uid"].to_numpy()).astype(np.uint32)
     trials: list[tuple[dict[str, Any], float]] = []
     best: tuple[float, CandidateGenerator] | None = None
+    fits: dict[tuple, CandidateGenerator] = {}  # one fit per value of the fit-relevant params
     for point in expand_grid(grid) or [{}]:
         params = {**(base_params or {}), **point}
-        generator = make_generator(model, seed=seed, params=params).fit(data)
+        generator = make_generator(model, seed=seed, params=params)
+        fit_key = tuple(sorted((k, repr(v)) for k, v in generator.params.items()
+                               if k not in generator.score_params))  # fmt: skip
+        if fit_key in fits:
+            generator = copy.copy(fits[fit_key])  # same fit, other scoring-only params
+            generator.params = {**generator.params, **params}
+        else:
+            generator = fits[fit_key] = generator.fit(data)
         value = evaluate(generator.recommend(users, k), targets, k)[name]
         trials.append((params, value))
         if best is None or value > best[0]:  # strict: the first of equal values wins

@@ -23,6 +23,11 @@ FAST = {
 UNKNOWN_UID = 999
 
 
+def pairs(rows) -> set[tuple[int, int]]:
+    """(uid, item_id) pairs of a frame or of Recommendations."""
+    return set(zip(np.asarray(rows.uid).tolist(), np.asarray(rows.item_id).tolist(), strict=True))
+
+
 @functools.cache
 def _fitted(name: str, seed: int) -> CandidateGenerator:
     """One fit per (generator, seed), shared by the read-only tests below."""
@@ -122,7 +127,7 @@ class TestGeneratorContract:
 
 
 def test_unknown_parameter_is_an_error():
-    with pytest.raises(ConfigError, match="Known parameters: k, half_life_days|Known parameters: half_life_days, k"):
+    with pytest.raises(ConfigError, match="Known parameters: exclude_seen, half_life_days, k"):
         make_generator("itemknn", seed=1, params={"neighbours": 5})
 
 
@@ -134,3 +139,14 @@ def test_unknown_model_lists_valid_names():
 def test_recommend_before_fit_is_an_error():
     with pytest.raises(ConfigError, match="not fitted"):
         make_generator("mostpop", seed=1).recommend(UIDS, 3)
+
+
+@pytest.mark.parametrize("name", [n for n, cls in GENERATORS.items() if "exclude_seen" in cls.defaults])
+def test_exclude_seen_drops_the_users_own_items(name):
+    data = train_data()
+    params = {**FAST[name], "exclude_seen": True}
+    recs = make_generator(name, seed=7, params=params).fit(data).recommend(UIDS, 7)
+    own = pairs(data.interactions[data.interactions["target_events"] > 0])
+    got = pairs(recs)
+    assert got and not (got & own)
+    assert pairs(_fitted(name, 7).recommend(UIDS, 7)) & own  # the option matters here

@@ -48,3 +48,17 @@ def test_tune_model_returns_the_best_trial():
     best_trial = next(p for p, v in result.trials if v == result.value)  # the first best wins
     assert result.params == {**result.best.defaults, **best_trial} == result.best.params
     assert 0.0 < result.value <= 1.0
+
+
+def test_scoring_only_params_reuse_one_fit(monkeypatch):
+    from recsys.candidates.factorization import IALSGenerator
+
+    calls = []
+    original = IALSGenerator._fit
+    monkeypatch.setattr(IALSGenerator, "_fit", lambda self, data: (calls.append(1), original(self, data)))
+    targets = eval_targets(make_events(), "val", "listen_plus")
+    grid = {"exclude_seen": [False, True], "alpha": [1.0, 5.0]}
+    result = tune_model("ials", grid, train_data(), targets, metric="recall@5", seed=0,
+                        base_params={"factors": 4, "iterations": 2})  # fmt: skip
+    assert len(result.trials) == 4 and len(calls) == 2  # one fit per alpha
+    assert {p["exclude_seen"] for p, _ in result.trials} == {False, True}
