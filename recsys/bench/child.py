@@ -23,6 +23,7 @@ from recsys.bench.report import write_atomic
 from recsys.columns import TARGETS
 from recsys.config import DBT_PROJECT_DIR, load_settings
 from recsys.pipeline_config import load_config
+from recsys.warehouse import _configure as configure
 from recsys.warehouse import connect, table_exists
 
 
@@ -71,7 +72,8 @@ def write_generator_recommendations(args: argparse.Namespace) -> dict:
 
 def compiled_model_sql(dbt_target: Path, model: str) -> str:
     """The SQL dbt ran for ``model`` (``<target>/compiled/<project>/models/**/<model>.sql``)."""
-    found = sorted(dbt_target.glob(f"compiled/*/models/**/{model}.sql"))
+    # unit tests compile to <folder>/_<x>__models.yml/<model>.sql with fixture rows: not those
+    found = sorted(p for p in dbt_target.glob(f"compiled/*/models/**/{model}.sql") if p.parent.suffix != ".yml")
     if not found:
         raise FileNotFoundError(
             f"No compiled SQL of dbt model {model} under {dbt_target}/compiled: run the build stage first."
@@ -110,9 +112,7 @@ def run(args: argparse.Namespace) -> dict:
     cutoff = _test_cutoff(args.warehouse)
     con = duckdb.connect()
     try:
-        con.execute(f"SET memory_limit = '{settings.memory_limit}'")
-        if settings.threads:
-            con.execute(f"SET threads = {int(settings.threads)}")
+        configure(con, settings)  # the same memory limit, threads and spill folder as the warehouse
         return baselines.bench_listen_plus(con, args.listens, cutoff=cutoff, repeats=args.repeats)
     finally:
         con.close()

@@ -132,3 +132,15 @@ def test_until_stops_after_the_stage(monkeypatch, settings, tmp_path):
     assert [s["name"] for s in entry["stages"]] == ["generate"] and entry["state"] == "stopped after generate"
     with pytest.raises(ConfigError, match="not a stage"):
         run(monkeypatch, settings, tmp_path, ["tiny"], until="nope")
+
+
+def test_compiled_model_sql_skips_unit_test_copies(tmp_path):
+    from recsys.bench.child import compiled_model_sql
+
+    folder = tmp_path / "compiled" / "recsys" / "models" / "intermediate"
+    (folder / "_intermediate__models.yml").mkdir(parents=True)
+    (folder / "_intermediate__models.yml" / "m.sql").write_text("select 'fixture rows'")
+    (folder / "m.sql").write_text("select 'the model'")
+    assert compiled_model_sql(tmp_path, "m") == "select 'the model'"
+    with pytest.raises(FileNotFoundError, match="run the build stage first"):
+        compiled_model_sql(tmp_path, "other")
