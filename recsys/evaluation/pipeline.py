@@ -144,6 +144,10 @@ def run_evaluate(
         with open_warehouse(settings) as con:
             for run in runs:
                 write_recommendations(con, run.fold, run.target, run.model, ev["top_k"])
+    if want_two_stage and fold == "val":
+        # the ranker is trained on val: scoring it there would be in-sample
+        notes.append("two-stage model skipped on the val fold: it is trained on val")
+        want_two_stage = False
     if want_two_stage:
         entry = _two_stage_entry()
         if entry is None:

@@ -2,8 +2,8 @@
 --
 -- diversity = 1 - mean cosine similarity over the unordered pairs of distinct items of a user's
 -- top-k list that have an embedding (item_embeddings.normalized_embed, unit norm, so the cosine
--- is the dot product). It is computed without enumerating pairs: for n vectors v_i with sum S,
---   sum_{i != j} v_i . v_j = |S|^2 - sum_i |v_i|^2,  mean pair similarity = that / (n (n - 1)).
+-- is the dot product, computed in DOUBLE). Pairs are enumerated within each list (k (k - 1) / 2
+-- per list), so the cost grows with k squared: the default config asks for k = 10 only.
 -- Users (evaluated users with recommendations) whose list holds fewer than two embedded items
 -- have no value and are not counted.
 --
@@ -33,7 +33,7 @@ evaluated_users as (
 ),
 
 lists as (
-    -- one integer id per (fold, target, model, uid) list: small keys for the per-dimension sums
+    -- one integer id per (fold, target, model, uid) list: a small join key for the pairs
     select fold, target, model, uid, row_number() over () as list_id
     from (
         select distinct r.fold, r.target, r.model, r.uid
@@ -43,47 +43,37 @@ lists as (
 ),
 
 embedded_list_items as (
-    select l.list_id, c.k, e.normalized_embed as v
+    select l.list_id, r.rank, e.normalized_embed::double[] as v
     from recommendations as r
     inner join lists as l
         on l.fold = r.fold and l.target = r.target and l.model = r.model and l.uid = r.uid
     inner join item_embeddings as e on e.item_id = r.item_id
-    inner join cutoffs as c on r.rank <= c.k
+    where r.rank <= (select max(k) from cutoffs)
 ),
 
-item_counts as (
-    select list_id, k, count(*) as n_items, sum(list_dot_product(v::double[], v::double[])) as sum_item_norm2
-    from embedded_list_items
-    group by list_id, k
-),
-
-sum_vectors as (
-    -- |S|^2 = sum over dimensions of (sum over the list's items of that component)^2
-    select list_id, k, sum(s * s) as sum_norm2
-    from (
-        select list_id, k, dim, sum(x) as s
-        from (
-            select list_id, k, generate_subscripts(v, 1) as dim, unnest(v)::double as x
-            from embedded_list_items
-        )
-        group by list_id, k, dim
-    )
-    group by list_id, k
+pairs as (
+    -- a pair belongs to every top-k list that holds its lower-ranked item b
+    select a.list_id, b.rank as pair_rank, list_dot_product(a.v, b.v) as similarity
+    from embedded_list_items as a
+    inner join embedded_list_items as b on b.list_id = a.list_id and a.rank < b.rank
 ),
 
 per_list as (
-    select l.fold, l.target, l.model, l.uid, n.k, s.sum_norm2, n.n_items, n.sum_item_norm2
-    from item_counts as n
-    inner join sum_vectors as s on s.list_id = n.list_id and s.k = n.k
-    inner join lists as l on l.list_id = n.list_id
+    select
+        l.fold, l.target, l.model, l.uid, c.k,
+        sum(p.similarity) as sum_similarity,
+        count(*) as n_pairs
+    from pairs as p
+    inner join cutoffs as c on p.pair_rank <= c.k
+    inner join lists as l on l.list_id = p.list_id
+    group by l.fold, l.target, l.model, l.uid, c.k
 ),
 
 per_user as (
     select
         fold, target, model, k, uid,
-        1 - (sum_norm2 - sum_item_norm2) / (n_items * (n_items - 1)) as value
+        1 - sum_similarity / n_pairs as value
     from per_list
-    where n_items >= 2
 )
 
 select

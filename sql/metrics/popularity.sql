@@ -54,34 +54,29 @@ item_popularity as (
     group by fold, target, item_id
 ),
 
-history_items as (
-    -- every history item of the fold, for every target of the fold, with its popularity
-    select f.fold, t.target, f.item_id, coalesce(p.n_users, 0) as n_users
+item_stats as (
+    -- every history item of the fold, for every target of the fold: popularity and percentile
+    select
+        f.fold, t.target, f.item_id, coalesce(p.n_users, 0) as n_users,
+        percent_rank() over (partition by f.fold, t.target order by coalesce(p.n_users, 0))
+            as percentile
     from (select distinct fold, item_id from item_features) as f
     inner join (select distinct fold, target from history_users) as t on t.fold = f.fold
     left join item_popularity as p
         on p.fold = f.fold and p.target = t.target and p.item_id = f.item_id
 ),
 
-item_percentile as (
-    select fold, target, item_id,
-        percent_rank() over (partition by fold, target order by n_users) as percentile
-    from history_items
-),
-
 list_items as (
     select
         r.fold, r.target, r.model, c.k, r.uid,
-        -log2((coalesce(p.n_users, 0) + 1) / (u.n_users + 1)) as self_information,
-        coalesce(q.percentile, 0) as percentile
+        -log2((coalesce(s.n_users, 0) + 1) / (u.n_users + 1)) as self_information,
+        coalesce(s.percentile, 0) as percentile
     from recommendations as r
     semi join evaluated_users as e on e.fold = r.fold and e.target = r.target and e.uid = r.uid
     inner join cutoffs as c on r.rank <= c.k
     inner join history_users as u on u.fold = r.fold and u.target = r.target
-    left join item_popularity as p
-        on p.fold = r.fold and p.target = r.target and p.item_id = r.item_id
-    left join item_percentile as q
-        on q.fold = r.fold and q.target = r.target and q.item_id = r.item_id
+    left join item_stats as s
+        on s.fold = r.fold and s.target = r.target and s.item_id = r.item_id
 ),
 
 per_user as (
