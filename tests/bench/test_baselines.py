@@ -115,6 +115,7 @@ def test_bench_evaluation_result_shape(con):
     assert out["agree"] and out["status"] == "ok" and out["repeats"] == 2
     assert len(out["ours_runs_s"]) == len(out["theirs_runs_s"]) == 2
     assert out["ratio_ours_to_theirs"] == pytest.approx(out["ours_s"] / out["theirs_s"])
+    assert out["ours_cpu_s"] >= 0 and out["theirs_cpu_s"] > 0 and out["cpu_speedup"] > 0
 
 
 @pytest.fixture
