@@ -48,7 +48,8 @@ TREND_WINDOW_DAYS = 60
 CANDIDATES = 3
 BUNDLE_SHARE = 0.4  # taste discoveries that pull in album mates
 BUNDLE_MAX_EXTRA = 4
-OVERSAMPLE = 1.4  # draw more entries than needed, so duplicates can be dropped
+OVERSAMPLE = 1.4
+ITEM_BITS = 21  # item indices packed into int64 sort keys with user and time  # draw more entries than needed, so duplicates can be dropped
 AFFINITY_SIGMA = 1.5
 
 
@@ -65,6 +66,9 @@ class Samplers:
 
 
 def build_samplers(cat: Catalogue) -> Samplers:
+    """Popularity-weighted item samplers by artist, genre, overall, and trending per day."""
+    if cat.n_items >= 1 << ITEM_BITS:
+        raise ValueError(f"at most {(1 << ITEM_BITS) - 1:,} catalogue items (sort keys pack item indices)")
     n = cat.n_items
     idx = np.arange(n)
     by_cluster_order = np.argsort(cat.cluster, kind="stable")
@@ -92,7 +96,10 @@ def build_samplers(cat: Catalogue) -> Samplers:
     )
 
 
-def _draw_released(rng, sampler: SegmentedSampler, segment, t0, cat: Catalogue, fallback) -> np.ndarray:
+def _draw_released(
+    rng: np.random.Generator, sampler: SegmentedSampler, segment: np.ndarray, t0: np.ndarray,
+    cat: Catalogue, fallback: SegmentedSampler,
+) -> np.ndarray:
     """Draw from ``sampler``; redraw items not yet released at ``t0``; then use ``fallback``."""
     out = sampler.sample(rng, segment)
     bad = np.flatnonzero(cat.release_ts[out] > t0)
@@ -105,7 +112,10 @@ def _draw_released(rng, sampler: SegmentedSampler, segment, t0, cat: Catalogue, 
     return out
 
 
-def _draw_entries(rng, cat, smp: Samplers, users: Users, rows, local, t0, src) -> np.ndarray:
+def _draw_entries(
+    rng: np.random.Generator, cat: Catalogue, smp: Samplers, users: Users, rows: np.ndarray,
+    local: np.ndarray, t0: np.ndarray, src: np.ndarray,
+) -> np.ndarray:
     """One item per entry, drawn according to its source."""
     n = len(local)
     user = rows[local]
@@ -180,7 +190,7 @@ def draw_library(
     local, item = np.concatenate([local, local[b]]), np.concatenate([item, mate])
     t0, src = np.concatenate([t0, t_mate]), np.concatenate([src, src[b]])
     # one entry per (user, item), the earliest discovery; then at most n_entries per user
-    order = np.argsort(_pack(local, item, 21, t0.astype(np.int64), 25))
+    order = np.argsort(_pack(local, item, ITEM_BITS, t0.astype(np.int64), 25))
     local, item, t0, src = local[order], item[order], t0[order], src[order]
     first = np.ones(len(local), dtype=bool)
     first[1:] = (local[1:] != local[:-1]) | (item[1:] != item[:-1])

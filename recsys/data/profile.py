@@ -33,10 +33,11 @@ def _query(con: duckdb.DuckDBPyConnection, name: str, params: dict) -> dict:
 
 
 def _plain(value):
+    """A JSON-friendly Python scalar (DuckDB may hand back numpy or Decimal values)."""
     if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return value
+        return value.item()
+    if value is not None and not isinstance(value, int | float | str):
+        return float(value)
     return value
 
 
