@@ -197,3 +197,10 @@ def test_dbt_model_sql_agrees_with_pandas(listens_file):
     out = baselines.bench_dbt_listens_model(con, MODEL_SQL, listens_file, folds)
     assert out["agree"], out["max_abs_diff"]
     assert out["checksum"]["rows"] == 5 and out["checksum"]["listen_plus_events"] == 2 + 1 + 2  # test (1,5), (2,5); val (1,5)
+
+
+def test_evaluation_with_product_sql_also_times_the_same_work(con):
+    out = bench_evaluation(con, baselines.evaluation_sql_ndcg_recall, repeats=1, sql_description="accuracy.sql")
+    same = out["also"]["evaluation_same_metrics"]
+    assert out["agree"] and same["agree"]
+    assert same["theirs_s"] == out["theirs_s"]  # one pandas timing, two SQL timings
