@@ -26,7 +26,7 @@ candidates_pivoted as (
         min(case when model = '{{ m }}' then rank end) as rank_{{ m }},
         max(case when model = '{{ m }}' then score end) as score_{{ m }},
         {%- endfor %}
-        count(distinct model) as candidate_models
+        count(*) as candidate_models
     from candidates
     group by fold, target, uid, item_id
 ),
