@@ -1,80 +1,14 @@
 """Shared fixtures of the robustness suite: one dbt build on the generated tiny dataset, copied
-(never rebuilt) by every test that writes, and helpers to run the real ``recsys`` CLI in a
-subprocess against a given warehouse."""
+(never rebuilt) by every test that writes."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from robust_fixtures import copy_settings, robust_config, work_settings
 
 from recsys.config import Settings
-
-# models of the robustness runs: a seeded one (random), a counting one, a seeded factorization
-MODELS = ["random", "mostpop", "ials"]
-# the venv's console script (the same interpreter as the tests)
-RECSYS = [str(Path(sys.executable).parent / "recsys")]
-
-
-def work_settings(data_dir: Path, work: Path, name: str = "warehouse.duckdb") -> Settings:
-    """Settings whose warehouse, reports and temp dir live in ``work`` (modest DuckDB resources)."""
-    return Settings(data_dir=Path(data_dir), size="tiny", warehouse=work / name,
-                    reports_dir=work / "reports", memory_limit="2GB", threads=2,
-                    temp_dir=work / "tmp")
-
-
-def copy_settings(settings: Settings, work: Path) -> Settings:
-    """A writable copy of ``settings``' warehouse (and reports) in ``work``.
-
-    The file keeps its name: DuckDB names the catalog after the file, and dbt's views refer to
-    ``<catalog>.main.<model>``.
-    """
-    work.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(settings.warehouse, work / settings.warehouse.name)
-    if settings.reports_dir.exists():
-        shutil.copytree(settings.reports_dir, work / "reports")
-    return work_settings(settings.data_dir, work, settings.warehouse.name)
-
-
-def robust_config(models=MODELS, seed: int = 42) -> dict:
-    from recsys.pipeline_config import load_config
-
-    config = load_config()
-    config["seed"] = seed
-    config["candidates"]["models"] = list(models)
-    config["evaluation"]["bootstrap_samples"] = 20
-    return config
-
-
-def cli_env(settings: Settings) -> dict[str, str]:
-    """The environment of a ``recsys`` subprocess working on ``settings``.
-
-    dbt's artifacts and log go beside the warehouse, not into the shared dbt_project/.
-    """
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RECSYS_")}
-    env.update(settings.env())
-    work = settings.warehouse.parent
-    env["DBT_TARGET_PATH"] = str(work / "dbt_target")
-    env["DBT_LOG_PATH"] = str(work / "dbt_logs")
-    env["RECSYS_THREADS"] = "2"
-    env["RECSYS_MEMORY_LIMIT"] = "2GB"
-    return env
-
-
-def start_cli(settings: Settings, *args: str, cwd: Path) -> subprocess.Popen:
-    """Start ``recsys <args>`` in a subprocess (its own dbt target/log folders: cwd)."""
-    return subprocess.Popen([*RECSYS, *args], env=cli_env(settings), cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def run_cli(settings: Settings, *args: str, cwd: Path, timeout: float = 300):
-    proc = start_cli(settings, *args, cwd=cwd)
-    out, err = proc.communicate(timeout=timeout)
-    return proc.returncode, out, err
 
 
 @pytest.fixture(scope="session")
