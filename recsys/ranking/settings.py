@@ -39,7 +39,8 @@ class RankerConfig:
     exclude_features
         Numeric columns of ``candidate_features`` that are never features (ids, absolute times).
     params
-        LightGBM parameters (objective, learning rate, leaves, ...).
+        LightGBM parameters (objective, learning rate, leaves, ...): ``ranker.params`` with
+        ``ranker.extra_params`` (any other LightGBM parameter) merged over it.
     """
 
     model_name: str = DEFAULT_MODEL_NAME
@@ -98,8 +99,11 @@ def ranker_config(config: Mapping[str, Any]) -> RankerConfig:
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ConfigError(f"ranker.seed = {seed!r} must be an integer.")
     params = section.get("params") or {}
-    if not isinstance(params, Mapping):
-        raise ConfigError(f"ranker.params must be a mapping of LightGBM parameters, not {params!r}.")
+    extra = section.get("extra_params") or {}
+    for key, value in (("params", params), ("extra_params", extra)):
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"ranker.{key} must be a mapping of LightGBM parameters, not {value!r}.")
+    params = {**params, **extra}
     exclude = section.get("exclude_features") or ()
     evaluation = config.get("evaluation") or {}
     return RankerConfig(

@@ -33,3 +33,10 @@ def test_unknown_key_in_user_file_is_an_error(tmp_path):
     path.write_text("ranker:\n  candidates_per_modle: 5\n")
     with pytest.raises(ConfigError, match="candidates_per_modle"):
         load_config(path)
+
+
+def test_extra_params_accept_any_lightgbm_parameter(tmp_path):
+    path = tmp_path / "c.yml"
+    path.write_text("ranker:\n  extra_params: {max_bin: 63}\n  params: {num_leaves: 7}\n")
+    params = ranker_config(load_config(path)).lightgbm_params()
+    assert params["max_bin"] == 63 and params["num_leaves"] == 7
