@@ -340,8 +340,11 @@ def _rescale_share(p: np.ndarray, target: float) -> np.ndarray:
     if len(p) == 0:
         return p
     q = np.asarray(p, dtype=np.float64)
-    for _ in range(4):
-        q = np.clip(q * target / max(q.mean(), 1e-12), 0.0, 1.0)
+    for _ in range(100):  # fixed point; slow only when many values are capped at 1
+        mean = q.mean()
+        if abs(mean - target) < 1e-4 * target or mean <= 0:
+            break
+        q = np.clip(q * target / mean, 0.0, 1.0)
     return q
 
 
