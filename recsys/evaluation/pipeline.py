@@ -96,6 +96,30 @@ def write_recommendations(
     return int(rows)
 
 
+def require_targets(settings: Settings, fold: str) -> None:
+    """Fail before anything is fitted or written when ``fold`` lacks targets of a target type.
+
+    An empty target window (the log ends before it, or no user with history has an event in it)
+    or a target type with no events would otherwise stop the run half-way.
+    """
+    with open_warehouse(settings, read_only=True) as con:
+        require_tables(con, Tables.eval_targets)
+        counts = dict(con.execute(
+            f"select target, count(*) from {Tables.eval_targets} where fold = ? group by target",
+            [fold]).fetchall())
+        window = con.execute(f"select target_start_ts, target_end_ts from {Tables.folds} "
+                             "where fold = ?", [fold]).fetchone() \
+            if table_exists(con, Tables.folds) else None
+    missing = [t for t in TARGETS if not counts.get(t)]
+    if missing:
+        span = f"[{window[0]:,}, {window[1]:,})" if window else "of the `folds` table"
+        raise WarehouseError(
+            f"Fold {fold!r} has no {' or '.join(missing)} targets: no user with history before "
+            f"the cut-off has such an event in the target window {span}. Check the data's time "
+            "range and event files (`recsys profile`), then rebuild with `recsys build`."
+        )
+
+
 def _two_stage_entry() -> Callable | None:
     try:
         ranking = importlib.import_module("recsys.ranking")
@@ -131,6 +155,7 @@ def run_evaluate(
         Progress bars on stderr.
     """
     ev = evaluation_settings(config)
+    require_targets(settings, fold)
     two_stage_name = (config.get("ranker") or {}).get("model_name", "two_stage")
     chosen = list(models) if models else list(config["candidates"]["models"])
     generators = [m for m in chosen if m != two_stage_name]
