@@ -232,9 +232,12 @@ def test_empty_target_window_fails_with_a_message_and_no_report(built, tmp_path)
     settings = copy_settings(built, tmp_path)
     with duckdb.connect(str(settings.warehouse)) as con:
         con.execute("delete from eval_targets where fold = 'test'")
+    before = digest(settings.warehouse)
     result = evaluate_on(settings, "--models", "mostpop")
     assert result.exit_code == 1 and "Traceback" not in result.output
-    assert "fold 'test'" in result.output
+    assert "Fold 'test' has no listen_plus or like targets" in result.output
+    assert "target window [25,913,600, " in result.output
+    assert digest(settings.warehouse) == before  # no candidates fitted, nothing written
     assert not (settings.reports_dir / "metrics.csv").exists()
 
 
@@ -243,9 +246,11 @@ def test_a_target_type_with_no_events_is_named(built, tmp_path):
     with duckdb.connect(str(settings.warehouse)) as con:
         con.execute("delete from eval_targets where target = 'like'")
         con.execute("delete from train_interactions where target = 'like'")
+    before = digest(settings.warehouse)
     result = evaluate_on(settings, "--models", "mostpop")
     assert result.exit_code == 1 and "Traceback" not in result.output
-    assert "target='like'" in result.output and "no rows" in result.output
+    assert "Fold 'test' has no like targets" in result.output
+    assert digest(settings.warehouse) == before
     assert not (settings.reports_dir / "metrics.csv").exists()
 
 
