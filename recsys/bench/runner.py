@@ -92,8 +92,10 @@ def _skipped(stage: Stage, reason: str) -> StageResult:
 
 
 def _fresh_warehouse(paths: BenchPaths) -> None:
-    for p in (paths.warehouse, paths.warehouse.with_name(paths.warehouse.name + ".wal")):
-        p.unlink(missing_ok=True)
+    """Start from an empty warehouse: remove it, its WAL and a staged build left by a killed run."""
+    name = paths.warehouse.name
+    for suffix in ("", ".wal", ".building", ".building.wal"):
+        paths.warehouse.with_name(name + suffix).unlink(missing_ok=True)
     shutil.rmtree(paths.temp_dir, ignore_errors=True)
 
 
