@@ -8,7 +8,8 @@ seed can share one set of root files.
 Structure that models can feel:
 
 - genres (``cluster``): a few dozen taste clusters of very different sizes; an artist belongs to
-  one genre, its items mostly too;
+  one genre, its items mostly too; inside a genre, artists form scenes (similar artists), the
+  grain at which users' tastes are specific;
 - artists and albums are contiguous runs of items (lognormal sizes); popularity is
   artist weight x album weight x item weight, all lognormal, so it is Zipf-like with a long tail;
 - about 12% of albums are new releases with a release time inside the log (they cannot be played
@@ -29,6 +30,8 @@ from recsys.schema import EMBEDDING_DIM, TIMESTAMP_MAX
 BLOCK = 4096
 ID_SPACE_PER_BLOCK = 10 * BLOCK  # item ids are sparse: ~1 in 10 ids of the range is used
 N_CLUSTERS = 64  # genres; fits a uint64 taste mask
+SCENES_PER_GENRE = 16  # scenes: groups of similar artists inside a genre
+N_SCENES = N_CLUSTERS * SCENES_PER_GENRE
 FACTOR_DIM = 32
 EMBEDDING_COVERAGE = 7.72 / 9.39  # share of items with an embedding (public 5b: 7.72M of 9.39M)
 NEW_ALBUM_SHARE = 0.12
@@ -51,6 +54,7 @@ class Catalogue:
     album_start: np.ndarray  # int64, index of the first item of the item's album
     album_size: np.ndarray  # int64, items in the item's album
     cluster: np.ndarray  # int64 in [0, N_CLUSTERS)
+    scene: np.ndarray  # int64 in [0, N_SCENES): genre * SCENES_PER_GENRE + the artist's scene
     weight: np.ndarray  # float64 popularity weight
     is_new: np.ndarray  # bool, released during the log
     release_ts: np.ndarray  # float64 seconds (0 for back-catalogue items)
@@ -117,7 +121,9 @@ def _block(seed: int, b: int, shares: np.ndarray, centroids: np.ndarray) -> dict
     artist_offset = rng.normal(0.0, 1.0, (n_art, FACTOR_DIM))[artist_local]
     factor = centroids[cluster] + 0.7 * artist_offset + 0.5 * rng.normal(0.0, 1.0, (n, FACTOR_DIM))
     has_embedding = rng.random(n) < EMBEDDING_COVERAGE
+    artist_scene = rng.integers(0, SCENES_PER_GENRE, n_art)
     return {
+        "scene": (cluster * SCENES_PER_GENRE + artist_scene[artist_local]).astype(np.int64),
         "item_id": item_id.astype(np.uint32),
         "artist_id": ((b * BLOCK + artist_local) * 3 + 1).astype(np.uint32),
         "album_id": ((b * BLOCK + album_local) * 2 + 1).astype(np.uint32),

@@ -3,7 +3,7 @@
 The model, per user:
 
 1. a *library* of (user, item) entries, each discovered at a time ``t0`` in the user's active
-   period, from one of four sources: a favourite artist, a genre of the user's taste, the global
+   period, from one of four sources: a favourite artist, a scene of the user's taste, the global
    charts, or a new release trending on that day (biased to the user's genres);
 2. every entry gets one play at ``t0`` plus a share of the user's remaining plays in proportion to
    a lognormal affinity (heavy repeat listening); later plays follow ``t0`` by truncated
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recsys.data.catalogue import DAY, N_DAYS, Catalogue
+from recsys.data.catalogue import DAY, N_DAYS, N_SCENES, Catalogue
 from recsys.data.presets import (
     DISLIKE_RATE,
     LIKE_RATE,
@@ -36,7 +36,7 @@ from recsys.data.sampling import (
 from recsys.data.users import Users, session_starts
 from recsys.schema import TIMESTAMP_MAX, TIMESTAMP_STEP
 
-# entry sources: favourite artist, taste genre, global charts, trending new release, exploration
+# entry sources: favourite artist, taste scene, global charts, trending new release, exploration
 # of the long tail (recommendation radio). Organic shares are relative: they are rescaled so
 # the listens' organic share matches the public one.
 SOURCE_SHARE = np.array([0.30, 0.32, 0.06, 0.10, 0.22])
@@ -49,6 +49,8 @@ CANDIDATES = 3
 BUNDLE_SHARE = 0.4  # taste discoveries that pull in album mates
 BUNDLE_MAX_EXTRA = 4
 OVERSAMPLE = 1.4
+DRAW_ROUNDS = 4  # rounds of draws to reach each user's number of distinct items
+LIKE_POPULARITY = 0.3  # exponent of item popularity in the like propensity
 ITEM_BITS = 21  # item indices packed into int64 sort keys with user and time  # draw more entries than needed, so duplicates can be dropped
 AFFINITY_SIGMA = 1.5
 
@@ -58,7 +60,7 @@ class Samplers:
     """Item samplers shared by every chunk."""
 
     by_artist: SegmentedSampler
-    by_cluster: SegmentedSampler
+    by_scene: SegmentedSampler
     charts: SegmentedSampler  # one segment
     long_tail: SegmentedSampler  # one segment, flattened popularity (weight ** 0.5)
     back_catalogue: SegmentedSampler  # one segment, items released before the log
@@ -66,12 +68,12 @@ class Samplers:
 
 
 def build_samplers(cat: Catalogue) -> Samplers:
-    """Popularity-weighted item samplers by artist, genre, overall, and trending per day."""
+    """Popularity-weighted item samplers by artist, scene, overall, and trending per day."""
     if cat.n_items >= 1 << ITEM_BITS:
         raise ValueError(f"at most {(1 << ITEM_BITS) - 1:,} catalogue items (sort keys pack item indices)")
     n = cat.n_items
     idx = np.arange(n)
-    by_cluster_order = np.argsort(cat.cluster, kind="stable")
+    by_scene_order = np.argsort(cat.scene, kind="stable")
     new = np.flatnonzero(cat.is_new)
     rep = np.repeat(new, TREND_WINDOW_DAYS)
     age = np.tile(np.arange(TREND_WINDOW_DAYS), len(new)) + 0.5
@@ -83,9 +85,8 @@ def build_samplers(cat: Catalogue) -> Samplers:
     zeros = np.zeros(n, dtype=np.int64)
     return Samplers(
         by_artist=SegmentedSampler.build(cat.artist_idx, idx, cat.weight, cat.n_artists),
-        by_cluster=SegmentedSampler.build(
-            cat.cluster[by_cluster_order], by_cluster_order, cat.weight[by_cluster_order],
-            int(cat.cluster.max()) + 1,
+        by_scene=SegmentedSampler.build(
+            cat.scene[by_scene_order], by_scene_order, cat.weight[by_scene_order], N_SCENES
         ),
         charts=SegmentedSampler.build(zeros, idx, cat.weight, 1),
         long_tail=SegmentedSampler.build(zeros, idx, cat.weight**0.5, 1),
@@ -125,7 +126,7 @@ def _draw_entries(
         if s == 0:
             sampler, seg = smp.by_artist, users.favourites.sample(rng, user[m])
         elif s == 1:
-            sampler, seg = smp.by_cluster, users.taste.sample(rng, user[m])
+            sampler, seg = smp.by_scene, users.taste.sample(rng, user[m])
         elif s == 2:
             sampler, seg = smp.charts, np.zeros(len(m), dtype=np.int64)
         elif s == 4:
@@ -166,17 +167,12 @@ def _round5(t: np.ndarray) -> np.ndarray:
     return (t // TIMESTAMP_STEP * TIMESTAMP_STEP).astype(np.uint32)
 
 
-def draw_library(
-    rng: np.random.Generator, cat: Catalogue, smp: Samplers, users: Users, rows: np.ndarray
+def _draw_candidates(
+    rng: np.random.Generator, cat: Catalogue, smp: Samplers, users: Users, rows: np.ndarray,
+    n_draws: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The (user, item) library entries of users ``rows``: local user, item index, t0, source.
-
-    Sorted by (local user, item); at most one entry per pair, the earliest discovery.
-    """
-    listens_u = users.listens[rows]
+    """``n_draws[u]`` discoveries per local user (plus album mates): local, item, t0, source."""
     start_u, end_u = users.start[rows], users.end[rows]
-    n_entries = np.clip(np.round(listens_u * users.distinct_share[rows]), 1, listens_u).astype(np.int64)
-    n_draws = np.ceil(n_entries * OVERSAMPLE).astype(np.int64) + 2
     local = np.repeat(np.arange(len(rows)), n_draws)
     t0 = start_u[local] + rng.random(len(local)) * (end_u - start_u)[local]
     src = rng.choice(N_SOURCES, len(local), p=SOURCE_SHARE)
@@ -187,19 +183,44 @@ def draw_library(
     b = np.repeat(bundle, rng.integers(1, BUNDLE_MAX_EXTRA + 1, len(bundle)))
     mate = cat.album_start[item[b]] + (rng.random(len(b)) * cat.album_size[item[b]]).astype(np.int64)
     t_mate = np.minimum(t0[b] + rng.uniform(0, 3600, len(b)), end_u[local[b]])
-    local, item = np.concatenate([local, local[b]]), np.concatenate([item, mate])
-    t0, src = np.concatenate([t0, t_mate]), np.concatenate([src, src[b]])
-    # one entry per (user, item), the earliest discovery; then at most n_entries per user
-    order = np.argsort(_pack(local, item, ITEM_BITS, t0.astype(np.int64), 25))
-    local, item, t0, src = local[order], item[order], t0[order], src[order]
-    first = np.ones(len(local), dtype=bool)
-    first[1:] = (local[1:] != local[:-1]) | (item[1:] != item[:-1])
-    local, item, t0, src = local[first], item[first], t0[first], src[first]
+    return (
+        np.concatenate([local, local[b]]), np.concatenate([item, mate]),
+        np.concatenate([t0, t_mate]), np.concatenate([src, src[b]]),
+    )
+
+
+def draw_library(
+    rng: np.random.Generator, cat: Catalogue, smp: Samplers, users: Users, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The (user, item) library entries of users ``rows``: local user, item index, t0, source.
+
+    Sorted by (local user, item); one entry per pair, the earliest discovery. Users whose
+    taste draws repeat themselves get more rounds of draws (which then lean on the long tail).
+    """
+    listens_u = users.listens[rows]
+    n_entries = np.clip(np.round(listens_u * users.distinct_share[rows]), 1, listens_u).astype(np.int64)
+    have = np.zeros(len(rows), dtype=np.int64)
+    parts: list[tuple[np.ndarray, ...]] = []
+    for _ in range(DRAW_ROUNDS):
+        deficit = n_entries - have
+        if deficit.max() <= 0:
+            break
+        n_draws = np.where(deficit > 0, np.ceil(deficit * OVERSAMPLE).astype(np.int64) + 2, 0)
+        parts.append(_draw_candidates(rng, cat, smp, users, rows, n_draws))
+        local, item, t0, src = (np.concatenate(c) for c in zip(*parts, strict=True))
+        # one entry per (user, item), the earliest discovery
+        order = np.argsort(_pack(local, item, ITEM_BITS, t0.astype(np.int64), 25))
+        local, item, t0, src = local[order], item[order], t0[order], src[order]
+        first = np.ones(len(local), dtype=bool)
+        first[1:] = (local[1:] != local[:-1]) | (item[1:] != item[:-1])
+        local, item, t0, src = local[first], item[first], t0[first], src[first]
+        parts = [(local, item, t0, src)]
+        have = np.bincount(local, minlength=len(rows))
+    # at most n_entries per user, a random subset
     order = np.argsort(_pack(local, rng.integers(0, 1 << 40, len(local)), 40))
     rank = np.arange(len(local)) - np.searchsorted(local[order], local[order])
     order = np.sort(order[rank < n_entries[local[order]]])
-    local, item, t0, src = local[order], item[order], t0[order], src[order]
-    return local, item, t0, src
+    return local[order], item[order], t0[order], src[order]
 
 
 def generate_chunk(
@@ -244,7 +265,9 @@ def generate_chunk(
     disliked = calibrated_bernoulli(
         rng, dislike_score * users.dislike_propensity[rows][local], DISLIKE_RATE * n_plays
     )
-    like_score = plays_e**0.8 * np.exp(quality) * users.like_propensity[rows][local]
+    # people like what they play a lot, what fits their taste, and hits
+    like_score = plays_e**0.8 * np.exp(quality) * cat.weight[item] ** LIKE_POPULARITY
+    like_score *= users.like_propensity[rows][local]
     like_score = np.where(disliked, 0.0, like_score)
     liked = calibrated_bernoulli(rng, like_score, LIKE_RATE * n_plays)
     # a disliked entry ends with a skipped play

@@ -170,7 +170,7 @@ def generate_dataset(
     cat = build_catalogue(seed, preset.catalogue_items)
     samplers = build_samplers(cat)
     rng = np.random.default_rng([seed, _SIZE_STREAM[size], 0])
-    users = build_users(rng, preset.users, preset.listens, cat, samplers.by_cluster)
+    users = build_users(rng, preset.users, preset.listens, cat, samplers.by_scene)
     meta = {META_KEY: json.dumps({"seed": seed, "size": size, "catalogue_items": preset.catalogue_items}).encode()}
     schemas = {"listens": LISTENS, **{n: LIKE_LIKE for n in _LIKE_FILES}}
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recsys.data.catalogue import DAY, N_CLUSTERS, Catalogue
+from recsys.data.catalogue import DAY, N_CLUSTERS, SCENES_PER_GENRE, Catalogue
 from recsys.data.sampling import SegmentedSampler
 from recsys.schema import TIMESTAMP_MAX
 
@@ -25,7 +25,7 @@ class Users:
     start: np.ndarray  # float64 seconds
     end: np.ndarray  # float64 seconds
     distinct_share: np.ndarray  # float64: distinct items / listens
-    taste: SegmentedSampler  # segment = user row, values = genre
+    taste: SegmentedSampler  # segment = user row, values = scene
     taste_mask: np.ndarray  # uint64 bit mask of the user's genres
     favourites: SegmentedSampler  # segment = user row, values = artist_idx
     like_propensity: np.ndarray  # float64, mean 1: some users like a lot, most a little
@@ -50,7 +50,7 @@ def build_users(
     n_users: int,
     total_listens: int,
     cat: Catalogue,
-    cluster_items: SegmentedSampler,
+    scene_items: SegmentedSampler,
 ) -> Users:
     """Draw every user-level parameter (vectorised over users)."""
     uid = np.sort(rng.choice(n_users * 60, n_users, replace=False)).astype(np.uint32) + 100
@@ -70,20 +70,29 @@ def build_users(
     rel = listens / np.median(listens)
     distinct_share = np.clip(0.5 * rel**-0.12 * rng.lognormal(0.0, 0.25, n_users), 0.08, 0.9)
 
-    # genres: 1-5 per user, popular genres more often, Dirichlet(1) weights
+    # genres: 1-5 per user, popular genres more often; in each genre 2-5 scenes, popular scenes
+    # more often; Dirichlet(1) weights over the user's scenes
     n_genres = 1 + np.minimum(rng.poisson(1.3, n_users), 4)
     genre_pop = np.bincount(cat.cluster, weights=cat.weight, minlength=N_CLUSTERS) ** 0.5
     owner = np.repeat(np.arange(n_users), n_genres)
     genre = rng.choice(N_CLUSTERS, len(owner), p=genre_pop / genre_pop.sum())
     owner, genre = _csr_dedupe(owner, genre)
-    taste = SegmentedSampler.build(owner, genre, rng.exponential(1.0, len(owner)), n_users)
     taste_mask = np.zeros(n_users, dtype=np.uint64)
     np.bitwise_or.at(taste_mask, owner, np.left_shift(np.uint64(1), genre.astype(np.uint64)))
+    n_scenes = N_CLUSTERS * SCENES_PER_GENRE
+    scene_pop = np.bincount(cat.scene, weights=cat.weight, minlength=n_scenes) ** 0.5
+    scenes_in_genre = SegmentedSampler.build(
+        np.arange(n_scenes) // SCENES_PER_GENRE, np.arange(n_scenes), scene_pop, N_CLUSTERS
+    )
+    per_genre = 2 + np.minimum(rng.poisson(1.0, len(owner)), 3)
+    owner, genre = np.repeat(owner, per_genre), np.repeat(genre, per_genre)
+    owner, scene = _csr_dedupe(owner, scenes_in_genre.sample(rng, genre))
+    taste = SegmentedSampler.build(owner, scene, rng.exponential(1.0, len(owner)), n_users)
 
     # favourite artists: drawn through the user's genres, popular artists more often
     n_fav = 3 + rng.poisson(4.0 * rel**0.4)
     fav_owner = np.repeat(np.arange(n_users), n_fav)
-    fav_item = cluster_items.sample(rng, taste.sample(rng, fav_owner))
+    fav_item = scene_items.sample(rng, taste.sample(rng, fav_owner))
     fav_owner, fav_artist = _csr_dedupe(fav_owner, cat.artist_idx[fav_item])
     favourites = SegmentedSampler.build(
         fav_owner, fav_artist, rng.exponential(1.0, len(fav_owner)), n_users
