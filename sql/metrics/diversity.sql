@@ -76,12 +76,17 @@ per_user as (
     from per_list
 )
 
+-- per_user: the rows as they are; otherwise the mean (two branches: no 1-row groups to hash)
+select
+    u.fold, u.target, u.model, 'all' as subset, 'diversity' as metric, u.k::integer as k, u.uid,
+    u.value::double as value, 1::bigint as users
+from per_user as u
+where (select per_user from params)
+union all
 select
     u.fold, u.target, u.model, 'all' as subset, 'diversity' as metric, u.k::integer as k,
-    case when p.per_user then u.uid end as uid,
-    avg(u.value)::double as value,
-    count(*) as users
+    null::uinteger as uid, avg(u.value)::double as value, count(*) as users
 from per_user as u
-cross join params as p
-group by all
+where not (select per_user from params)
+group by u.fold, u.target, u.model, u.k
 order by all

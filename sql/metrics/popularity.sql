@@ -94,12 +94,17 @@ per_user_long as (
     into name metric value value
 )
 
+-- per_user: the rows as they are; otherwise the mean (two branches: no 1-row groups to hash)
+select
+    l.fold, l.target, l.model, 'all' as subset, l.metric, l.k::integer as k, l.uid,
+    l.value::double as value, 1::bigint as users
+from per_user_long as l
+where (select per_user from params)
+union all
 select
     l.fold, l.target, l.model, 'all' as subset, l.metric, l.k::integer as k,
-    case when p.per_user then l.uid end as uid,
-    avg(l.value)::double as value,
-    count(*) as users
+    null::uinteger as uid, avg(l.value)::double as value, count(*) as users
 from per_user_long as l
-cross join params as p
-group by all
+where not (select per_user from params)
+group by l.fold, l.target, l.model, l.metric, l.k
 order by all
