@@ -20,7 +20,7 @@ from recsys.candidates import store
 from recsys.candidates.base import CandidateGenerator, Recommendations, validate_n
 from recsys.candidates.data import TrainData
 from recsys.candidates.registry import GENERATORS, check_models, make_generator
-from recsys.candidates.tuning import parse_metric, tune_model
+from recsys.candidates.tuning import expand_grid, parse_metric, tune_model
 from recsys.columns import FOLDS, TARGETS, Tables
 from recsys.config import Settings
 from recsys.errors import ConfigError
@@ -101,6 +101,7 @@ def run_candidates(
     top_n = validate_n(cfg["top_n"])
     seed = int(config["seed"])
     min_ratio = int(cfg.get("listen_plus_min_ratio", 50))
+    _check_params(cfg, models, tune)  # fail before any data is read
     summary: list[CandidateRun] = []
     with open_warehouse(settings) as con:
         require_tables(con, Tables.folds, Tables.train_interactions, Tables.eval_targets)
@@ -128,6 +129,23 @@ def run_candidates(
                     ))  # fmt: skip
             tuned.clear()
     return summary
+
+
+def _check_params(cfg: dict, models: list[str], tune: bool) -> None:
+    explicit = cfg.get("params") or {}
+    unknown = sorted(set(explicit) - set(GENERATORS))
+    if unknown:
+        raise ConfigError(
+            f"candidates.params names unknown model(s) {', '.join(unknown)}. "
+            f"Valid names: {', '.join(GENERATORS)}."
+        )
+    for model in models:
+        make_generator(model, seed=0, params=explicit.get(model))
+        if tune:
+            grid = (cfg.get("grids") or {}).get(model) or {}
+            make_generator(model, seed=0, params=expand_grid(grid)[0] if grid else {})
+    if tune:
+        parse_metric(cfg.get("tune_metric", "recall@100"))
 
 
 def _tune(con, config, target, models, val_data, seed, progress) -> dict[str, CandidateGenerator]:

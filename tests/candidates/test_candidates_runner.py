@@ -88,6 +88,19 @@ def test_bad_choices_are_clear_errors(settings):
         run_candidates(settings, small_config(), folds=["train"], progress=False)
 
 
+@pytest.mark.parametrize("candidates, match", [
+    ({"params": {"itemknn": {"kk": 3}}}, "Known parameters: exclude_seen, half_life_days, k"),
+    ({"params": {"knn": {"k": 3}}}, "Valid names: random"),
+    ({"grids": {"itemknn": {"kk": [1, 2]}}}, "Unknown parameter"),
+    ({"grids": {"itemknn": {"k": 5}}}, "non-empty list"),
+    ({"tune_metric": "auc@10"}, "ndcg, recall"),
+])  # fmt: skip
+def test_bad_config_fails_before_reading_data(tmp_path, candidates, match):
+    settings = Settings(warehouse=tmp_path / "none.duckdb")  # never opened: the check comes first
+    with pytest.raises(ConfigError, match=match):
+        run_candidates(settings, small_config(**candidates), models=["itemknn"], tune=True, progress=False)
+
+
 def test_missing_warehouse(tmp_path):
     with pytest.raises(WarehouseError, match="does not exist"):
         run_candidates(Settings(warehouse=tmp_path / "none.duckdb"), small_config(), progress=False)
