@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
 from collections.abc import Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -211,6 +213,17 @@ def _reused_generate(stage: Stage, previous: dict | None) -> StageResult:
     return result
 
 
+@contextmanager
+def _locked(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def run_bench(
     settings: Settings,
     sizes: Sequence[str],
@@ -251,10 +264,12 @@ def run_bench(
     results = load_results(json_path)
 
     def save(entry: dict) -> None:
-        merged = merge_size(results, entry["size"], entry)
-        merged["updated_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
-        write_atomic(json_path, json.dumps(merged, indent=2, default=str) + "\n")
-        write_atomic(settings.reports_dir / "bench.md", render_markdown(merged))
+        # re-read under a lock: another `recsys bench` (another size) may have written meanwhile
+        with _locked(settings.reports_dir / ".bench.lock"):
+            merged = merge_size(load_results(json_path), entry["size"], entry)
+            merged["updated_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
+            write_atomic(json_path, json.dumps(merged, indent=2, default=str) + "\n")
+            write_atomic(settings.reports_dir / "bench.md", render_markdown(merged))
         results.clear()
         results.update(merged)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import sys
 from pathlib import Path
 
 import click
@@ -46,6 +48,8 @@ def bench(sizes, more_sizes, regenerate, repeats, seed, niceness, config, until)
     """
     from recsys.bench import run_bench
 
+    # `kill` (SIGTERM) unwinds like Ctrl-C, so the stage running now is stopped with us
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     settings = run_or_fail(load_settings)
     all_sizes = list(sizes) + list(more_sizes) or ["tiny", "small"]
     results = run_or_fail(

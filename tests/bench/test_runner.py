@@ -144,3 +144,21 @@ def test_compiled_model_sql_skips_unit_test_copies(tmp_path):
     assert compiled_model_sql(tmp_path, "m") == "select 'the model'"
     with pytest.raises(FileNotFoundError, match="run the build stage first"):
         compiled_model_sql(tmp_path, "other")
+
+
+def test_a_concurrent_run_of_another_size_is_kept(monkeypatch, settings, tmp_path):
+    """Each save re-reads bench.json, so two runs of different sizes do not erase each other."""
+    from recsys.bench.report import merge_size, pipeline_totals, write_atomic
+
+    real_save_target = settings.reports_dir / "bench.json"
+
+    def plan(size, paths, **_):
+        # while this run is going, "another process" writes size small
+        other = merge_size({"sizes": {}}, "small", {"size": "small", "stages": [], "totals": pipeline_totals([])})
+        write_atomic(real_save_target, json.dumps(other))
+        return fake_plan(False)(size, paths)
+
+    monkeypatch.setattr(runner, "pipeline_plan", plan)
+    monkeypatch.setattr(runner, "baseline_stages", fake_baselines)
+    runner.run_bench(settings, ["tiny"], root=tmp_path, niceness=0)
+    assert set(json.loads(real_save_target.read_text())["sizes"]) == {"tiny", "small"}
