@@ -33,7 +33,8 @@ class AudioGenerator(CandidateGenerator):
             ["user", "last_target_ts", "item"], ascending=[True, False, True], kind="stable"
         )
         recent = recent[run_positions(recent["user"].to_numpy()) < int(self.params["profile_items"])]
-        age = (data.history_end_ts - recent["last_target_ts"].to_numpy()).astype(np.float64)
+        last_ts = recent["last_target_ts"].to_numpy(dtype=np.int64)  # no NULLs: target_events > 0
+        age = (data.history_end_ts - last_ts).astype(np.float64)
         weights = np.power(0.5, age / (float(self.params["half_life_days"]) * DAY))
         w = sp.coo_matrix(
             (weights, (recent["user"], recent["item"])), shape=(len(data.users), len(data.items))
