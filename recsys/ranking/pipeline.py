@@ -45,13 +45,15 @@ def model_dir(settings: Settings) -> Path:
     return settings.reports_dir / "ranker"
 
 
-def _merged_models(con, cfg: RankerConfig) -> list[str]:
-    present = generators_in(list(column_types(con, Tables.candidate_features)))
-    return list(cfg.models) if cfg.models is not None else present
+def merged_models(config: Mapping[str, Any], cfg: RankerConfig) -> list[str]:
+    """Generators whose candidates are merged: ``ranker.models``, else ``candidates.models``."""
+    if cfg.models is not None:
+        return list(cfg.models)
+    return list((config.get("candidates") or {}).get("models") or [])
 
 
 def _train_one(con, settings, config, cfg, target, fold, progress) -> dict[str, Any]:
-    models = _merged_models(con, cfg)
+    models = merged_models(config, cfg) or generators_in(list(column_types(con, Tables.candidate_features)))
     check_point_in_time(con, fold)
     frame = load_frame(
         con, fold, target, models=models, per_model=cfg.candidates_per_model,
@@ -207,7 +209,10 @@ def run_two_stage(
     cfg = ranker_config(config)
     targets = tuple(targets)
     folds = tuple(dict.fromkeys((TRAIN_FOLD, fold)))
-    inputs = ensure_inputs(settings, config, folds=folds, targets=targets, models=cfg.models, progress=progress)
+    inputs = ensure_inputs(
+        settings, config, folds=folds, targets=targets, models=merged_models(config, cfg),
+        progress=progress,
+    )
     train = train_ranker(settings, config, targets=targets, progress=progress)
     ranked = rank(settings, config, fold=fold, targets=targets, progress=progress)
     if fold != TRAIN_FOLD:

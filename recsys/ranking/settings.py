@@ -24,8 +24,7 @@ class RankerConfig:
     model_name
         Value of ``model`` in ``recommendations`` for the re-ranked lists.
     models
-        Generators whose candidates are merged; ``None`` merges every generator present in
-        ``candidate_features`` (one ``rank_<model>`` column each).
+        Generators whose candidates are merged; ``None`` merges ``candidates.models``.
     candidates_per_model
         N: a candidate enters the merged set if any merged generator ranks it at ``<= N``.
     valid_share
@@ -45,7 +44,7 @@ class RankerConfig:
 
     model_name: str = DEFAULT_MODEL_NAME
     models: tuple[str, ...] | None = None
-    candidates_per_model: int = 100
+    candidates_per_model: int = 200
     valid_share: float = 0.2
     seed: int = 42
     top_k: int = 100
@@ -109,7 +108,7 @@ def ranker_config(config: Mapping[str, Any]) -> RankerConfig:
     return RankerConfig(
         model_name=str(section.get("model_name", DEFAULT_MODEL_NAME)),
         models=models,
-        candidates_per_model=_positive_int(section, "candidates_per_model", 100),
+        candidates_per_model=_positive_int(section, "candidates_per_model", 200),
         valid_share=float(share),
         seed=seed,
         top_k=_positive_int(evaluation, "top_k", 100),

@@ -113,4 +113,5 @@ def config():
     cfg["ranker"]["early_stopping_rounds"] = 5
     cfg["ranker"]["candidates_per_model"] = 6
     cfg["candidates"]["models"] = ["pop", "hist"]
+    cfg["ranker"]["models"] = None  # = candidates.models
     return cfg

@@ -14,6 +14,7 @@ def test_defaults_are_documented_and_deterministic():
     assert params["seed"] == cfg.seed == 42
     assert params["num_threads"] == 2
     assert cfg.top_k == 100
+    assert "random" not in cfg.models and cfg.candidates_per_model == 200
 
 
 @pytest.mark.parametrize(
