@@ -57,6 +57,7 @@ def cli_env(settings: Settings) -> dict[str, str]:
     work = settings.warehouse.parent
     env["DBT_TARGET_PATH"] = str(work / "dbt_target")
     env["DBT_LOG_PATH"] = str(work / "dbt_logs")
+    env["DBT_LOG_LEVEL_FILE"] = "info"  # a dbt.log to follow the run by (the CLI silences dbt)
     env["RECSYS_THREADS"] = "2"
     env["RECSYS_MEMORY_LIMIT"] = "2GB"
     return env
