@@ -58,7 +58,7 @@ class SizePreset:
 PRESETS: dict[str, SizePreset] = {
     "tiny": SizePreset("tiny", users=400, listens=1_000_000, catalogue_items=60_000, chunk_users=400),
     "small": SizePreset("small", users=1_000, listens=4_646_721, catalogue_items=800_000, chunk_users=500),
-    "50m": SizePreset("50m", users=10_000, listens=LISTENS_50M, catalogue_items=1_090_000, chunk_users=500),
+    "50m": SizePreset("50m", users=10_000, listens=LISTENS_50M, catalogue_items=1_030_000, chunk_users=500),
 }
 assert tuple(PRESETS) == GENERATED_SIZES
 
