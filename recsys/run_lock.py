@@ -1,0 +1,92 @@
+"""One writing ``recsys`` run per warehouse at a time.
+
+DuckDB locks the warehouse file only while a connection is open, and a run such as
+``recsys evaluate`` opens and closes it several times (candidates, recommendations, the ranker's
+dbt rebuild, metrics). :func:`holds_run_lock` keeps an advisory lock (``flock`` on
+``<warehouse>.lock``) for the whole run, so a second run on the same warehouse stops at once with
+a clear message instead of interleaving with the first. The operating system releases the lock
+when the process ends, even when it is killed; the lock file itself stays (it is empty of state).
+Nested calls in one process (``run_evaluate`` -> ranker -> ``dbt_runner.build``) share the lock.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from recsys.errors import WarehouseError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: DuckDB's own file lock is all there is
+    fcntl = None
+
+_HELD: dict[Path, int] = {}  # warehouse -> nesting depth in this process
+
+
+def lock_path(warehouse: Path | str) -> Path:
+    path = Path(warehouse).resolve()
+    return path.with_name(path.name + ".lock")
+
+
+@contextmanager
+def run_lock(warehouse: Path | str, what: str) -> Iterator[None]:
+    """Hold the run lock of ``warehouse`` for the block; ``what`` names the run for others.
+
+    Raises
+    ------
+    WarehouseError
+        Another process holds it; the message names that process and its run.
+    """
+    key = Path(warehouse).resolve()
+    if fcntl is None or key in _HELD:
+        _HELD[key] = _HELD.get(key, 0) + 1
+        try:
+            yield
+        finally:
+            _HELD[key] -= 1
+            if not _HELD[key]:
+                del _HELD[key]
+        return
+    path = lock_path(key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 300, 0).decode(errors="replace").strip() or "another process"
+            raise WarehouseError(
+                f"Warehouse {warehouse} is in use by another recsys run ({holder}). Wait for it "
+                f"to finish or stop it, then retry; runs on one warehouse go one at a time."
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()}: {what}".encode(), 0)
+        _HELD[key] = 1
+        try:
+            yield
+        finally:
+            del _HELD[key]
+            os.ftruncate(fd, 0)
+    finally:
+        os.close(fd)  # releases the flock
+
+
+def holds_run_lock(what: str) -> Callable:
+    """Decorate a function whose first argument is a ``Settings``: run it under the run lock."""
+
+    def decorate(func: Callable) -> Callable:
+        @functools.wraps(func)
+        def wrapper(settings, *args, **kwargs):
+            with run_lock(settings.warehouse, what):
+                return func(settings, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+__all__ = ["holds_run_lock", "lock_path", "run_lock"]
