@@ -31,6 +31,7 @@ from pathlib import Path
 from recsys.columns import Tables
 from recsys.config import DBT_PROJECT_DIR, Settings
 from recsys.errors import DataValidationError, RecsysError
+from recsys.run_lock import holds_run_lock
 from recsys.warehouse import connect
 
 _FAILED_STATUSES = {"error", "fail", "runtime error"}
@@ -204,6 +205,7 @@ def _progress_callback(bar):
     return callback
 
 
+@holds_run_lock("dbt")
 def run_dbt(
     settings: Settings,
     args: Sequence[str],
