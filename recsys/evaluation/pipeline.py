@@ -22,6 +22,7 @@ from recsys.evaluation.runner import compute_metrics
 from recsys.evaluation.sql import run_query, shell_command
 from recsys.evaluation.tables import csv_frame, paper_table
 from recsys.evaluation.uncertainty import ordered_models, with_uncertainty
+from recsys.run_lock import holds_run_lock
 from recsys.warehouse import open_warehouse, require_tables, table_exists
 
 RECOMMENDATIONS_DDL = f"""
@@ -128,6 +129,7 @@ def _two_stage_entry() -> Callable | None:
     return getattr(ranking, "run_two_stage", None)
 
 
+@holds_run_lock("recsys evaluate")
 def run_evaluate(
     settings: Settings,
     config: dict,
@@ -184,6 +186,7 @@ def run_evaluate(
                             notes=notes)
 
 
+@holds_run_lock("recsys metrics")
 def score_and_report(
     settings: Settings,
     config: dict,
