@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import duckdb
+import pytest
 
 from recsys.config import Settings
 
@@ -73,3 +78,31 @@ def run_cli(settings: Settings, *args: str, cwd: Path, timeout: float = 300):
     proc = start_cli(settings, *args, cwd=cwd)
     out, err = proc.communicate(timeout=timeout)
     return proc.returncode, out, err
+
+
+def table_digests(path: Path) -> dict[str, tuple[int, int]]:
+    """(rows, order-free hash of all rows) of every table in the warehouse."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        names = [r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()]
+        return {n: tuple(con.execute(f'select count(*), coalesce(sum(hash(t)), 0) from "{n}" as t')
+                         .fetchone()) for n in names}
+    finally:
+        con.close()
+
+
+def kill(proc) -> None:
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+
+
+def wait_for(condition, proc, timeout: float = 240.0, step: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            pytest.fail(f"the run ended (rc {proc.returncode}) before the kill point:\n{err[-3000:]}")
+        if time.monotonic() > deadline:
+            kill(proc)
+            pytest.fail("the kill point never came")
+        time.sleep(step)

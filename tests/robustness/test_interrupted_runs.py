@@ -8,8 +8,6 @@ transaction and writes reports to a temp file renamed into place.
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import pandas as pd
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from robust_fixtures import copy_settings, start_cli
+from robust_fixtures import copy_settings, kill, start_cli, table_digests, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -30,17 +28,6 @@ SLICED = {  # Python-written tables and the key of one atomic write
     "metrics": ["fold"],
     "metrics_per_user": ["fold"],
 }
-
-
-def table_digests(path: Path) -> dict[str, tuple[int, int]]:
-    """(rows, order-free hash of all rows) of every table in the warehouse."""
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        names = [r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()]
-        return {n: tuple(con.execute(f'select count(*), coalesce(sum(hash(t)), 0) from "{n}" as t')
-                         .fetchone()) for n in names}
-    finally:
-        con.close()
 
 
 def slice_digests(path: Path) -> dict[tuple, tuple[int, int]]:
@@ -56,23 +43,6 @@ def slice_digests(path: Path) -> dict[tuple, tuple[int, int]]:
     finally:
         con.close()
     return out
-
-
-def kill(proc) -> None:
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
-
-
-def wait_for(condition, proc, timeout: float = 240.0, step: float = 0.05) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if proc.poll() is not None:
-            out, err = proc.communicate()
-            pytest.fail(f"the run ended (rc {proc.returncode}) before the kill point:\n{err[-3000:]}")
-        if time.monotonic() > deadline:
-            kill(proc)
-            pytest.fail("the kill point never came")
-        time.sleep(step)
 
 
 def created_models(log: Path) -> int:
