@@ -1,0 +1,134 @@
+"""``run_manifest.json``: what a report was computed from, written next to the reports.
+
+It records the resolved pipeline config (seeds included), the fold and models, the dataset
+(every input file's rows and bytes from its parquet footer, plus a fingerprint of the footers),
+a profile of the warehouse marts the metrics came from (evaluated users and target rows per fold
+and target, training rows, catalogue size), and the versions of Python and of every package that
+shapes the numbers. Two runs with equal ``config``, ``data`` and ``packages`` sections must give
+equal recommendations and metrics (tests/robustness/test_reproducibility.py).
+
+Example
+-------
+>>> from recsys.run_manifest import build_manifest  # doctest: +SKIP
+>>> build_manifest(settings, config, fold="test", models=["mostpop"])["seeds"]  # doctest: +SKIP
+{'seed': 42, 'ranker.seed': 42}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+
+from recsys.columns import Tables
+from recsys.config import Settings
+from recsys.schema import EVENT_FILES, ROOT_FILES
+from recsys.warehouse import table_exists
+
+MANIFEST_NAME = "run_manifest.json"
+PACKAGES = ("recsys", "duckdb", "dbt-core", "dbt-duckdb", "pyarrow", "pandas", "numpy", "scipy",
+            "implicit", "lightgbm", "threadpoolctl", "pyyaml")
+
+
+def package_versions() -> dict[str, str | None]:
+    """Installed version of Python and of each package in ``PACKAGES`` (None if absent)."""
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def data_profile(data_dir: Path, size: str) -> dict:
+    """Rows and bytes of every input file (parquet footers only: fast at any size), and a
+    fingerprint over the footers (changes when any file's content or layout changes)."""
+    files = {}
+    fingerprint = hashlib.sha256()
+    names = [Path("flat") / size / n for n in EVENT_FILES] + [Path(n) for n in ROOT_FILES]
+    for name in names:
+        path = Path(data_dir) / name
+        if not path.is_file():
+            files[str(name)] = None
+            continue
+        try:
+            meta = pq.read_metadata(path)
+        except Exception as exc:  # an unreadable file is recorded, not fatal: it was validated before
+            files[str(name)] = {"error": str(exc)}
+            continue
+        files[str(name)] = {"rows": meta.num_rows, "bytes": path.stat().st_size}
+        with path.open("rb") as handle:  # the footer: schema, row groups, column statistics
+            handle.seek(max(0, path.stat().st_size - 65536))
+            fingerprint.update(str(name).encode() + handle.read())
+    return {"data_dir": str(Path(data_dir).resolve()), "size": size, "files": files,
+            "footer_sha256": fingerprint.hexdigest()}
+
+
+def warehouse_profile(con: duckdb.DuckDBPyConnection, fold: str) -> dict:
+    """Sizes of the marts behind the metrics of ``fold`` (evaluated users and targets per target)."""
+    out: dict = {}
+    if table_exists(con, Tables.folds):
+        row = con.execute(f"select history_end_ts, target_start_ts, target_end_ts from {Tables.folds} "
+                          "where fold = ?", [fold]).fetchone()
+        if row:
+            out["window"] = dict(zip(("history_end_ts", "target_start_ts", "target_end_ts"), row,
+                                     strict=True))
+    if table_exists(con, Tables.eval_targets):
+        out["targets"] = {t: {"users": int(u), "rows": int(n)} for t, u, n in con.execute(
+            f"select target, count(distinct uid), count(*) from {Tables.eval_targets} "
+            "where fold = ? group by target order by target", [fold]).fetchall()}
+    if table_exists(con, Tables.train_interactions):
+        out["train_interactions"] = {t: int(n) for t, n in con.execute(
+            f"select target, count(*) from {Tables.train_interactions} where fold = ? "
+            "group by target order by target", [fold]).fetchall()}
+    if table_exists(con, "item_features"):
+        out["catalogue_items"] = int(con.execute(
+            "select count(*) from item_features where fold = ?", [fold]).fetchone()[0])
+    return out
+
+
+def build_manifest(
+    settings: Settings,
+    config: dict,
+    *,
+    fold: str,
+    models: Sequence[str],
+    marts: dict | None = None,
+) -> dict:
+    """The manifest of one evaluation (see the module docstring).
+
+    ``marts`` is :func:`warehouse_profile` of the connection the metrics came from.
+    """
+    ranker = config.get("ranker") or {}
+    return {
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "fold": fold,
+        "models": list(models),
+        "seeds": {"seed": config.get("seed"), "ranker.seed": ranker.get("seed")},
+        "config": config,
+        "settings": {"data_dir": str(settings.data_dir), "size": settings.size,
+                     "warehouse": str(settings.warehouse), "memory_limit": settings.memory_limit,
+                     "threads": settings.threads},
+        "packages": package_versions(),
+        "data": data_profile(settings.data_dir, settings.size),
+        "warehouse": marts,
+    }
+
+
+def manifest_json(manifest: dict) -> str:
+    """Stable JSON text (sorted keys) for ``write_atomic``."""
+    return json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
+
+
+__all__ = ["MANIFEST_NAME", "build_manifest", "data_profile", "manifest_json", "package_versions",
+           "warehouse_profile"]
