@@ -23,6 +23,7 @@ from recsys.evaluation.sql import run_query, shell_command
 from recsys.evaluation.tables import csv_frame, paper_table
 from recsys.evaluation.uncertainty import ordered_models, with_uncertainty
 from recsys.run_lock import holds_run_lock
+from recsys.run_manifest import MANIFEST_NAME, build_manifest, manifest_json, warehouse_profile
 from recsys.warehouse import open_warehouse, require_tables, table_exists
 
 RECOMMENDATIONS_DDL = f"""
@@ -199,7 +200,8 @@ def score_and_report(
     """Score the ``recommendations`` already in the warehouse for ``fold`` and write reports.
 
     Writes ``metrics_per_user`` and ``metrics``, then ``<reports_dir>/metrics.csv``,
-    ``paired_tests.csv`` and ``report.html`` (each to a temporary file renamed into place).
+    ``paired_tests.csv``, ``report.html`` and ``run_manifest.json`` (config, seeds, package
+    versions, data profile; ``recsys.run_manifest``), each to a temporary file renamed into place.
     ``models`` limits the table and reports (default: every model with recommendations).
     """
     ev = evaluation_settings(config)
@@ -225,6 +227,7 @@ def score_and_report(
             if table_exists(con, Tables.train_interactions) else pd.DataFrame()
         importance = con.execute(f"select target, feature, gain from {FEATURE_IMPORTANCE_TABLE}").df() \
             if table_exists(con, FEATURE_IMPORTANCE_TABLE) else None
+        marts = warehouse_profile(con, fold)
     preferred = [*config["candidates"]["models"], (config.get("ranker") or {}).get("model_name", "two_stage")]
     shown = ordered_models([m for m in present if not models or m in set(models)], preferred)
     missing = [m for m in (models or []) if m not in present]
@@ -258,6 +261,9 @@ def score_and_report(
         notes=notes, shell_commands=commands, confidence=float(ev["confidence"]),
     )
     report_html = write_atomic(reports / "report.html", render_html(data))
+    # config, seeds, package versions and data profile behind these numbers
+    write_atomic(reports / MANIFEST_NAME, manifest_json(
+        build_manifest(settings, config, fold=fold, models=shown, marts=marts)))
     return EvaluateResult(fold=fold, table=table, metrics=metrics, tests=tests,
                           metrics_csv=metrics_csv, tests_csv=tests_csv, report_html=report_html,
                           notes=notes)
