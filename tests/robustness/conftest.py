@@ -30,3 +30,13 @@ def evaluated(built: Settings, tmp_path_factory: pytest.TempPathFactory):
     settings = copy_settings(built, tmp_path_factory.mktemp("robust_evaluated"))
     result = run_evaluate(settings, robust_config(), fold="test", two_stage=False, progress=False)
     return settings, result
+
+
+@pytest.fixture(scope="session")
+def rerun(built: Settings, tmp_path_factory: pytest.TempPathFactory):
+    """A second, independent ``evaluate`` like ``evaluated``: another copy, another folder."""
+    from recsys.evaluation.pipeline import run_evaluate
+
+    settings = copy_settings(built, tmp_path_factory.mktemp("robust_rerun"))
+    result = run_evaluate(settings, robust_config(), fold="test", two_stage=False, progress=False)
+    return settings, result
