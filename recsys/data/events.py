@@ -40,11 +40,12 @@ from recsys.schema import TIMESTAMP_MAX, TIMESTAMP_STEP
 # of the long tail (recommendation radio). Organic shares are relative: they are rescaled so
 # the listens' organic share matches the public one.
 SOURCE_SHARE = np.array([0.30, 0.32, 0.06, 0.10, 0.22])
-SOURCE_AFFINITY = np.array([2.5, 1.2, 1.0, 1.0, 0.3])
+SOURCE_AFFINITY = np.array([2.5, 1.2, 1.0, 1.0, 0.15])
 SOURCE_QUALITY = np.array([0.5, 0.2, 0.0, -0.1, -0.2])
 SOURCE_ORGANIC = np.array([0.8, 0.55, 0.35, 0.3, 0.12])
 N_SOURCES = len(SOURCE_SHARE)
 TREND_WINDOW_DAYS = 60
+LONG_TAIL_EXPONENT = 0.7  # < 1: exploration reaches rarely played items (items with 1-2 events)
 CANDIDATES = 3
 BUNDLE_SHARE = 0.4  # taste discoveries that pull in album mates
 BUNDLE_MAX_EXTRA = 4
@@ -62,7 +63,7 @@ class Samplers:
     by_artist: SegmentedSampler
     by_scene: SegmentedSampler
     charts: SegmentedSampler  # one segment
-    long_tail: SegmentedSampler  # one segment, flattened popularity (weight ** 0.5)
+    long_tail: SegmentedSampler  # one segment, flattened popularity (weight ** LONG_TAIL_EXPONENT)
     back_catalogue: SegmentedSampler  # one segment, items released before the log
     trending: SegmentedSampler  # segment = day
 
@@ -89,7 +90,7 @@ def build_samplers(cat: Catalogue) -> Samplers:
             cat.scene[by_scene_order], by_scene_order, cat.weight[by_scene_order], N_SCENES
         ),
         charts=SegmentedSampler.build(zeros, idx, cat.weight, 1),
-        long_tail=SegmentedSampler.build(zeros, idx, cat.weight**0.5, 1),
+        long_tail=SegmentedSampler.build(zeros, idx, cat.weight**LONG_TAIL_EXPONENT, 1),
         back_catalogue=SegmentedSampler.build(zeros, idx, cat.weight * ~cat.is_new, 1),
         trending=SegmentedSampler.build(
             day[order], rep[order], (cat.weight[rep] ** 0.8 * burst)[order], N_DAYS
