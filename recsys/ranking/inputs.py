@@ -16,8 +16,9 @@ from typing import Any
 from recsys.columns import Tables
 from recsys.config import Settings
 from recsys.errors import RecsysError
+from recsys.ranking.connection import ranking_warehouse
 from recsys.ranking.dataset import RANK_PREFIX, column_types, generators_in
-from recsys.warehouse import open_warehouse, table_exists
+from recsys.warehouse import table_exists
 
 
 def missing_candidate_slices(
@@ -92,7 +93,7 @@ def ensure_inputs(
 ) -> dict[str, Any]:
     """Run the generators and rebuild the mart where needed; returns what was done."""
     models = list(models or (config.get("candidates") or {}).get("models") or [])
-    with open_warehouse(settings) as con:
+    with ranking_warehouse(settings) as con:
         missing = missing_candidate_slices(con, folds, targets, models)
     if missing:
         from recsys.candidates import run_candidates
@@ -102,11 +103,11 @@ def ensure_inputs(
         run_models = list(dict.fromkeys(m for _, _, m in missing))
         run_candidates(settings, config, folds=run_folds, targets=run_targets, models=run_models,
                        progress=progress)
-    with open_warehouse(settings) as con:
+    with ranking_warehouse(settings) as con:
         stale = stale_feature_slices(con, folds, targets)
     if stale or missing:
         build_candidate_features(settings)
-        with open_warehouse(settings) as con:
+        with ranking_warehouse(settings) as con:
             still = stale_feature_slices(con, folds, targets)
         if still:
             raise RecsysError(

@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 
 from recsys.columns import TARGETS, Tables
 from recsys.config import Settings
+from recsys.ranking.connection import ranking_warehouse
 from recsys.ranking.dataset import (
     column_types,
     generators_in,
@@ -35,7 +36,6 @@ from recsys.ranking.store import (
     write_feature_importance,
     write_recommendations,
 )
-from recsys.warehouse import open_warehouse
 
 TRAIN_FOLD = "val"
 
@@ -128,7 +128,7 @@ def train_ranker(
     """
     cfg = ranker_config(config)
     out = {}
-    with open_warehouse(settings) as con:
+    with ranking_warehouse(settings) as con:
         for target in targets:
             out[target] = _train_one(con, settings, config, cfg, target, fold, progress)
     return out
@@ -180,7 +180,7 @@ def rank(
     """
     cfg = ranker_config(config)
     out = {}
-    with open_warehouse(settings) as con:
+    with ranking_warehouse(settings) as con:
         for target in tqdm(targets, desc=f"rank {fold}", disable=not progress, leave=False):
             out[target] = _rank_one(con, settings, cfg, target, fold)
     return out
@@ -217,7 +217,7 @@ def run_two_stage(
     ranked = rank(settings, config, fold=fold, targets=targets, progress=progress)
     if fold != TRAIN_FOLD:
         # recall on val too: how much the ranker could learn from
-        with open_warehouse(settings) as con:
+        with ranking_warehouse(settings) as con:
             for target in targets:
                 meta = train[target]
                 recall = candidate_recall(
