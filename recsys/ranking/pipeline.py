@@ -107,7 +107,8 @@ def _train_one(con, settings, config, cfg, target, fold, progress) -> dict[str, 
         "valid_users": int(len(valid.group_sizes())),
         "positive_rate": float(frame.labels.mean()),
         "best_iteration": ranker.best_iteration,
-        "valid_ndcg@10": valid_ndcg,
+        # LightGBM's NDCG@10 on the held-out val users, over their candidate lists
+        "heldout_ndcg@10": valid_ndcg,
         "feature_importance": dict(sorted(gains.items(), key=lambda kv: (-kv[1], kv[0]))),
     }
 
