@@ -9,15 +9,16 @@
     {{ exceptions.raise_compiler_error("vector_cosine has no implementation for adapter " ~ adapter.type()) }}
 {% endmacro %}
 
-{#- Aggregate: element-wise mean of the float lists in `vec` over the group (all of equal length). -#}
-{% macro vector_mean_agg(vec) %}{{ return(adapter.dispatch('vector_mean_agg', 'recsys')(vec)) }}{% endmacro %}
-{% macro duckdb__vector_mean_agg(vec) -%}
+{#- Aggregate: element-wise mean of the float lists in `vec` over the group (all of equal length).
+    `order_by` fixes the summation order, so the float result is the same on every build. -#}
+{% macro vector_mean_agg(vec, order_by) %}{{ return(adapter.dispatch('vector_mean_agg', 'recsys')(vec, order_by)) }}{% endmacro %}
+{% macro duckdb__vector_mean_agg(vec, order_by) -%}
     list_transform(
-        list_reduce(list({{ vec }}), (acc, nxt) -> [acc[i] + nxt[i] for i in range(1, len(acc) + 1)]),
+        list_reduce(list({{ vec }} order by {{ order_by }}), (acc, nxt) -> [acc[i] + nxt[i] for i in range(1, len(acc) + 1)]),
         s -> cast(s / count({{ vec }}) as float)
     )
 {%- endmacro %}
-{% macro default__vector_mean_agg(vec) %}
+{% macro default__vector_mean_agg(vec, order_by) %}
     {{ exceptions.raise_compiler_error("vector_mean_agg has no implementation for adapter " ~ adapter.type()) }}
 {% endmacro %}
 

@@ -16,7 +16,7 @@ recent_listen_plus_items as (
 ),
 
 with_embeddings as (
-    select r.fold, r.uid, e.normalized_embed
+    select r.fold, r.uid, r.item_id, e.normalized_embed
     from recent_listen_plus_items as r
     inner join {{ ref('stg_embeddings') }} as e on r.item_id = e.item_id
     where r.recency_rank <= {{ var('content_profile_items') | int }}
@@ -27,7 +27,7 @@ profiles as (
         fold,
         uid,
         count(*) as profile_items,
-        {{ vector_mean_agg('normalized_embed') }} as profile_embed
+        {{ vector_mean_agg('normalized_embed', 'item_id') }} as profile_embed
     from with_embeddings
     group by fold, uid
 )
