@@ -4,6 +4,7 @@ message about the lock; nothing is written and the tables stay intact."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -42,6 +43,24 @@ def holder(command: list[str]) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True)
 
 
+def holds_open(proc: subprocess.Popen, path: Path) -> bool:
+    """``proc`` or a child of it (the ``duckdb`` console script runs the shell binary as a child)
+    has ``path`` open. Read from /proc: probing with a connection of our own could take the lock
+    first and make the holder fail."""
+    pids, seen = [proc.pid], set()
+    while pids:
+        pid = pids.pop()
+        seen.add(pid)
+        try:
+            if any(os.readlink(fd) == str(path) for fd in Path(f"/proc/{pid}/fd").iterdir()):
+                return True
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                pids += [int(c) for c in (task / "children").read_text().split() if int(c) not in seen]
+        except OSError:
+            continue
+    return False
+
+
 def locked(path: Path) -> bool:
     try:
         duckdb.connect(str(path), read_only=True).close()
@@ -67,7 +86,9 @@ def test_a_process_holding_the_warehouse_gets_a_lock_message(kind, busy, tmp_pat
         proc = holder([sys.executable, "-c", "import duckdb, sys; con = duckdb.connect(sys.argv[1]); "
                        "print('open', flush=True); sys.stdin.read()", str(settings.warehouse)])
     try:
-        wait_for(lambda: locked(settings.warehouse), proc, timeout=60)
+        wait_for(lambda: holds_open(proc, settings.warehouse.resolve()), proc, timeout=60)
+        time.sleep(0.5)  # DuckDB takes the file lock right after opening the file
+        assert locked(settings.warehouse)
         for name, result in second_runs(settings):
             assert result.exit_code == 1, (name, result.output)
             assert DUCKDB_LOCK in result.output and "Traceback" not in result.output, (name, result.output)
@@ -82,8 +103,8 @@ def test_a_process_holding_the_warehouse_gets_a_lock_message(kind, busy, tmp_pat
 def test_a_running_evaluate_keeps_a_second_run_out_for_its_whole_run(busy, tmp_path):
     """The run lock spans the whole run, also the moments the first run has no connection open."""
     settings, _ = busy
-    proc = start_cli(settings, "evaluate", "--models", "mostpop,ials", "--no-two-stage", "--quiet",
-                     "--bootstrap-samples", "20", cwd=tmp_path)
+    proc = start_cli(settings, "evaluate", "--models", "mostpop", "--no-two-stage", "--quiet",
+                     "--bootstrap-samples", "5", cwd=tmp_path)
     try:
         wait_for(lambda: lock_path(settings.warehouse).exists()
                  and b"recsys evaluate" in lock_path(settings.warehouse).read_bytes(), proc)
