@@ -18,7 +18,11 @@ class DataValidationError(RecsysError):
     def __init__(self, problems: list[str]):
         self.problems = list(problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(f"{len(self.problems)} problem(s) in the input data:\n{lines}")
+        super().__init__(
+            f"{len(self.problems)} problem(s) in the input data:\n{lines}\n"
+            "Fix or replace these files (the public Yambda layout and dtypes: recsys/schema.py), "
+            "or regenerate them with `recsys generate`; `recsys validate` checks them again."
+        )
 
 
 class WarehouseError(RecsysError):
