@@ -14,10 +14,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from recsys.atomic import write_text_atomic as write_atomic
 from recsys.columns import TARGETS, Tables
 from recsys.config import Settings
 from recsys.errors import ConfigError, WarehouseError
-from recsys.evaluation.report import ReportData, render_html, write_atomic
+from recsys.evaluation.report import ReportData, render_html
 from recsys.evaluation.runner import compute_metrics
 from recsys.evaluation.sql import run_query, shell_command
 from recsys.evaluation.tables import csv_frame, paper_table

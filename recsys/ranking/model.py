@@ -12,8 +12,6 @@ the pipeline config), both written atomically.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -21,6 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 import lightgbm as lgb
 import numpy as np
 
+from recsys.atomic import write_text_atomic
 from recsys.errors import RecsysError
 
 FORMAT_VERSION = 1
@@ -157,8 +156,8 @@ class LightGBMRanker:
             "lightgbm_version": lgb.__version__,
             **dict(metadata or {}),
         }
-        _write_atomic(model_path, self.booster.model_to_string(num_iteration=self.best_iteration))
-        _write_atomic(meta_path, json.dumps(meta, indent=2, sort_keys=True, default=str))
+        write_text_atomic(model_path, self.booster.model_to_string(num_iteration=self.best_iteration))
+        write_text_atomic(meta_path, json.dumps(meta, indent=2, sort_keys=True, default=str))
         return model_path, meta_path
 
     @classmethod
@@ -180,18 +179,6 @@ class LightGBMRanker:
         if ranker.booster.feature_name() != ranker.feature_names:
             raise RankerError(f"{model_path} and {meta_path} disagree on the feature list; retrain.")
         return ranker, meta
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def top_k_per_user(
