@@ -71,6 +71,9 @@ def pipeline_totals(stages: list[dict]) -> dict:
         top = max(measured, key=lambda s: s["wall_s"])
         total["dominant_stage"] = top["name"]
         total["dominant_share"] = round(top["wall_s"] / total["wall_s"], 3) if total["wall_s"] else 0.0
+        top_cpu = max(measured, key=lambda s: s["cpu_s"])
+        total["dominant_cpu_stage"] = top_cpu["name"]
+        total["dominant_cpu_share"] = round(top_cpu["cpu_s"] / total["cpu_s"], 3) if total["cpu_s"] else 0.0
     return total
 
 
@@ -160,8 +163,12 @@ def render_markdown(results: dict) -> str:
     for size in sizes:
         t = results["sizes"][size]["totals"]
         if "dominant_stage" in t:
-            out.append(f"- **{size}**: `{t['dominant_stage']}` takes {t['dominant_share']:.0%} of the "
-                       f"{_fmt(t['wall_s'])} s pipeline wall time.")
+            line = (f"- **{size}**: `{t['dominant_stage']}` takes {t['dominant_share']:.0%} of the "
+                    f"{_fmt(t['wall_s'])} s pipeline wall time")
+            if "dominant_cpu_stage" in t:
+                line += (f"; by CPU time `{t['dominant_cpu_stage']}` takes {t['dominant_cpu_share']:.0%} "
+                         f"of {_fmt(t['cpu_s'])} s")
+            out.append(line + ".")
     out += ["", "## Baselines (same data, same run, medians over repeats)", ""]
     out += ["Time ratio below 1 means ours is faster; speed-up = pandas time / our time. CPU time",
             "(all threads of the process) is shown too: on a shared machine wall time stretches with",

@@ -280,3 +280,15 @@ def run_bench(
                            on_update=save)
         save(entry)
     return results
+
+
+def rerender(settings: Settings) -> dict:
+    """Recompute the totals of every size in ``bench.json`` and rewrite ``bench.md`` (no stage runs)."""
+    json_path = settings.reports_dir / "bench.json"
+    with _locked(settings.reports_dir / ".bench.lock"):
+        results = load_results(json_path)
+        for entry in results["sizes"].values():
+            entry["totals"] = pipeline_totals(entry.get("stages", []))
+        write_atomic(json_path, json.dumps(results, indent=2, default=str) + "\n")
+        write_atomic(settings.reports_dir / "bench.md", render_markdown(results))
+    return results

@@ -30,7 +30,9 @@ from recsys.config import load_settings
 @click.option("--until", default=None, metavar="STAGE",
               help="Stop after this stage, e.g. `--until generate` to prepare a big size's data ahead "
                    "(a later run reuses the data and keeps the measured generation numbers).")
-def bench(sizes, more_sizes, regenerate, repeats, seed, niceness, config, until):
+@click.option("--report-only", is_flag=True,
+              help="Run nothing: recompute totals from reports/bench.json and rewrite bench.md.")
+def bench(sizes, more_sizes, regenerate, repeats, seed, niceness, config, until, report_only):
     """Run every pipeline stage on generated data and measure each one.
 
     For each size: generate (reused if data/bench/<size> exists), dbt build into a fresh
@@ -51,6 +53,12 @@ def bench(sizes, more_sizes, regenerate, repeats, seed, niceness, config, until)
     # `kill` (SIGTERM) unwinds like Ctrl-C, so the stage running now is stopped with us
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     settings = run_or_fail(load_settings)
+    if report_only:
+        from recsys.bench.runner import rerender
+
+        run_or_fail(rerender, settings)
+        click.echo((settings.reports_dir / "bench.md").read_text())
+        return
     all_sizes = list(sizes) + list(more_sizes) or ["tiny", "small"]
     results = run_or_fail(
         run_bench, settings, all_sizes, regenerate=regenerate, repeats=repeats, seed=seed,

@@ -29,6 +29,7 @@ def test_totals_exclude_generation_and_baselines():
     t = pipeline_totals(stages)
     assert t["wall_s"] == 40 and t["peak_rss_mb"] == 800 and t["complete"] is True
     assert t["dominant_stage"] == "build" and t["dominant_share"] == 0.75
+    assert t["dominant_cpu_stage"] == "build" and t["dominant_cpu_share"] == 0.5
 
 
 def test_50m_acceptance_lines():

@@ -162,3 +162,14 @@ def test_a_concurrent_run_of_another_size_is_kept(monkeypatch, settings, tmp_pat
     monkeypatch.setattr(runner, "baseline_stages", fake_baselines)
     runner.run_bench(settings, ["tiny"], root=tmp_path, niceness=0)
     assert set(json.loads(real_save_target.read_text())["sizes"]) == {"tiny", "small"}
+
+
+def test_rerender_recomputes_totals(monkeypatch, settings, tmp_path):
+    run(monkeypatch, settings, tmp_path, ["tiny"])
+    path = settings.reports_dir / "bench.json"
+    data = json.loads(path.read_text())
+    data["sizes"]["tiny"]["totals"] = {}
+    path.write_text(json.dumps(data))
+    out = runner.rerender(settings)
+    assert out["sizes"]["tiny"]["totals"]["wall_s"] > 0
+    assert "| stage | tiny |" in (settings.reports_dir / "bench.md").read_text()
