@@ -309,7 +309,13 @@ def build(
         import json
 
         args += ["--vars", json.dumps(dict(vars))]
-    return run_dbt(settings, args, progress=progress, **kwargs)
+    summary = run_dbt(settings, args, progress=progress, **kwargs)
+    if select and not summary.statuses:
+        raise DbtRunError(
+            f"--select {' '.join(select)} matched no dbt model or test, so nothing was built. "
+            "Use model names from dbt_project/models/ (e.g. `eval_targets`, `folds+`)."
+        )
+    return summary
 
 
 def build_candidate_features(settings: Settings, **kwargs) -> DbtRunSummary:
