@@ -326,3 +326,15 @@ def test_linked_dataset_is_valid(tiny_dataset, tmp_path):
     root = linked_dataset(tiny_dataset, tmp_path / "data")
     assert cli("validate", str(root), "--size", "tiny", "--no-values").exit_code == 0
     shutil.rmtree(root)
+
+
+@pytest.mark.slow
+def test_a_build_selection_that_matches_nothing_is_an_error(previous, tmp_path, monkeypatch):
+    settings, before = previous
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "dbt_target"))  # not dbt_project/target
+    monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "dbt_logs"))
+    result = cli("build", "-q", "--select", "eval_targetz", "--data-dir", str(settings.data_dir),
+                 "--size", "tiny", "--warehouse", str(settings.warehouse))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "--select eval_targetz matched no dbt model or test" in result.output
+    assert digest(settings.warehouse) == before
