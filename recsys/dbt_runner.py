@@ -242,7 +242,8 @@ def run_dbt(
         raise DbtRunError("No dbt command given; pass e.g. ['build'].")
     _require_input_files(settings)
     cli = [*args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
-    cli += ["--log-level", "none", "--no-use-colors"]
+    # silent on the console; dbt.log (info) keeps what ran for the error messages below
+    cli += ["--log-level", "none", "--log-level-file", "info", "--no-use-colors"]
     if target_path is not None:
         cli += ["--target-path", str(Path(target_path).resolve())]
     if log_path is not None:
