@@ -5,7 +5,8 @@ DuckDB locks the warehouse file only while a connection is open, and a run such 
 dbt rebuild, metrics). :func:`holds_run_lock` keeps an advisory lock (``flock`` on
 ``<warehouse>.lock``) for the whole run, so a second run on the same warehouse stops at once with
 a clear message instead of interleaving with the first. The operating system releases the lock
-when the process ends, even when it is killed; the lock file itself stays (it is empty of state).
+when the process ends, even when it is killed; the lock file stays beside the warehouse (it holds
+no state), unless the run left no warehouse.
 Nested calls in one process (``run_evaluate`` -> ranker -> ``dbt_runner.build``) share the lock.
 """
 
@@ -71,6 +72,8 @@ def run_lock(warehouse: Path | str, what: str) -> Iterator[None]:
         finally:
             del _HELD[key]
             os.ftruncate(fd, 0)
+            if not key.exists():  # a run that wrote no warehouse leaves no lock file either
+                path.unlink(missing_ok=True)
     finally:
         os.close(fd)  # releases the flock
 
