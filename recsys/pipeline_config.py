@@ -49,7 +49,7 @@ def _check_type(default: Any, value: Any, path: str) -> None:
     elif isinstance(default, str):
         ok, kind = isinstance(value, str), "a string"
     elif isinstance(default, list):
-        ok, kind = isinstance(value, list), "a list (e.g. [10, 100])"
+        ok, kind = isinstance(value, list), "a list ([a, b])"
     elif isinstance(default, dict):
         ok, kind = isinstance(value, dict), "a mapping (key: value)"
     else:
