@@ -120,7 +120,7 @@ def test_broken_data_file_is_named_and_nothing_is_written(case, breakage, messag
     built = cli("build", "-q", "--data-dir", str(root), "--size", "tiny", "--warehouse", str(fresh))
     assert built.exit_code == 1 and (message in built.output or "dataset files" in built.output)
     assert "Traceback" not in built.output
-    assert not fresh.exists() and not Path(f"{fresh}.building").exists()
+    assert not list(tmp_path.glob("fresh.duckdb*"))  # no warehouse, staging copy or lock file
 
     # a build over an existing warehouse leaves it exactly as it was
     settings, before = previous
@@ -140,7 +140,7 @@ def test_missing_data_directory(tmp_path):
     built = cli("build", "-q", "--data-dir", str(nowhere), "--size", "tiny",
                 "--warehouse", str(tmp_path / "w.duckdb"))
     assert built.exit_code == 1 and "recsys generate --size tiny" in built.output
-    assert not (tmp_path / "w.duckdb").exists()
+    assert not list(tmp_path.glob("w.duckdb*"))  # no warehouse, staging copy or lock file
 
 
 def _shift(t, delta):
@@ -269,7 +269,7 @@ def test_items_without_embeddings_leave_the_audio_model_empty_with_a_note(built,
 CONFIGS = [
     ("evaluation:\n  kss: [10]\n", "Unknown config key 'evaluation.kss'"),
     ("candidates:\n  models: [mostpop, nosuch]\n", "Unknown candidate model(s): nosuch"),
-    ("candidates:\n  models: mostpop\n", "Config key 'candidates.models' must be a list"),
+    ("candidates:\n  models: mostpop\n", "Config key 'candidates.models' must be a list ([a, b]), got 'mostpop'"),
     ("seed: abc\n", "Config key 'seed' must be an integer"),
     ("evaluation:\n  ks: ten\n", "Config key 'evaluation.ks' must be a list"),
     ("evaluation:\n  bootstrap_samples: many\n", "'evaluation.bootstrap_samples' must be an integer"),
