@@ -213,6 +213,7 @@ def run_dbt(
     target_path: Path | None = None,
     log_path: Path | None = None,
     progress: bool = False,
+    staged: bool = True,
 ) -> DbtRunSummary:
     """Run one dbt command (``["build", "--select", "x"]``) against the warehouse of ``settings``.
 
@@ -224,6 +225,9 @@ def run_dbt(
         and ``dbt_project/logs``); give separate folders to builds that may run at the same time.
     progress : show a progress bar over the nodes on stderr; dbt's own log lines are silenced
         either way (they stay in ``<log_path>/dbt.log``).
+    staged : build/run/seed/snapshot into ``<warehouse>.building`` and rename it over the
+        warehouse on success (a killed run leaves the previous warehouse). ``False`` writes in
+        place: for a single-model rebuild (one transaction in dbt-duckdb), saving a warehouse copy.
 
     Returns
     -------
@@ -251,24 +255,23 @@ def run_dbt(
 
     settings.warehouse.resolve().parent.mkdir(parents=True, exist_ok=True)
     settings.temp_dir.resolve().mkdir(parents=True, exist_ok=True)
-    staged = None
-    if args[0] in _WRITING_COMMANDS:
-        staged = _StagedWarehouse(settings)
-    elif settings.warehouse.exists():
+    stage = staged and args[0] in _WRITING_COMMANDS
+    staging = _StagedWarehouse(settings) if stage else None
+    if not stage and settings.warehouse.exists():
         _checkpoint(settings.warehouse)  # a clear lock error instead of dbt's
     success = False
     try:
         with tqdm(desc=f"dbt {args[0]}", unit="node", disable=not progress, total=None) as bar:
             callbacks = [_progress_callback(bar)] if progress else []
-            with _environment((staged.settings if staged else settings).env()):
+            with _environment((staging.settings if staging else settings).env()):
                 try:
                     result = dbtRunner(callbacks=callbacks).invoke(cli)
                 finally:
                     _close_duckdb()
         success = bool(result.success)
     finally:
-        if staged is not None:
-            staged.close(success=success)
+        if staging is not None:
+            staging.close(success=success)
 
     failures = _failures(result.result)
     if not result.success:
@@ -322,8 +325,10 @@ def build(
 def build_candidate_features(settings: Settings, **kwargs) -> DbtRunSummary:
     """Rebuild the ``candidate_features`` mart after Python wrote the ``candidates`` table.
 
-    Call it with no open DuckDB connection to the warehouse (one writer at a time).
+    Call it with no open DuckDB connection to the warehouse (one writer at a time). One model:
+    written in place (``staged=False``), without copying the whole warehouse first.
     """
+    kwargs.setdefault("staged", False)
     return build(settings, select=[Tables.candidate_features], **kwargs)
 
 
