@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import copy_warehouse, dbt_paths
+from dbt_helpers import copy_warehouse, dbt_paths
 
 from recsys.dbt_runner import build_candidate_features
 from recsys.warehouse import connect

@@ -8,8 +8,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
-from conftest import dbt_paths, tiny_settings
 from dbt_fixtures import write_synthetic_yambda
+from dbt_helpers import dbt_paths, tiny_settings
 
 from recsys.cli import main
 from recsys.dbt_runner import DbtRunError, build, run_dbt

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import dbt_paths
+from dbt_helpers import dbt_paths
 
 from recsys.dbt_runner import run_dbt
 

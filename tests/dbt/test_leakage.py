@@ -12,8 +12,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import dbt_paths, tiny_settings
 from dbt_fixtures import copy_before, write_synthetic_yambda
+from dbt_helpers import dbt_paths, tiny_settings
 
 from recsys.dbt_runner import run_dbt
 
