@@ -9,7 +9,8 @@ One row per (uid, item_id) candidate of a (fold, target), read from the dbt mart
 * **users**: only users evaluated on that fold/target (those in ``eval_targets``);
 * **features**: every numeric column except the keys, id columns (``*_id``), absolute
   timestamps (``*_ts``: their values differ between the val and test folds) and
-  ``ranker.exclude_features``; read as float32, SQL ``NULL`` becomes ``NaN``, which LightGBM
+  ``ranker.exclude_features``, plus the ratio features of :mod:`recsys.ranking.derived`
+  whose inputs exist; read as float32, SQL ``NULL`` becomes ``NaN``, which LightGBM
   treats as *missing* (it learns which side of each split missing values go; a generator that
   did not propose an item therefore has ``rank_<model> = NaN``, not a fill value);
 * **label**: 1 if (fold, target, uid, item_id) is in ``eval_targets``, else 0.
@@ -25,6 +26,7 @@ import numpy as np
 
 from recsys.columns import Columns, Tables
 from recsys.errors import RecsysError
+from recsys.ranking.derived import DERIVED_FEATURES, derivable
 from recsys.warehouse import require_tables
 
 KEY_COLUMNS = (Columns.fold, Columns.target, Columns.uid, Columns.item_id)
@@ -145,6 +147,7 @@ def feature_columns(
             continue
         if dtype.startswith("DECIMAL") or dtype in _NUMERIC_TYPES:
             out.append(name)
+    out += [name for name in derivable(types) if name not in exclude and name not in types]
     return out
 
 
@@ -188,7 +191,10 @@ def load_frame(
         )
     if features is None:
         features = feature_columns(types, models, exclude)
-    absent = [f for f in features if f not in types]
+    absent = [
+        f for f in features
+        if f not in types and not (f in DERIVED_FEATURES and f in derivable(types))
+    ]
     if absent:
         raise RankingDataError(
             f"candidate_features lacks feature column(s) {', '.join(absent)} that the ranker was "
@@ -197,7 +203,11 @@ def load_frame(
     if not features:
         raise RankingDataError("candidate_features has no numeric feature columns besides the keys.")
     merged = " or ".join(f"cf.{_quote(RANK_PREFIX + m)} <= $n" for m in models)
-    selected = ", ".join(f"cast(cf.{_quote(f)} as float) as {_quote(f)}" for f in features)
+    selected = ", ".join(
+        f"cast({DERIVED_FEATURES[f].sql('cf') if f not in types else 'cf.' + _quote(f)} as float) "
+        f"as {_quote(f)}"
+        for f in features
+    )
     sql = f"""
         select cf.uid, cf.item_id, {selected},
                cast(exists (select 1 from eval_targets t
