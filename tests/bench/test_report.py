@@ -64,3 +64,10 @@ def test_write_atomic_and_load(tmp_path):
 
 def test_empty_report_says_how_to_start():
     assert "recsys bench --sizes tiny" in render_markdown({"sizes": {}})
+
+
+def test_an_incomplete_50m_run_never_passes():
+    partial = entry("50m", [stage("build", 600, rss=4000)])
+    partial["state"] = "running"
+    md = render_markdown(merge_size({"sizes": {}}, "50m", partial))
+    assert "(incomplete run: stages so far) < 16384 MiB: FAIL" in md
