@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
+from recsys.atomic import write_text_atomic
 from recsys.config import GENERATED_SIZES
 from recsys.errors import ConfigError
 
@@ -21,17 +20,7 @@ MIN_SPEEDUP = {"evaluation": 20.0, "evaluation_same_metrics": 20.0, "dbt_listens
 NON_PIPELINE_STAGES = ("generate",)
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temp file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+write_atomic = write_text_atomic  # re-exported: bench callers import it from here
 
 
 def load_results(path: Path) -> dict:
