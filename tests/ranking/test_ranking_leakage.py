@@ -23,6 +23,7 @@ import pytest
 
 from recsys.config import DBT_PROJECT_DIR, Settings
 from recsys.ranking.dataset import KEY_COLUMNS, column_types, feature_columns, generators_in
+from recsys.ranking.derived import DERIVED_FEATURES
 
 pytestmark = pytest.mark.slow
 
@@ -89,10 +90,14 @@ def test_training_features_are_identical_without_post_cutoff_events(two_warehous
     types = column_types(con, "candidate_features")
     features = feature_columns(types, generators_in(list(types)))
     assert len(features) > 20  # the mart's features, not just the generator ranks
-    select = ", ".join(f'cast("{c}" as double) as "{c}"' for c in ["uid", "item_id", *features])
-    order = " order by fold, target, uid, item_id"
-    a = con.execute(f"select {select} from candidate_features where fold = 'val'" + order).to_arrow_table()
-    b = con.execute(f"select {select} from cut.candidate_features where fold = 'val'" + order).to_arrow_table()
+    # derived ratio features are computed at read time from mart columns: compare them too
+    def expr(c: str) -> str:
+        return f'cf."{c}"' if c in types else DERIVED_FEATURES[c].sql("cf")
+
+    select = ", ".join(f'cast({expr(c)} as double) as "{c}"' for c in ["uid", "item_id", *features])
+    where = " as cf where cf.fold = 'val' order by cf.fold, cf.target, cf.uid, cf.item_id"
+    a = con.execute(f"select {select} from candidate_features" + where).to_arrow_table()
+    b = con.execute(f"select {select} from cut.candidate_features" + where).to_arrow_table()
     assert a.num_rows > 1000 and a.num_rows == b.num_rows
     for column in ["uid", "item_id", *features]:
         left, right = a.column(column).to_numpy(), b.column(column).to_numpy()
