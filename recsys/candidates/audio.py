@@ -22,6 +22,7 @@ class AudioGenerator(CandidateGenerator):
     """Cosine k-NN in audio-embedding space from a recency profile of the user's items."""
 
     name = "audio"
+    columns = frozenset({"target_events", "last_target_ts"})
     requires = frozenset({"embeddings"})
     defaults = {"profile_items": 50, "half_life_days": 7.0, "exclude_seen": False}
     score_params = frozenset({"exclude_seen"})

@@ -141,6 +141,13 @@ class CandidateGenerator:
     personalised: ClassVar[bool] = True
     # parameters that change only ``recommend``, not ``fit`` (tuning reuses one fit across them)
     score_params: ClassVar[frozenset[str]] = frozenset()
+    # ``train_interactions`` columns read besides uid and item_id: the loader fetches only these
+    columns: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def needed_columns(cls) -> frozenset[str]:
+        """``columns`` plus ``target_events`` when the generator can ``exclude_seen``."""
+        return cls.columns | ({"target_events"} if "exclude_seen" in cls.defaults else set())
 
     def __init__(self, *, seed: int = 42, **params: Any) -> None:
         unknown = sorted(set(params) - set(self.defaults))

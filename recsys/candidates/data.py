@@ -5,7 +5,9 @@ internal indices and back; internal item indices follow ``item_id`` order, so "t
 column index" is "ties broken by ``item_id``".  :class:`TrainData` holds the fold's
 ``train_interactions`` rows (and, only when a generator asks, the target-type events and the
 audio embeddings), all as NumPy arrays in internal indices.  Sparse user x item matrices are built
-straight from those arrays (``scipy.sparse.coo_matrix``), never row by row.
+straight from those arrays (``scipy.sparse.coo_matrix``), never row by row.  ``interactions`` may
+hold only the columns the fitted generators read (``CandidateGenerator.columns``): the loader
+fetches no more (at 50m each of the ten mart columns costs ~80 MB per (fold, target)).
 """
 
 from __future__ import annotations
@@ -20,17 +22,24 @@ import scipy.sparse as sp
 
 from recsys.columns import Columns as C
 
+KEY_COLUMNS = (C.uid, C.item_id)
 INTERACTION_COLUMNS = (
     C.uid, C.item_id, "target_events", "decayed_target_events", "first_target_ts",
     "last_target_ts", "listen_events", "listen_plus_events", "is_liked", "is_disliked",
 )  # fmt: skip
 
 
-def embedding_matrix(embeddings: pd.DataFrame | pa.Table) -> tuple[np.ndarray, np.ndarray]:
+def embedding_matrix(
+    embeddings: pd.DataFrame | pa.Table | tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
     """``(item_ids, (n, d) float32 matrix)`` from ``item_id, normalized_embed`` rows.
 
-    A pyarrow table is flattened without Python objects per row (the fast path for the warehouse).
+    A pyarrow table is flattened without Python objects per row (the fast path for the warehouse);
+    an ``(item_ids, matrix)`` pair (already flattened, e.g. shared by several folds) passes through.
     """
+    if isinstance(embeddings, tuple):
+        ids, vectors = embeddings
+        return np.asarray(ids), np.asarray(vectors, dtype=np.float32)
     if isinstance(embeddings, pa.Table):
         ids = embeddings.column(C.item_id).to_numpy()
         lists = embeddings.column(C.normalized_embed).combine_chunks()
@@ -39,7 +48,7 @@ def embedding_matrix(embeddings: pd.DataFrame | pa.Table) -> tuple[np.ndarray, n
         lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False)
         if lists.null_count or (lengths != lengths[0]).any():
             raise ValueError("normalized_embed must be a non-null list of the same length on every row.")
-        flat = pc.list_flatten(lists).to_numpy(zero_copy_only=False).astype(np.float32)
+        flat = pc.list_flatten(lists).to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
         return ids, flat.reshape(len(lists), int(lengths[0]))
     ids = embeddings[C.item_id].to_numpy()
     vectors = embeddings[C.normalized_embed].to_numpy()
@@ -87,7 +96,8 @@ class TrainData:
     Attributes
     ----------
     interactions : DataFrame
-        ``train_interactions`` rows of the fold and target, plus ``user`` / ``item`` internal indices.
+        ``train_interactions`` rows of the fold and target (``uid``, ``item_id`` and the columns
+        the generators read), plus ``user`` / ``item`` internal indices.
     users, items : IdMap
         Every user / item of those rows.
     history_end_ts : int
@@ -117,23 +127,29 @@ class TrainData:
     @classmethod
     def from_frames(
         cls,
-        interactions: pd.DataFrame,
+        interactions: pd.DataFrame | dict[str, np.ndarray],
         history_end_ts: int,
         *,
-        events: pd.DataFrame | None = None,
-        embeddings: pd.DataFrame | pa.Table | None = None,
+        events: pd.DataFrame | dict[str, np.ndarray] | None = None,
+        embeddings: pd.DataFrame | pa.Table | tuple[np.ndarray, np.ndarray] | None = None,
         fold: str = "",
         target: str = "",
     ) -> TrainData:
-        """Build from DataFrames with the mart column names.
+        """Build from DataFrames (or dicts of NumPy arrays) with the mart column names.
 
-        ``events`` has ``uid, item_id, timestamp`` (target-type events before the cut-off);
-        ``embeddings`` has ``item_id, normalized_embed`` (a list of floats per row).
+        ``interactions`` needs ``uid, item_id``; other ``train_interactions`` columns are kept
+        when present.  ``events`` has ``uid, item_id, timestamp`` (target-type events; rows at or
+        after ``history_end_ts`` are dropped, so one load up to a later fold's cut-off serves an
+        earlier fold too); ``embeddings`` has ``item_id, normalized_embed`` (a list of floats per
+        row) or is an ``(item_ids, matrix)`` pair.
         """
-        missing = [c for c in INTERACTION_COLUMNS if c not in interactions.columns]
+        if isinstance(interactions, dict):
+            interactions = pd.DataFrame(interactions, copy=False)
+        missing = [c for c in KEY_COLUMNS if c not in interactions.columns]
         if missing:
             raise ValueError(f"train_interactions lacks column(s) {', '.join(missing)}.")
-        frame = interactions.loc[:, list(INTERACTION_COLUMNS)].reset_index(drop=True)
+        present = [c for c in INTERACTION_COLUMNS if c in interactions.columns]
+        frame = interactions.loc[:, present].reset_index(drop=True)
         users, items = IdMap(frame[C.uid].to_numpy()), IdMap(frame[C.item_id].to_numpy())
         frame["user"] = users.to_internal(frame[C.uid].to_numpy())
         frame["item"] = items.to_internal(frame[C.item_id].to_numpy())
@@ -144,14 +160,15 @@ class TrainData:
             data.embeddings, data.has_embedding = data._map_embeddings(embeddings)
         return data
 
-    def _map_events(self, events: pd.DataFrame) -> Events:
-        user = self.users.to_internal(events[C.uid].to_numpy())
-        item = self.items.to_internal(events[C.item_id].to_numpy())
-        ts = events[C.timestamp].to_numpy().astype(np.int64)
-        keep = (user >= 0) & (item >= 0) & (ts < self.history_end_ts)
-        return Events(user[keep], item[keep], ts[keep])
+    def _map_events(self, events: pd.DataFrame | dict[str, np.ndarray]) -> Events:
+        ts = np.asarray(events[C.timestamp])
+        before = np.flatnonzero(ts < self.history_end_ts)
+        user = self.users.to_internal(np.asarray(events[C.uid])[before])
+        item = self.items.to_internal(np.asarray(events[C.item_id])[before])
+        keep = (user >= 0) & (item >= 0)
+        return Events(user[keep], item[keep], ts[before][keep].astype(np.int64))
 
-    def _map_embeddings(self, embeddings: pd.DataFrame | pa.Table) -> tuple[np.ndarray, np.ndarray]:
+    def _map_embeddings(self, embeddings) -> tuple[np.ndarray, np.ndarray]:
         ids, vectors = embedding_matrix(embeddings)
         idx = self.items.to_internal(ids)
         keep = idx >= 0
@@ -173,6 +190,12 @@ class TrainData:
         ).tocsr()
 
     def column(self, name: str) -> np.ndarray:
+        """One ``interactions`` column as a NumPy array (clear error if it was not loaded)."""
+        if name not in self.interactions.columns:
+            raise ValueError(
+                f"Column {name!r} of train_interactions was not loaded; add it to the generator's "
+                "`columns` (recsys.candidates.base.CandidateGenerator) so the loader fetches it."
+            )
         return self.interactions[name].to_numpy()
 
     def decayed_events(self, scale_seconds: float, base: float = 0.5) -> sp.csr_matrix:

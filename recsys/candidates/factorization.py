@@ -38,6 +38,7 @@ class IALSGenerator(_FactorModel):
     """
 
     name = "ials"
+    columns = frozenset({"target_events", "is_disliked"})
     defaults = {
         "factors": 64, "iterations": 10, "regularization": 0.01, "alpha": 10.0,
         "bm25": False, "bm25_k1": 1.2, "bm25_b": 0.75, "dislike_weight": 0.0, "exclude_seen": False,
@@ -68,6 +69,7 @@ class BPRGenerator(_FactorModel):
     """BPR via ``implicit.cpu.bpr.BayesianPersonalizedRanking`` (one thread: deterministic)."""
 
     name = "bpr"
+    columns = frozenset({"target_events"})
     defaults = {
         "factors": 64, "iterations": 50, "learning_rate": 0.05, "regularization": 0.01,
         "exclude_seen": False,

@@ -24,6 +24,7 @@ class HistoryGenerator(CandidateGenerator):
     """
 
     name = "history"
+    columns = frozenset({"is_disliked"})
     requires = frozenset({"events"})
     defaults = {"half_life_days": 7.0, "drop_disliked": True}
 

@@ -51,6 +51,7 @@ class MostPopGenerator(CandidateGenerator):
     """Items by their number of target-type events before the cut-off (``target_events`` summed)."""
 
     name = "mostpop"
+    columns = frozenset({"target_events"})
     personalised = False
 
     def _fit(self, data: TrainData) -> None:

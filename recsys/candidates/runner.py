@@ -102,18 +102,29 @@ def run_candidates(
     seed = int(config["seed"])
     min_ratio = int(cfg.get("listen_plus_min_ratio", 50))
     _check_params(cfg, models, tune)  # fail before any data is read
+    needs = _needs(models)
+    columns = set().union(*(GENERATORS[m].needed_columns() for m in models))
     summary: list[CandidateRun] = []
     with open_warehouse(settings) as con:
         require_tables(con, Tables.folds, Tables.train_interactions, Tables.eval_targets)
+        # read once per process, shared by every (fold, target): the embeddings, and per target
+        # the events up to the latest cut-off of the folds (each fold keeps its own prefix)
+        embeddings = store.load_embeddings(con) if "embeddings" in needs else None
+        last_cut = max(store.history_end(con, f) for f in {*folds, *(["val"] if tune else [])})
         for target in targets:
             cache: dict[str, TrainData] = {}
+            events = (
+                store.load_events(con, target, last_cut, listen_plus_min_ratio=min_ratio)
+                if "events" in needs else None
+            )  # fmt: skip
 
-            def data_for(fold: str, target: str = target, cache: dict = cache) -> TrainData:
+            def data_for(fold: str, target: str = target, cache: dict = cache, events=events) -> TrainData:
                 if fold not in cache:
                     cache.clear()  # one fold's data in memory at a time
                     cache[fold] = store.load_train_data(
-                        con, fold, target, load=_needs(models), listen_plus_min_ratio=min_ratio
-                    )
+                        con, fold, target, load=needs, listen_plus_min_ratio=min_ratio,
+                        columns=columns, events=events, embeddings=embeddings,
+                    )  # fmt: skip
                 return cache[fold]
 
             tuned = _tune(con, config, target, models, data_for("val"), seed, progress) if tune else {}

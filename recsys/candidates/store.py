@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 
 from recsys.candidates.base import Recommendations
-from recsys.candidates.data import INTERACTION_COLUMNS, TrainData
+from recsys.candidates.data import INTERACTION_COLUMNS, KEY_COLUMNS, TrainData, embedding_matrix
 from recsys.columns import FOLDS, TARGETS, Tables
 from recsys.errors import ConfigError, WarehouseError
 from recsys.warehouse import replace_slice, require_tables
@@ -58,6 +58,42 @@ def _events_sql(target: str) -> str:
     return "select uid, item_id, timestamp from stg_likes where timestamp < $cut"
 
 
+def _fetch_arrays(con: duckdb.DuckDBPyConnection, sql: str, params) -> dict[str, np.ndarray]:
+    """Query result as NumPy arrays; NULLs of a numeric column become NaN (as ``.df()`` had them)."""
+    out = {}
+    for name, values in con.execute(sql, params).fetchnumpy().items():
+        if isinstance(values, np.ma.MaskedArray):
+            values = values.astype(np.float64).filled(np.nan) if values.mask.any() else values.data
+        out[name] = np.asarray(values)
+    return out
+
+
+def load_events(
+    con: duckdb.DuckDBPyConnection, target: str, cut: int, *, listen_plus_min_ratio: int = 50
+) -> dict[str, np.ndarray]:
+    """Target-type events (``uid, item_id, timestamp``) before ``cut``, as NumPy arrays.
+
+    Load once up to the latest fold's cut-off and hand the result to :func:`load_train_data` of
+    every fold: each fold keeps only its own events (``timestamp < history_end_ts``).
+    """
+    require_tables(con, "stg_listens" if target == "listen_plus" else "stg_likes")
+    params = {"cut": cut} if target != "listen_plus" else {"cut": cut, "min_ratio": listen_plus_min_ratio}
+    return _fetch_arrays(con, _events_sql(target), params)
+
+
+def load_embeddings(con: duckdb.DuckDBPyConnection) -> tuple[np.ndarray, np.ndarray]:
+    """``(item_ids, (n, d) float32)`` of every item of ``train_interactions`` with an embedding.
+
+    One read shared by every (fold, target) of a process (about 0.5 GB at 50m).
+    """
+    require_tables(con, Tables.item_embeddings, Tables.train_interactions)
+    table = con.execute(
+        f"select item_id, normalized_embed from {Tables.item_embeddings} where item_id in "
+        f"(select distinct item_id from {Tables.train_interactions})"
+    ).to_arrow_table()
+    return embedding_matrix(table)
+
+
 def load_train_data(
     con: duckdb.DuckDBPyConnection,
     fold: str,
@@ -65,37 +101,49 @@ def load_train_data(
     *,
     load: Iterable[str] = (),
     listen_plus_min_ratio: int = 50,
+    columns: Iterable[str] | None = None,
+    events: dict[str, np.ndarray] | None = None,
+    embeddings: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> TrainData:
-    """The (fold, target) training data; ``load`` adds ``"events"`` and/or ``"embeddings"``."""
+    """The (fold, target) training data; ``load`` adds ``"events"`` and/or ``"embeddings"``.
+
+    ``columns``: the ``train_interactions`` columns to fetch besides uid and item_id (default:
+    all of them; ``CandidateGenerator.needed_columns()`` says what a generator reads).
+    ``events`` / ``embeddings``: results of :func:`load_events` / :func:`load_embeddings`
+    already in memory (shared across folds), used instead of reading them again.
+    """
     check_fold_target(fold, target)
     load = set(load)
     require_tables(con, Tables.folds, Tables.train_interactions)
     cut = history_end(con, fold)
-    interactions = con.execute(
-        f"select {', '.join(INTERACTION_COLUMNS)} from {Tables.train_interactions} "
-        "where fold = ? and target = ?",
+    wanted = INTERACTION_COLUMNS if columns is None else set(columns)
+    unknown = sorted(set(wanted) - set(INTERACTION_COLUMNS))
+    if unknown:
+        raise ConfigError(
+            f"Unknown train_interactions column(s) {', '.join(unknown)}. "
+            f"Valid: {', '.join(INTERACTION_COLUMNS)}."
+        )
+    select = [c for c in INTERACTION_COLUMNS if c in KEY_COLUMNS or c in wanted]
+    interactions = _fetch_arrays(
+        con,
+        f"select {', '.join(select)} from {Tables.train_interactions} where fold = ? and target = ?",
         [fold, target],
-    ).df()
-    if interactions.empty:
+    )
+    if len(interactions[KEY_COLUMNS[0]]) == 0:
         raise WarehouseError(
             f"train_interactions has no rows for fold={fold!r}, target={target!r}. "
             "Check the data and rebuild the marts (dbt build)."
         )
-    events = embeddings = None
-    if "events" in load:
-        require_tables(con, "stg_listens" if target == "listen_plus" else "stg_likes")
-        params = {"cut": cut} if target != "listen_plus" else {"cut": cut, "min_ratio": listen_plus_min_ratio}
-        events = pd.DataFrame(con.execute(_events_sql(target), params).fetchnumpy())
-    if "embeddings" in load:
-        require_tables(con, Tables.item_embeddings)
-        embeddings = con.execute(
-            f"select item_id, normalized_embed from {Tables.item_embeddings} where item_id in "
-            f"(select item_id from {Tables.train_interactions} where fold = ? and target = ?)",
-            [fold, target],
-        ).to_arrow_table()
+    if "events" in load and events is None:
+        events = load_events(con, target, cut, listen_plus_min_ratio=listen_plus_min_ratio)
+    if "embeddings" in load and embeddings is None:
+        embeddings = load_embeddings(con)
     return TrainData.from_frames(
-        interactions, cut, events=events, embeddings=embeddings, fold=fold, target=target
-    )
+        interactions, cut,
+        events=events if "events" in load else None,
+        embeddings=embeddings if "embeddings" in load else None,
+        fold=fold, target=target,
+    )  # fmt: skip
 
 
 def eval_targets(con: duckdb.DuckDBPyConnection, fold: str, target: str) -> pd.DataFrame:
