@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.candidates.data import TrainData
+from recsys.candidates.data import TrainData, run_positions  # noqa: F401 (re-exported)
 from recsys.errors import ConfigError
 
 # floats held by one dense score block (64M bytes at float32/2); bounds memory of every scorer
@@ -65,18 +65,6 @@ class Recommendations:
             np.concatenate([p.item_id for p in parts]),
             np.concatenate([p.score for p in parts]),
         )
-
-
-def run_positions(keys: np.ndarray) -> np.ndarray:
-    """0-based position of each element within its run of equal consecutive ``keys``."""
-    n = len(keys)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    starts = np.ones(n, dtype=bool)
-    starts[1:] = keys[1:] != keys[:-1]
-    start_idx = np.flatnonzero(starts)
-    run_id = np.cumsum(starts) - 1
-    return np.arange(n) - start_idx[run_id]
 
 
 def top_n_dense(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

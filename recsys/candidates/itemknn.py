@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from implicit.nearest_neighbours import ItemItemRecommender
 from threadpoolctl import threadpool_limits
 
-from recsys.candidates.base import CandidateGenerator, run_positions
+from recsys.candidates.base import CandidateGenerator
 from recsys.candidates.data import TrainData
 from recsys.candidates.history import DAY
 from recsys.errors import ConfigError
@@ -74,14 +74,8 @@ def pruned_counts(data: TrainData, recent_items: int = 0, min_item_users: int = 
     are dropped.  Vectorised: one sort of the interaction rows, no loop per user.
     """
     events = data.column("target_events")
-    rows = np.flatnonzero(events > 0)
+    rows = data.recent_positive_rows(recent_items)
     user, item = data.column("user")[rows], data.column("item")[rows]
-    if recent_items > 0:
-        last = data.column("last_target_ts")[rows].astype(np.float64)
-        order = np.lexsort((item, -last, user))  # per user: newest first, then item id
-        rows, user, item = rows[order], user[order], item[order]
-        keep = run_positions(user) < recent_items
-        rows, user, item = rows[keep], user[keep], item[keep]
     if min_item_users > 1:
         users_per_item = np.bincount(item, minlength=len(data.items))
         keep = users_per_item[item] >= min_item_users

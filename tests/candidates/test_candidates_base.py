@@ -62,3 +62,14 @@ def test_id_map_round_trip_and_unknown():
 @pytest.mark.parametrize("ids", [np.array([], dtype=np.uint32)])
 def test_empty_id_map(ids):
     assert IdMap(ids).to_internal(np.array([1, 2])).tolist() == [-1, -1]
+
+
+def test_id_map_lookup_table_and_sorted_paths_agree():
+    small = IdMap(np.array([40, 10, 30, 10], dtype=np.uint32))
+    assert small.lookup is not None  # small ids: direct lookup table
+    big_ids = np.array([40, 10, 30, 10, 1 << 30], dtype=np.uint32)
+    big = IdMap(big_ids)
+    assert big.lookup is None  # one huge id: sorted ids and binary search
+    query = np.array([30, 10, 99, 5, 40, 1 << 30, (1 << 30) + 1], dtype=np.uint32)
+    assert small.to_internal(query).tolist() == [1, 0, -1, -1, 2, -1, -1]
+    assert big.to_internal(query).tolist() == [1, 0, -1, -1, 2, 3, -1]
