@@ -10,7 +10,10 @@ as a dense ``block x items`` product, never the whole users x items matrix.
 
 Both cost time in proportion to the number of user-item pairs they fit on (10M Listen+ pairs per
 fold at 50m); ``recent_items`` N > 0 fits on each user's N most recently consumed items only
-(``last_target_ts``, ties by item id), the same recency cut as ItemKNN's; 0 keeps all.
+(``last_target_ts``, ties by item id), the same recency cut as ItemKNN's; 0 keeps all.  The
+default 100 is also the better model: on small's val fold (Listen+) Recall@100 went from 0.120
+to 0.557 (iALS) and from 0.111 to 0.654 (BPR) against all items, at a fraction of the fit time
+(next-day listening is mostly about the user's current items).
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ class IALSGenerator(_FactorModel):
     defaults = {
         "factors": 64, "iterations": 10, "regularization": 0.01, "alpha": 10.0,
         "bm25": False, "bm25_k1": 1.2, "bm25_b": 0.75, "dislike_weight": 0.0, "exclude_seen": False,
-        "recent_items": 0, "num_threads": 2,
+        "recent_items": 100, "num_threads": 2,
     }  # fmt: skip
     score_params = frozenset({"exclude_seen"})
 
@@ -84,7 +87,7 @@ class BPRGenerator(_FactorModel):
     columns = frozenset({"target_events", "last_target_ts"})
     defaults = {
         "factors": 64, "iterations": 50, "learning_rate": 0.05, "regularization": 0.01,
-        "exclude_seen": False, "recent_items": 0,
+        "exclude_seen": False, "recent_items": 100,
     }  # fmt: skip
     score_params = frozenset({"exclude_seen"})
 

@@ -11,9 +11,12 @@ Pruning before the all-pairs step (its cost is the sum over users of their item 
 * ``recent_items`` N: the similarity sees only each user's N most recently consumed distinct items
   (``last_target_ts``, ties by item id); 0 keeps all.  Old items also carry almost no weight in
   the decayed profile, so they add cost and little signal.  The cost becomes
-  ``sum_u min(n_u, N)^2``.
+  ``sum_u min(n_u, N)^2``.  Default 100: on small's val fold (Listen+) Recall@100 0.300 -> 0.637
+  and NDCG@10 0.063 -> 0.156 against all items, fit 13 s -> 1.8 s CPU (N = 1000: 0.299, 500:
+  0.327, 200: 0.490, 50: 0.583).
 * ``min_item_users`` m: items with fewer than m users (after the recency cut) are left out of
-  the similarity, as neighbours and as profile items; 1 keeps all.
+  the similarity, as neighbours and as profile items; 1 keeps all (the default: m = 2 raised
+  NDCG@10 but lowered Recall@100 on small's val fold, 0.404 vs 0.637 with N = 100).
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ class ItemKNNGenerator(CandidateGenerator):
     columns = frozenset({"target_events", "last_target_ts"})
     requires = frozenset({"events"})
     defaults = {
-        "k": 100, "half_life_days": 7.0, "exclude_seen": False, "recent_items": 1000,
+        "k": 100, "half_life_days": 7.0, "exclude_seen": False, "recent_items": 100,
         "min_item_users": 1,
     }  # fmt: skip
     score_params = frozenset({"exclude_seen"})

@@ -1,4 +1,4 @@
-"""ItemKNN pruning before the all-pairs step: recent items per user, items with few users."""
+"""Pruning before the expensive fits: recent items per user (ItemKNN, iALS, BPR), items with few users."""
 
 from __future__ import annotations
 
@@ -80,3 +80,27 @@ def test_pruning_changes_recommendations_only_through_the_similarity():
 def test_bad_pruning_values_are_clear_errors(params):
     with pytest.raises(ConfigError, match="recent_items >= 0"):
         make_generator("itemknn", seed=1, params=params).fit(data())
+
+
+def test_recent_positive_rows_newest_first_ties_by_item_id():
+    d = data()
+    rows = d.recent_positive_rows(2)
+    got = list(zip(d.column("uid")[rows].tolist(), d.column("item_id")[rows].tolist(), strict=True))
+    assert got == [(1, B), (1, C), (2, A), (2, B), (3, C)]
+    assert sorted(d.recent_positive_rows(0).tolist()) == list(range(len(ROWS)))
+
+
+@pytest.mark.parametrize("name", ["ials", "bpr"])
+def test_factor_models_fit_on_the_recent_items_only(name):
+    """recent_items=2 gives the model fitted on data whose older rows have no target events."""
+    d = data()
+    params = {"factors": 4, "iterations": 3}
+    pruned = make_generator(name, seed=3, params={**params, "recent_items": 2}).fit(d)
+    frame = pd.DataFrame(ROWS, columns=["uid", "item_id", "target_events", "last_target_ts"])
+    frame.loc[[0, 5], "target_events"] = 0  # (1, A) and (2, D): beyond each user's 2 newest
+    by_hand = TrainData.from_frames(frame, CUT)
+    expected = make_generator(name, seed=3, params={**params, "recent_items": 0}).fit(by_hand)
+    np.testing.assert_array_equal(pruned.item_factors, expected.item_factors)
+    np.testing.assert_array_equal(pruned.user_factors, expected.user_factors)
+    full = make_generator(name, seed=3, params={**params, "recent_items": 0}).fit(d)
+    assert not np.array_equal(full.item_factors, pruned.item_factors)
