@@ -55,7 +55,7 @@ def with_candidates(dbt_warehouse, tmp_path_factory):
     finally:
         con.close()
     return {"frame": frame, "seen": seen, "cold": cold, "ui": features, "profile": profile,
-            "embed": embed, "summary": summary}
+            "embed": embed, "summary": summary, "settings": settings, "work": work}
 
 
 def test_one_row_per_candidate_pair_with_a_rank_per_model(with_candidates):
@@ -88,3 +88,18 @@ def test_only_candidate_features_was_rebuilt(with_candidates):
     names = list(with_candidates["summary"].statuses)
     assert "model candidate_features" in names
     assert not any(n.startswith("model ") and n != "model candidate_features" for n in names)
+
+
+def test_candidate_max_rank_keeps_each_generators_top_n(with_candidates):
+    """var candidate_max_rank = 1: itemknn's rank-2 and mostpop's rank-3 proposals are dropped."""
+    settings, work, seen, cold = (with_candidates[k] for k in ("settings", "work", "seen", "cold"))
+    build_candidate_features(settings, vars={"candidate_max_rank": 1}, **dbt_paths(work / "top1"))
+    con = connect(settings.warehouse, read_only=True)
+    try:
+        frame = con.execute("select * from candidate_features order by item_id").df()
+    finally:
+        con.close()
+    assert frame.item_id.tolist() == [seen, cold]
+    hot, new = frame.iloc[0], frame.iloc[1]
+    assert hot.rank_itemknn == 1 and pd.isna(hot.rank_mostpop) and pd.isna(hot.score_mostpop)
+    assert pd.isna(new.rank_itemknn) and new.candidate_models == 1 == hot.candidate_models

@@ -1,5 +1,6 @@
 {#- What the re-ranker reads: one row per candidate (fold, target, uid, item_id) proposed by any
-    generator in the Python-written `candidates` table (long format), with rank_<model> and
+    generator in the Python-written `candidates` table (long format; only rank <= var
+    candidate_max_rank per generator when that var is set), with rank_<model> and
     score_<model> for every model in var candidate_models, and every point-in-time feature.
     Nulls mean "absent": a generator that did not propose the item (rank/score), no history
     for the user, item or pair, no embedding. They are not filled here; LightGBM reads them as
@@ -7,13 +8,22 @@
     passes on a fresh warehouse. The Python candidate stage rebuilds it after writing
     `candidates` with recsys.dbt_runner.build_candidate_features(settings). -#}
 {%- set models = var('candidate_models') -%}
+{%- set max_rank = var('candidate_max_rank') -%}
 {%- set keys = ['fold', 'uid', 'item_id'] -%}
 with
 
-candidates as (
+all_candidates as (
     {{ relation_or_empty('candidates', {
         'fold': dbt.type_string(), 'target': dbt.type_string(), 'model': dbt.type_string(),
         'uid': type_uint32(), 'item_id': type_uint32(), 'rank': dbt.type_int(), 'score': dbt.type_float()}) }}
+),
+
+{#- var candidate_max_rank: keep each generator's top-N only (what the ranker reads); null = all -#}
+candidates as (
+    select * from all_candidates
+    {%- if max_rank is not none %}
+    where rank <= {{ max_rank | int }}
+    {%- endif %}
 ),
 
 candidates_pivoted as (
