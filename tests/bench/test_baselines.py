@@ -11,6 +11,7 @@ from recsys.bench.baselines import (
     bench_evaluation,
     bench_listen_plus,
     compare_metrics,
+    pandas_accuracy,
     pandas_listen_plus,
     pandas_ndcg_recall,
     reference_sql_ndcg_recall,
@@ -199,8 +200,47 @@ def test_dbt_model_sql_agrees_with_pandas(listens_file):
     assert out["checksum"]["rows"] == 5 and out["checksum"]["listen_plus_events"] == 2 + 1 + 2  # test (1,5), (2,5); val (1,5)
 
 
-def test_evaluation_with_product_sql_also_times_the_same_work(con):
-    out = bench_evaluation(con, baselines.evaluation_sql_ndcg_recall, repeats=1, sql_description="accuracy.sql")
-    same = out["also"]["evaluation_same_metrics"]
-    assert out["agree"] and same["agree"]
-    assert same["theirs_s"] == out["theirs_s"]  # one pandas timing, two SQL timings
+@pytest.fixture
+def mixed_con(tables):
+    """The fixture tables with u1's item 10 recommendation-driven (is_organic = 0), the rest organic."""
+    recs, targets = tables
+    targets = targets.assign(is_organic=[0, 1, 1, 1, 1])
+    con = duckdb.connect()
+    con.execute("create table recommendations as select * from recs")
+    con.execute("create table eval_targets as select fold, target, uid, item_id, is_organic::UTINYINT as is_organic, "
+                "1 as target_events, 0::UINTEGER as first_target_ts from targets")
+    yield con, recs, targets
+    con.close()
+
+
+def test_pandas_accuracy_by_hand(mixed_con):
+    _, recs, targets = mixed_con
+    out = pandas_accuracy(recs, targets, ks=[2, 10]).set_index(["target", "model", "subset", "metric", "k"])
+    v = out["value"]
+    # model a, all targets: u1 hits at ranks 1 and 3 of |T| = 3, u2 misses
+    assert v["listen_plus", "a", "all", "precision", 10] == pytest.approx((2 / 10) / 2)
+    assert v["listen_plus", "a", "all", "hitrate", 10] == pytest.approx(0.5)
+    assert v["listen_plus", "a", "all", "mrr", 10] == pytest.approx(1 / 2)
+    assert v["listen_plus", "a", "all", "map", 10] == pytest.approx((1 / 1 + 2 / 3) / 3 / 2)
+    assert v["listen_plus", "a", "all", "map", 2] == pytest.approx((1 / 1) / 2 / 2)  # rank 3 is past k
+    # organic subset: u1's targets {12, 99} (hit at rank 3), u2's {50}; recommendation: u1's {10}
+    assert v["listen_plus", "a", "organic", "mrr", 10] == pytest.approx((1 / 3) / 2)
+    assert v["listen_plus", "a", "organic", "ndcg", 10] == pytest.approx(d(3) / (d(1) + d(2)) / 2)
+    assert out.loc[("listen_plus", "a", "recommendation", "recall", 10), "users"] == 1
+    assert v["listen_plus", "b", "recommendation", "mrr", 10] == pytest.approx(1 / 2)
+    assert len(out) == 3 * 2 * 6 * 2 + 1 * 2 * 6 * 2  # listen_plus: a, b x 3 subsets; like: a x (all, organic)
+
+
+def test_pandas_accuracy_equals_accuracy_sql(mixed_con):
+    """The loop computes exactly what the timed SQL computes: every metric, k and subset."""
+    con, recs, targets = mixed_con
+    sql = baselines.evaluation_sql_accuracy(con, [1, 2, 10, 100])
+    check = compare_metrics(sql, pandas_accuracy(recs, targets, ks=[1, 2, 10, 100]))
+    assert check["agree"], check
+    assert check["rows_compared"] == len(sql) == (3 * 2 + 2) * 6 * 4
+
+
+def test_bench_evaluation_times_accuracy_sql_against_the_full_loop(mixed_con):
+    out = bench_evaluation(mixed_con[0], repeats=1)
+    assert out["agree"] and out["ours"].startswith("sql/metrics/accuracy.sql")
+    assert out["rows_compared"] == (3 * 2 + 2) * 6 * 2
