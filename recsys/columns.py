@@ -4,6 +4,8 @@ Python never spells ``"uid"`` or ``"item_id"`` inline where a constant here woul
 Python cannot drift apart.
 """
 
+import re
+
 
 class Columns:
     # raw Yambda columns
@@ -41,7 +43,17 @@ class Tables:
     metrics = "metrics"                      # SQL: fold, target, model, metric, k, value, users
 
 
-FOLDS = ("val", "test")
+class _FoldNames(tuple):
+    """The evaluation folds (val, test); ``in`` also accepts ``val_<k>`` (k >= 2), the extra
+    training folds dbt builds with var ``n_folds`` (``ranker.train_folds``)."""
+
+    def __contains__(self, name: object) -> bool:
+        if tuple.__contains__(self, name):
+            return True
+        return isinstance(name, str) and re.fullmatch(r"val_([2-9]|[1-9][0-9]+)", name) is not None
+
+
+FOLDS = _FoldNames(("val", "test"))
 TARGETS = ("listen_plus", "like")
 RECOMMENDATION_COLUMNS = (
     Columns.fold, Columns.target, Columns.model, Columns.uid, Columns.item_id, Columns.rank, Columns.score,

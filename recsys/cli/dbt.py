@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from recsys.cli.common import run_or_fail, settings_options
@@ -17,22 +19,35 @@ from recsys.config import Settings
     multiple=True,
     help="dbt node selection, repeatable (e.g. `-s eval_targets+`); default: the whole project.",
 )
+@click.option(
+    "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+    help="YAML file merged over recsys/defaults.yml; sets dbt var n_folds (ranker.train_folds).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def build(settings: Settings, select: tuple[str, ...], quiet: bool) -> None:
+def build(settings: Settings, select: tuple[str, ...], config_path: Path | None, quiet: bool) -> None:
     """Run `dbt build` on the parquet files: models and their tests, into the DuckDB warehouse.
 
     Reads RECSYS_DATA_DIR/flat/RECSYS_SIZE and writes RECSYS_WAREHOUSE (marts such as folds,
-    eval_targets, train_interactions, *_features, candidate_features). dbt's log is in
-    dbt_project/logs/dbt.log; a failing model or test is named in the error.
+    eval_targets, train_interactions, *_features, candidate_features). The folds built
+    (dbt var n_folds: test, val, val_2, ...) follow ranker.train_folds of the config, so build
+    with the same --config as the later stages. dbt's log is in dbt_project/logs/dbt.log; a
+    failing model or test is named in the error.
 
     \b
     Example:
       recsys build --size tiny --warehouse warehouse/tiny.duckdb
       recsys build --select candidate_features
+      recsys build --config configs/50m.yml
     """
     from recsys.dbt_runner import build as dbt_build
+    from recsys.pipeline_config import load_config
+    from recsys.ranking.settings import dbt_vars
 
-    summary = run_or_fail(dbt_build, settings, select=list(select) or None, progress=not quiet)
+    config = run_or_fail(load_config, config_path)
+    dbt_vars_ = run_or_fail(dbt_vars, config)
+    summary = run_or_fail(
+        dbt_build, settings, select=list(select) or None, vars=dbt_vars_, progress=not quiet
+    )
     built = sum(1 for s in summary.statuses.values() if s in ("success", "pass"))
     click.echo(f"dbt build: {built} nodes OK into {settings.warehouse}", err=True)
     for name in summary.warned:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 
 from recsys.columns import Columns, Tables
 from recsys.errors import RecsysError
@@ -44,7 +45,9 @@ class RankingDataError(RecsysError):
 
 @dataclass
 class RankingFrame:
-    """Candidates of one (fold, target) as arrays, rows sorted by (uid, item_id).
+    """Candidates of one or more folds of a target as arrays, rows sorted by (fold, uid, item_id).
+
+    A query group (LambdaRank) is one user of one fold: the rows of equal (``folds``, ``uids``).
 
     Attributes
     ----------
@@ -56,6 +59,8 @@ class RankingFrame:
         1 if the candidate is a target of its user, else 0 (uint8).
     feature_names
         Column names, in matrix order.
+    folds
+        Fold position of each row (uint8, 0 = the first fold loaded); ``None``: one fold.
     """
 
     uids: np.ndarray
@@ -63,33 +68,61 @@ class RankingFrame:
     features: np.ndarray
     labels: np.ndarray
     feature_names: list[str]
+    folds: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.uids)
 
     def group_sizes(self) -> np.ndarray:
-        """Rows per user in row order (the LambdaRank query groups); they sum to ``len(self)``."""
-        return group_sizes(self.uids)
+        """Rows per (fold, user) in row order (the LambdaRank query groups); they sum to ``len(self)``."""
+        return group_sizes(self.uids, self.folds)
 
     def take(self, mask: np.ndarray) -> RankingFrame:
         """The rows where ``mask`` is true (order kept)."""
         return RankingFrame(
             self.uids[mask], self.item_ids[mask], self.features[mask], self.labels[mask],
-            list(self.feature_names),
+            list(self.feature_names), None if self.folds is None else self.folds[mask],
+        )
+
+    @classmethod
+    def stack(cls, frames: Sequence[RankingFrame]) -> RankingFrame:
+        """Frames of different folds, one after the other; ``folds`` = position in ``frames``."""
+        if not frames:
+            raise RankingDataError("No frames to stack.")
+        names = frames[0].feature_names
+        if any(f.feature_names != names for f in frames):
+            raise RankingDataError("Frames of different folds have different feature columns.")
+        return cls(
+            np.concatenate([f.uids for f in frames]),
+            np.concatenate([f.item_ids for f in frames]),
+            np.concatenate([f.features for f in frames]) if len(frames) > 1 else frames[0].features,
+            np.concatenate([f.labels for f in frames]),
+            list(names),
+            np.concatenate([np.full(len(f), i, dtype=np.uint8) for i, f in enumerate(frames)]),
         )
 
 
-def group_sizes(uids: np.ndarray) -> np.ndarray:
-    """Lengths of the runs of equal ``uids``; requires rows sorted by user.
+def group_sizes(uids: np.ndarray, folds: np.ndarray | None = None) -> np.ndarray:
+    """Lengths of the runs of equal (``folds``, ``uids``); requires rows sorted by (fold, user).
 
     >>> group_sizes(np.array([3, 3, 5, 9, 9, 9])).tolist()
     [2, 1, 3]
+    >>> group_sizes(np.array([3, 5, 3, 5]), np.array([0, 0, 1, 1])).tolist()
+    [1, 1, 1, 1]
     """
     if len(uids) == 0:
         return np.zeros(0, dtype=np.int64)
-    if np.any(uids[1:] < uids[:-1]):
+    uids = np.asarray(uids, dtype=np.int64)
+    if folds is None:
+        new_fold = np.zeros(len(uids) - 1, dtype=bool)
+    else:
+        folds = np.asarray(folds, dtype=np.int64)
+        if np.any(folds[1:] < folds[:-1]):
+            raise RankingDataError("Rows are not sorted by fold; each fold's rows must be contiguous.")
+        new_fold = folds[1:] != folds[:-1]
+    if np.any((uids[1:] < uids[:-1]) & ~new_fold):
         raise RankingDataError("Rows are not sorted by uid; LambdaRank query groups need contiguous users.")
-    starts = np.flatnonzero(np.r_[True, uids[1:] != uids[:-1]])
+    starts = np.flatnonzero(np.r_[True, (uids[1:] != uids[:-1]) | new_fold])
     return np.diff(np.r_[starts, len(uids)])
 
 
@@ -164,6 +197,7 @@ def load_frame(
     per_model: int = 100,
     features: Sequence[str] | None = None,
     exclude: Sequence[str] = (),
+    uids: np.ndarray | None = None,
 ) -> RankingFrame:
     """Read the ranking table of one (fold, target) from ``candidate_features`` + ``eval_targets``.
 
@@ -177,6 +211,8 @@ def load_frame(
         The exact feature list (at inference: the trained model's); ``None`` derives it.
     exclude
         Extra columns never used as features.
+    uids
+        Read only these users (``None``: every evaluated user); bounds memory at scale.
     """
     require_tables(con, Tables.candidate_features, Tables.eval_targets)
     types = column_types(con, Tables.candidate_features)
@@ -208,6 +244,10 @@ def load_frame(
         f"as {_quote(f)}"
         for f in features
     )
+    user_filter = ""
+    if uids is not None:
+        con.register("_ranker_uids", pa.table({"uid": pa.array(np.asarray(uids), pa.uint32())}))
+        user_filter = "and cf.uid in (select uid from _ranker_uids)"
     sql = f"""
         select cf.uid, cf.item_id, {selected},
                cast(exists (select 1 from eval_targets t
@@ -216,13 +256,22 @@ def load_frame(
         from candidate_features cf
         where cf.fold = $fold and cf.target = $target and ({merged})
           and cf.uid in (select uid from eval_targets where fold = $fold and target = $target)
+          {user_filter}
         order by cf.uid, cf.item_id
     """
-    table = con.execute(sql, {"fold": fold, "target": target, "n": per_model}).to_arrow_table()
+    try:
+        table = con.execute(sql, {"fold": fold, "target": target, "n": per_model}).to_arrow_table()
+    finally:
+        if uids is not None:
+            con.unregister("_ranker_uids")
     n = table.num_rows
     matrix = np.empty((n, len(features)), dtype=np.float32)
     for j, name in enumerate(features):
-        matrix[:, j] = table.column(name).to_numpy()
+        column = table.column(name)
+        matrix[:, j] = column.to_numpy()
+        # free each Arrow column once copied: peak memory ~ one matrix, not two
+        table = table.drop_columns([name])
+        del column
     return RankingFrame(
         uids=table.column(Columns.uid).to_numpy().astype(np.uint32, copy=False),
         item_ids=table.column(Columns.item_id).to_numpy().astype(np.uint32, copy=False),

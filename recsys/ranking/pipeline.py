@@ -23,12 +23,10 @@ from recsys.ranking.dataset import (
     column_types,
     generators_in,
     load_frame,
-    split_users,
-    users_with_positive,
 )
 from recsys.ranking.inputs import ensure_inputs
 from recsys.ranking.leakage import check_point_in_time
-from recsys.ranking.model import LightGBMRanker, RankerError, top_k_per_user
+from recsys.ranking.model import LightGBMRanker, top_k_per_user
 from recsys.ranking.recall import candidate_recall
 from recsys.ranking.settings import RankerConfig, ranker_config
 from recsys.ranking.store import (
@@ -36,8 +34,12 @@ from recsys.ranking.store import (
     write_feature_importance,
     write_recommendations,
 )
+from recsys.ranking.training import check_train_folds, load_training_set
 
 TRAIN_FOLD = "val"
+# users whose candidates are read and scored at a time by ``rank`` (~1000 candidates x ~110
+# float32 features each: ~0.9 GB per block)
+RANK_BLOCK_USERS = 2000
 
 
 def model_dir(settings: Settings) -> Path:
@@ -52,24 +54,15 @@ def merged_models(config: Mapping[str, Any], cfg: RankerConfig) -> list[str]:
     return list((config.get("candidates") or {}).get("models") or [])
 
 
-def _train_one(con, settings, config, cfg, target, fold, progress) -> dict[str, Any]:
+def _train_one(con, settings, config, cfg, target, progress) -> dict[str, Any]:
     models = merged_models(config, cfg) or generators_in(list(column_types(con, Tables.candidate_features)))
-    check_point_in_time(con, fold)
-    frame = load_frame(
-        con, fold, target, models=models, per_model=cfg.candidates_per_model,
-        exclude=cfg.exclude_features,
-    )
-    users_total = len(frame.group_sizes())
-    frame = frame.take(users_with_positive(frame))
-    if len(frame) == 0:
-        raise RankerError(
-            f"No {fold} user has a {target} target among the merged candidates, so there is nothing "
-            "to learn. Check candidate recall (more generators or a larger ranker.candidates_per_model)."
-        )
-    train_mask, valid_mask = split_users(frame, cfg.valid_share, cfg.seed)
-    train, valid = frame.take(train_mask), frame.take(valid_mask)
+    for fold in cfg.train_folds:
+        check_point_in_time(con, fold)
+    frame, valid_mask, plan = load_training_set(con, target, cfg, models, exclude=cfg.exclude_features)
+    train, valid = frame.take(~valid_mask), frame.take(valid_mask)
+    del frame
     ranker = LightGBMRanker(
-        cfg.lightgbm_params(), frame.feature_names, num_boost_round=cfg.num_boost_round,
+        cfg.lightgbm_params(), train.feature_names, num_boost_round=cfg.num_boost_round,
         early_stopping_rounds=cfg.early_stopping_rounds,
     )
     bar = tqdm(total=cfg.num_boost_round, desc=f"ranker {target}", disable=not progress, leave=False)
@@ -82,7 +75,7 @@ def _train_one(con, settings, config, cfg, target, fold, progress) -> dict[str, 
     gains = ranker.feature_importance()
     metadata = {
         "target": target,
-        "train_fold": fold,
+        "train_folds": list(cfg.train_folds),
         "models": models,
         "candidates_per_model": cfg.candidates_per_model,
         "seed": cfg.seed,
@@ -100,12 +93,15 @@ def _train_one(con, settings, config, cfg, target, fold, progress) -> dict[str, 
         "model_path": str(model_path),
         "models": models,
         "candidates_per_model": cfg.candidates_per_model,
-        "rows": int(len(frame)),
-        "users": int(len(frame.group_sizes())),
-        "users_without_positive": int(users_total - len(frame.group_sizes())),
-        "train_users": int(len(train.group_sizes())),
-        "valid_users": int(len(valid.group_sizes())),
-        "positive_rate": float(frame.labels.mean()),
+        "train_folds": list(cfg.train_folds),
+        "rows": int(len(train) + len(valid)),
+        # (fold, user) queries with a positive candidate, before max_train_queries
+        "queries_available": plan.candidates,
+        "train_queries": {f: int(len(plan.train[f])) for f in plan.folds},
+        "valid_queries": {f: int(len(plan.valid[f])) for f in plan.folds},
+        "positive_rate": float(
+            (train.labels.sum() + valid.labels.sum()) / max(1, len(train) + len(valid))
+        ),
         "best_iteration": ranker.best_iteration,
         # LightGBM's NDCG@10 on the held-out val users, over their candidate lists
         "heldout_ndcg@10": valid_ndcg,
@@ -118,20 +114,28 @@ def train_ranker(
     config: Mapping[str, Any],
     *,
     targets: Sequence[str] = TARGETS,
-    fold: str = TRAIN_FOLD,
     progress: bool = True,
+    ensure: bool = True,
 ) -> dict[str, dict[str, Any]]:
-    """Train one LambdaRank model per target on ``fold`` (val) and save it with its feature list.
+    """Train one LambdaRank model per target on ``ranker.train_folds`` and save it.
 
-    Needs ``candidate_features`` and ``eval_targets`` for ``fold``. Writes
+    Needs the warehouse built with those folds (``recsys build`` with the same config). With
+    ``ensure``, generators are run for any missing (training fold, target, model) slice of
+    ``candidates`` and the ``candidate_features`` mart is rebuilt when stale. Writes
     ``<reports_dir>/ranker/<target>.{txt,json}`` and ``ranker_feature_importance``. Returns a
-    summary per target (rows, users, best iteration, held-out NDCG@10, feature gains).
+    summary per target (rows, queries per fold, best iteration, held-out NDCG@10, feature gains).
     """
     cfg = ranker_config(config)
+    targets = tuple(targets)
+    with ranking_warehouse(settings) as con:
+        check_train_folds(con, cfg.train_folds)
+    if ensure:
+        ensure_inputs(settings, config, folds=cfg.train_folds, targets=targets,
+                      models=merged_models(config, cfg), progress=progress)
     out = {}
     with ranking_warehouse(settings) as con:
         for target in targets:
-            out[target] = _train_one(con, settings, config, cfg, target, fold, progress)
+            out[target] = _train_one(con, settings, config, cfg, target, progress)
     return out
 
 
@@ -139,11 +143,21 @@ def _rank_one(con, settings, cfg, target, fold) -> dict[str, Any]:
     ranker, meta = LightGBMRanker.load(model_dir(settings) / target)
     models, per_model = meta["models"], int(meta["candidates_per_model"])
     check_point_in_time(con, fold)
-    frame = load_frame(con, fold, target, models=models, per_model=per_model, features=ranker.feature_names)
-    scores = ranker.predict(frame.features) if len(frame) else np.zeros(0)
-    order, ranks = top_k_per_user(frame.uids, frame.item_ids, scores, cfg.top_k)
-    recs = pd.DataFrame(
-        {
+    users = con.execute(
+        "select distinct uid from eval_targets where fold = ? and target = ? order by uid", [fold, target]
+    ).fetchnumpy()["uid"]
+    parts, candidates, queries = [], 0, 0
+    # users in blocks: memory ~ one block's feature matrix, whatever the number of users
+    for start in range(0, max(len(users), 1), RANK_BLOCK_USERS):
+        frame = load_frame(
+            con, fold, target, models=models, per_model=per_model, features=ranker.feature_names,
+            uids=users[start:start + RANK_BLOCK_USERS],
+        )
+        scores = ranker.predict(frame.features) if len(frame) else np.zeros(0)
+        order, ranks = top_k_per_user(frame.uids, frame.item_ids, scores, cfg.top_k)
+        candidates += len(frame)
+        queries += len(frame.group_sizes())
+        parts.append(pd.DataFrame({
             "fold": fold,
             "target": target,
             "model": cfg.model_name,
@@ -151,16 +165,17 @@ def _rank_one(con, settings, cfg, target, fold) -> dict[str, Any]:
             "item_id": frame.item_ids[order],
             "rank": ranks.astype(np.int32),
             "score": scores[order],
-        }
-    )
+        }))  # fmt: skip
+        del frame, scores
+    recs = pd.concat(parts, ignore_index=True)
     written = write_recommendations(con, recs, fold, target, cfg.model_name)
     recall = candidate_recall(con, fold, target, models, per_model)
     write_candidate_recall(con, recall, fold, target)
     return {
         "target": target,
         "fold": fold,
-        "candidates": int(len(frame)),
-        "users": int(len(frame.group_sizes())),
+        "candidates": int(candidates),
+        "users": int(queries),
         "recommendations": int(written),
         "candidate_recall": dict(zip(recall["source"], recall["recall"].astype(float), strict=True)),
         "targets": int(recall["targets"].iloc[0]) if len(recall) else 0,
@@ -209,12 +224,14 @@ def run_two_stage(
     """
     cfg = ranker_config(config)
     targets = tuple(targets)
-    folds = tuple(dict.fromkeys((TRAIN_FOLD, fold)))
+    with ranking_warehouse(settings) as con:
+        check_train_folds(con, cfg.train_folds)
+    folds = tuple(dict.fromkeys((*cfg.train_folds, fold)))
     inputs = ensure_inputs(
         settings, config, folds=folds, targets=targets, models=merged_models(config, cfg),
         progress=progress,
     )
-    train = train_ranker(settings, config, targets=targets, progress=progress)
+    train = train_ranker(settings, config, targets=targets, progress=progress, ensure=False)
     ranked = rank(settings, config, fold=fold, targets=targets, progress=progress)
     if fold != TRAIN_FOLD:
         # recall on val too: how much the ranker could learn from

@@ -6,13 +6,30 @@ mapping into a frozen :class:`RankerConfig` and rejects values that cannot work,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from recsys.errors import ConfigError
 
 DEFAULT_MODEL_NAME = "two_stage"
+_FOLD_NAME = re.compile(r"^val(?:_([2-9]|[1-9][0-9]+))?$")
+
+
+def fold_index(name: str) -> int:
+    """``fold_index`` of a training fold name: ``val`` -> 1, ``val_<k>`` -> k (k >= 2).
+
+    >>> fold_index("val"), fold_index("val_3")
+    (1, 3)
+    """
+    match = _FOLD_NAME.match(name)
+    if match is None:
+        raise ConfigError(
+            f"{name!r} is not a training fold: use val or val_<k> (k >= 2, the folds built with "
+            "dbt var n_folds = k + 1); the test fold is never trained on."
+        )
+    return int(match.group(1) or 1)
 
 
 @dataclass(frozen=True)
@@ -27,8 +44,15 @@ class RankerConfig:
         Generators whose candidates are merged; ``None`` merges ``candidates.models``.
     candidates_per_model
         N: a candidate enters the merged set if any merged generator ranks it at ``<= N``.
+    train_folds
+        Folds whose candidates are stacked into the training set (``val``, ``val_2``, ...), each
+        user of each fold one query group; the warehouse must be built with
+        ``n_folds >= max fold index + 1`` (:func:`required_n_folds`).
     valid_share
-        Share of the val users (with a positive candidate) held out for early stopping.
+        Share of the training users held out for early stopping (the same users in every fold).
+    max_train_queries
+        Training query groups (fold, user) at most, a seeded sample of them; the held-out users
+        are capped in the same proportion. ``None``: all.
     seed
         Seed of the user split and of LightGBM.
     top_k
@@ -45,7 +69,9 @@ class RankerConfig:
     model_name: str = DEFAULT_MODEL_NAME
     models: tuple[str, ...] | None = None
     candidates_per_model: int = 200
+    train_folds: tuple[str, ...] = ("val",)
     valid_share: float = 0.2
+    max_train_queries: int | None = None
     seed: int = 42
     top_k: int = 100
     num_boost_round: int = 500
@@ -80,6 +106,34 @@ def _positive_int(section: Mapping[str, Any], key: str, default: int) -> int:
     return value
 
 
+def _train_folds(section: Mapping[str, Any]) -> tuple[str, ...]:
+    folds = section.get("train_folds", ["val"])
+    if isinstance(folds, str) or not isinstance(folds, Sequence) or not folds:
+        raise ConfigError(f"ranker.train_folds = {folds!r} must be a non-empty list such as [val, val_2].")
+    for name in folds:
+        if not isinstance(name, str):
+            raise ConfigError(f"ranker.train_folds: {name!r} is not a fold name (val, val_2, ...).")
+        fold_index(name)
+    if len(set(folds)) != len(folds):
+        raise ConfigError(f"ranker.train_folds = {list(folds)!r} names a fold twice.")
+    return tuple(sorted(folds, key=fold_index))
+
+
+def required_n_folds(config: Mapping[str, Any]) -> int:
+    """The dbt var ``n_folds`` that builds every fold the pipeline needs (test, val, ``train_folds``).
+
+    >>> required_n_folds({"ranker": {"train_folds": ["val", "val_3"]}})
+    4
+    """
+    folds = _train_folds(dict(config.get("ranker") or {}))
+    return max(2, *(fold_index(f) + 1 for f in folds))
+
+
+def dbt_vars(config: Mapping[str, Any]) -> dict[str, Any]:
+    """dbt vars implied by the pipeline config (``n_folds``), for every warehouse build."""
+    return {"n_folds": required_n_folds(config)}
+
+
 def ranker_config(config: Mapping[str, Any]) -> RankerConfig:
     """Build a :class:`RankerConfig` from the whole pipeline config (its ``ranker:`` section).
 
@@ -97,6 +151,9 @@ def ranker_config(config: Mapping[str, Any]) -> RankerConfig:
     seed = section.get("seed", config.get("seed", 42))
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ConfigError(f"ranker.seed = {seed!r} must be an integer.")
+    max_queries = section.get("max_train_queries")
+    if max_queries is not None:
+        max_queries = _positive_int(section, "max_train_queries", 1)
     params = section.get("params") or {}
     extra = section.get("extra_params") or {}
     for key, value in (("params", params), ("extra_params", extra)):
@@ -109,7 +166,9 @@ def ranker_config(config: Mapping[str, Any]) -> RankerConfig:
         model_name=str(section.get("model_name", DEFAULT_MODEL_NAME)),
         models=models,
         candidates_per_model=_positive_int(section, "candidates_per_model", 200),
+        train_folds=_train_folds(section),
         valid_share=float(share),
+        max_train_queries=max_queries,
         seed=seed,
         top_k=_positive_int(evaluation, "top_k", 100),
         num_boost_round=_positive_int(section, "num_boost_round", 500),

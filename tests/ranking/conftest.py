@@ -96,6 +96,15 @@ def warehouse(tmp_path):
 
 
 @pytest.fixture
+def three_folds(tmp_path):
+    """The same warehouse with a third fold, val_2 (one window before val), candidates and all."""
+    path = build_warehouse(tmp_path / "w3.duckdb", folds=("val", "val_2", "test"))
+    with duckdb.connect(str(path)) as con:
+        con.execute("insert into folds values ('val_2', 500, 600, 1000)")
+    return path
+
+
+@pytest.fixture
 def settings(warehouse, tmp_path):
     return Settings(warehouse=warehouse, reports_dir=tmp_path / "reports", temp_dir=tmp_path / "tmp",
                     memory_limit="1GB", threads=1)

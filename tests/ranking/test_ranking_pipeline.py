@@ -27,8 +27,9 @@ def test_candidate_recall_per_generator_and_merged(warehouse, n, expected):
 def test_train_then_rank_writes_two_stage_recommendations(settings, config):
     summary = train_ranker(settings, config, targets=["listen_plus"], progress=False)
     info = summary["listen_plus"]
-    assert info["users"] == N_USERS and info["rows"] == 6 * N_USERS
-    assert info["train_users"] + info["valid_users"] == N_USERS
+    assert info["rows"] == 6 * N_USERS and info["train_folds"] == ["val"]
+    assert info["train_queries"]["val"] + info["valid_queries"]["val"] == N_USERS
+    assert info["valid_queries"]["val"] == round(0.2 * N_USERS)
     assert (settings.reports_dir / "ranker" / "listen_plus.txt").is_file()
     ranked = rank(settings, config, fold="test", targets=["listen_plus"], progress=False)
     assert ranked["listen_plus"]["candidate_recall"]["merged"] == 1.0
@@ -87,3 +88,20 @@ def test_changed_candidate_rank_makes_features_stale(warehouse):
         "where fold = 'val' and model = 'pop' and uid = 4 and rank in (1, 2)"
     )
     assert stale_feature_slices(con, ["val", "test"], ["listen_plus"]) == [("val", "listen_plus")]
+
+
+def test_rank_in_user_blocks_equals_one_block(settings, config, monkeypatch):
+    import recsys.ranking.pipeline as pipeline
+
+    train_ranker(settings, config, targets=["listen_plus"], progress=False)
+
+    def ranked(block):
+        monkeypatch.setattr(pipeline, "RANK_BLOCK_USERS", block)
+        summary = rank(settings, config, targets=["listen_plus"], progress=False)["listen_plus"]
+        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+            rows = con.execute("select uid, item_id, rank, score from recommendations order by uid, rank").fetchall()
+        return summary, rows
+
+    (one, rows_one), (blocks, rows_blocks) = ranked(10_000), ranked(7)  # 30 users: 5 blocks
+    assert rows_one == rows_blocks and len(rows_one) == 6 * N_USERS
+    assert one["users"] == blocks["users"] == N_USERS

@@ -1,0 +1,160 @@
+"""The ranker's training set: the candidates of every training fold, stacked, as query groups.
+
+Each (fold, user) of ``ranker.train_folds`` (``val``, ``val_2``, ...) with at least one target
+among its merged candidates is one LambdaRank query. Every fold's candidates come from
+generators fitted on that fold's own history and its features are as of that fold's cut-off
+(the marts are per fold), so stacking folds adds queries without mixing time frames.
+
+Early stopping holds out *users*, not rows: a seeded share of all the users of the training
+folds is held out, the same users in every fold, so no held-out user is also learned from an
+earlier or later fold. ``ranker.max_train_queries`` bounds the training queries by a seeded
+sample (the held-out queries in the same proportion), chosen before any feature is read, so
+memory stays bounded at any data size.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+
+from recsys.columns import Tables
+from recsys.ranking.dataset import RANK_PREFIX, RankingDataError, RankingFrame, _quote, load_frame
+from recsys.ranking.settings import RankerConfig, required_n_folds
+from recsys.warehouse import require_tables
+
+
+@dataclass
+class QueryPlan:
+    """Which users of each training fold are read, and which of them are held out.
+
+    Attributes
+    ----------
+    folds
+        Training folds, in order.
+    train, valid
+        Per fold: sorted uids learned from / held out for early stopping.
+    candidates
+        Users with a positive candidate over all folds (queries before any cap).
+    """
+
+    folds: tuple[str, ...]
+    train: dict[str, np.ndarray]
+    valid: dict[str, np.ndarray]
+    candidates: int
+
+    def users(self, fold: str) -> np.ndarray:
+        return np.union1d(self.train[fold], self.valid[fold])
+
+
+def check_train_folds(con: duckdb.DuckDBPyConnection, folds: Sequence[str]) -> None:
+    """Raise a clear error when a configured training fold is not in the warehouse's ``folds``."""
+    require_tables(con, Tables.folds)
+    have = sorted(row[0] for row in con.execute("select fold from folds").fetchall())
+    missing = [f for f in folds if f not in have]
+    if missing:
+        n = required_n_folds({"ranker": {"train_folds": list(folds)}})
+        raise RankingDataError(
+            f"ranker.train_folds names {', '.join(missing)}, but the warehouse's folds table has "
+            f"only {', '.join(have) or 'none'}. Rebuild it with the same config, "
+            f"`recsys build --config <your.yml>` (it sets dbt var n_folds = {n}), "
+            "or remove those folds from ranker.train_folds."
+        )
+
+
+def positive_users(
+    con: duckdb.DuckDBPyConnection, fold: str, target: str, models: Sequence[str], per_model: int
+) -> np.ndarray:
+    """Sorted uids of ``fold`` with at least one target among their merged candidates."""
+    merged = " or ".join(f"cf.{_quote(RANK_PREFIX + m)} <= $n" for m in models)
+    rows = con.execute(
+        f"""
+        select distinct cf.uid from candidate_features cf
+        join eval_targets t using (fold, target, uid, item_id)
+        where cf.fold = $fold and cf.target = $target and ({merged})
+        order by cf.uid
+        """,
+        {"fold": fold, "target": target, "n": per_model},
+    ).fetchnumpy()
+    return np.asarray(rows["uid"], dtype=np.uint32)
+
+
+def _sample(uids: dict[str, np.ndarray], limit: int | None, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """At most ``limit`` (fold, uid) queries, a seeded sample, each fold's uids kept sorted."""
+    total = sum(len(u) for u in uids.values())
+    if limit is None or total <= limit:
+        return uids
+    keep = np.zeros(total, dtype=bool)
+    keep[rng.permutation(total)[:limit]] = True
+    out, start = {}, 0
+    for fold, u in uids.items():
+        out[fold] = u[keep[start:start + len(u)]]
+        start += len(u)
+    return out
+
+
+def plan_queries(positives: dict[str, np.ndarray], cfg: RankerConfig) -> QueryPlan:
+    """Hold out a seeded share of users (the same in every fold), then cap the queries."""
+    folds = tuple(positives)
+    everyone = np.unique(np.concatenate([positives[f] for f in folds])) if folds else np.zeros(0)
+    n_users = len(everyone)
+    n_valid = int(round(cfg.valid_share * n_users))
+    n_valid = min(max(n_valid, 1), n_users - 1) if cfg.valid_share > 0 and n_users >= 2 else 0
+    rng = np.random.default_rng(cfg.seed)
+    held_out = np.sort(everyone[rng.permutation(n_users)[:n_valid]])
+    train = {f: np.setdiff1d(positives[f], held_out) for f in folds}
+    valid = {f: np.intersect1d(positives[f], held_out) for f in folds}
+    limit = cfg.max_train_queries
+    valid_limit = None
+    if limit is not None and cfg.valid_share > 0:
+        valid_limit = max(1, math.ceil(limit * cfg.valid_share / (1 - cfg.valid_share)))
+    train = _sample(train, limit, rng)
+    valid = _sample(valid, valid_limit, rng)
+    return QueryPlan(folds, train, valid, sum(len(positives[f]) for f in folds))
+
+
+def load_training_set(
+    con: duckdb.DuckDBPyConnection,
+    target: str,
+    cfg: RankerConfig,
+    models: Sequence[str],
+    *,
+    exclude: Sequence[str] = (),
+) -> tuple[RankingFrame, np.ndarray, QueryPlan]:
+    """The stacked training frame of ``target``, its held-out row mask, and the query plan.
+
+    Rows are sorted by (fold position in ``cfg.train_folds``, uid, item_id); every query has a
+    positive candidate. The feature list is derived once, from ``candidate_features``.
+    """
+    check_train_folds(con, cfg.train_folds)
+    require_tables(con, Tables.candidate_features, Tables.eval_targets)
+    positives = {
+        f: positive_users(con, f, target, models, cfg.candidates_per_model) for f in cfg.train_folds
+    }
+    empty = [f for f, u in positives.items() if len(u) == 0]
+    if empty:
+        raise RankingDataError(
+            f"No user of fold(s) {', '.join(empty)} has a {target} target among the merged "
+            "candidates, so there is nothing to learn there. Check that `recsys candidates` ran for "
+            "these folds and the mart was rebuilt (`recsys train-ranker` does both when a slice is "
+            "missing), and candidate recall (more generators or a larger ranker.candidates_per_model)."
+        )
+    plan = plan_queries(positives, cfg)
+    frames, features = [], None
+    for fold in cfg.train_folds:
+        frame = load_frame(
+            con, fold, target, models=models, per_model=cfg.candidates_per_model,
+            features=features, exclude=exclude, uids=plan.users(fold),
+        )
+        features = frame.feature_names
+        frames.append(frame)
+    stacked = RankingFrame.stack(frames)
+    del frames
+    valid_rows = np.zeros(len(stacked), dtype=bool)
+    for i, fold in enumerate(cfg.train_folds):
+        rows = stacked.folds == i
+        valid_rows[rows] = np.isin(stacked.uids[rows], plan.valid[fold])
+    return stacked, valid_rows, plan

@@ -1,0 +1,115 @@
+"""Multi-fold training: stacked query groups, the same held-out users in every fold, caps, errors."""
+
+import duckdb
+import numpy as np
+import pytest
+
+from recsys.errors import ConfigError
+from recsys.ranking import train_ranker
+from recsys.ranking.dataset import RankingDataError, group_sizes
+from recsys.ranking.settings import dbt_vars, ranker_config, required_n_folds
+from recsys.ranking.training import load_training_set, plan_queries
+
+MODELS = ["pop", "hist"]
+N_USERS = 30  # as in conftest.py
+
+
+def _cfg(config, **ranker):
+    config["ranker"].update(ranker)
+    return ranker_config(config)
+
+
+def test_training_frame_has_query_groups_from_every_fold(three_folds, config):
+    cfg = _cfg(config, train_folds=["val", "val_2"])
+    with duckdb.connect(str(three_folds)) as con:
+        frame, valid, plan = load_training_set(con, "listen_plus", cfg, MODELS)
+    # 30 users x 2 folds, 6 candidates each; fold 0 = val, 1 = val_2, each fold's rows contiguous
+    assert len(frame) == 2 * 6 * N_USERS
+    assert frame.folds.tolist() == [0] * 6 * N_USERS + [1] * 6 * N_USERS
+    assert len(frame.group_sizes()) == 2 * N_USERS
+    assert (frame.group_sizes() == 6).all()
+    assert plan.folds == ("val", "val_2")
+    # every query has a positive (items ending in 1 and 2)
+    assert frame.labels.sum() == 2 * 2 * N_USERS
+
+
+def test_held_out_users_are_the_same_in_every_fold(three_folds, config):
+    cfg = _cfg(config, train_folds=["val", "val_2"], valid_share=0.2)
+    with duckdb.connect(str(three_folds)) as con:
+        frame, valid, plan = load_training_set(con, "listen_plus", cfg, MODELS)
+    held_val = set(frame.uids[valid & (frame.folds == 0)].tolist())
+    held_val2 = set(frame.uids[valid & (frame.folds == 1)].tolist())
+    trained = set(frame.uids[~valid].tolist())
+    assert held_val == held_val2 and len(held_val) == round(0.2 * N_USERS)
+    assert not held_val & trained
+    assert set(plan.valid["val"].tolist()) == held_val
+
+
+def test_max_train_queries_caps_and_is_seeded(config):
+    positives = {"val": np.arange(1, 101, dtype=np.uint32), "val_2": np.arange(51, 151, dtype=np.uint32)}
+    cfg = _cfg(config, train_folds=["val", "val_2"], valid_share=0.2, max_train_queries=40)
+    plan = plan_queries(positives, cfg)
+    assert sum(len(u) for u in plan.train.values()) == 40
+    # held-out capped in proportion: ceil(40 * 0.2 / 0.8) = 10
+    assert sum(len(u) for u in plan.valid.values()) == 10
+    again = plan_queries(positives, cfg)
+    assert all((plan.train[f] == again.train[f]).all() for f in plan.folds)
+    other = plan_queries(positives, _cfg(config, seed=7))
+    assert any(len(plan.train[f]) != len(other.train[f]) or (plan.train[f] != other.train[f]).any()
+               for f in plan.folds)
+    for fold in plan.folds:
+        assert (np.diff(plan.train[fold].astype(np.int64)) > 0).all()
+        assert not set(plan.train[fold].tolist()) & set(plan.valid[fold].tolist())
+
+
+def test_train_ranker_on_two_folds_reports_queries_per_fold(three_folds, config, tmp_path):
+    from recsys.config import Settings
+
+    settings = Settings(warehouse=three_folds, reports_dir=tmp_path / "reports",
+                        temp_dir=tmp_path / "tmp", memory_limit="1GB", threads=1)
+    config["ranker"]["train_folds"] = ["val", "val_2"]
+    info = train_ranker(settings, config, targets=["listen_plus"], progress=False)["listen_plus"]
+    assert info["train_folds"] == ["val", "val_2"]
+    assert info["rows"] == 2 * 6 * N_USERS
+    assert info["train_queries"] == {"val": 24, "val_2": 24}
+    assert info["valid_queries"] == {"val": 6, "val_2": 6}
+
+
+def test_a_missing_training_fold_is_a_clear_error(warehouse, config):
+    cfg = _cfg(config, train_folds=["val", "val_3"])
+    with duckdb.connect(str(warehouse)) as con, pytest.raises(RankingDataError) as err:
+        load_training_set(con, "listen_plus", cfg, MODELS)
+    message = str(err.value)
+    assert "val_3" in message and "n_folds = 4" in message and "recsys build --config" in message
+
+
+def test_a_fold_without_candidates_is_a_clear_error(warehouse, config):
+    with duckdb.connect(str(warehouse)) as con:  # candidates for val and test only
+        con.execute("insert into folds values ('val_2', 500, 600, 1000)")
+        cfg = _cfg(config, train_folds=["val", "val_2"])
+        with pytest.raises(RankingDataError, match="val_2"):
+            load_training_set(con, "listen_plus", cfg, MODELS)
+
+
+@pytest.mark.parametrize(
+    ("folds", "n"), [(["val"], 2), (["val", "val_2"], 3), (["val_3", "val"], 4), (["val_12"], 13)]
+)
+def test_train_folds_set_the_dbt_n_folds(config, folds, n):
+    config["ranker"]["train_folds"] = folds
+    assert required_n_folds(config) == n
+    assert dbt_vars(config) == {"n_folds": n}
+    assert ranker_config(config).train_folds == tuple(sorted(folds, key=lambda f: (len(f), f)))
+
+
+@pytest.mark.parametrize("folds", [["test"], ["val_1"], ["val", "val"], [], "val", ["val_x"]])
+def test_bad_train_folds_are_rejected(config, folds):
+    config["ranker"]["train_folds"] = folds
+    with pytest.raises(ConfigError, match="train_folds|training fold"):
+        ranker_config(config)
+
+
+def test_group_sizes_split_equal_users_of_different_folds():
+    # user 5 ends fold 0 and starts fold 1: two queries, not one
+    assert group_sizes(np.array([3, 5, 5, 5, 7]), np.array([0, 0, 1, 1, 1])).tolist() == [1, 1, 2, 1]
+    with pytest.raises(RankingDataError, match="sorted by fold"):
+        group_sizes(np.array([1, 2]), np.array([1, 0]))
