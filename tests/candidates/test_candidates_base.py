@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recsys.candidates.base import Recommendations, run_positions, top_n_dense, top_n_sparse
+from recsys.candidates.base import (
+    Recommendations,
+    _candidates_by_chunk_maxima,
+    run_positions,
+    top_n_dense,
+    top_n_sparse,
+)
 from recsys.candidates.data import IdMap
 
 NEG = -np.inf
@@ -73,3 +79,19 @@ def test_id_map_lookup_table_and_sorted_paths_agree():
     query = np.array([30, 10, 99, 5, 40, 1 << 30, (1 << 30) + 1], dtype=np.uint32)
     assert small.to_internal(query).tolist() == [1, 0, -1, -1, 2, -1, -1]
     assert big.to_internal(query).tolist() == [1, 0, -1, -1, 2, 3, -1]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_top_n_dense_wide_rows_equal_a_full_sort(seed):
+    """Rows wide enough for the chunk-maxima shortcut, with ties and -inf, as a full sort."""
+    rng = np.random.default_rng(seed)
+    scores = np.round(rng.random((5, 400)), 2)  # ties
+    scores[rng.random(scores.shape) < 0.3] = NEG
+    scores[4, 5:] = NEG  # a row with fewer finite values than n
+    assert _candidates_by_chunk_maxima(scores, 6) is not None  # the shortcut is taken
+    rows, cols, values = top_n_dense(scores, 6)
+    for r in range(5):
+        finite = [c for c in range(400) if scores[r, c] != NEG]
+        expected = sorted(finite, key=lambda c: (-scores[r, c], c))[:6]
+        assert cols[rows == r].tolist() == expected
+        assert values[rows == r].tolist() == scores[r, expected].tolist()
