@@ -115,8 +115,8 @@ class IdMap:
 class Events:
     """Target-type events before the cut-off, in internal indices (one row per event)."""
 
-    user: np.ndarray  # int64 internal user index
-    item: np.ndarray  # int64 internal item index
+    user: np.ndarray  # int32 internal user index (half the memory of int64: 29M events at 50m)
+    item: np.ndarray  # int32 internal item index
     timestamp: np.ndarray  # int64 seconds
 
 
@@ -193,9 +193,9 @@ class TrainData:
 
     def _map_events(self, events: pd.DataFrame | dict[str, np.ndarray]) -> Events:
         ts = np.asarray(events[C.timestamp])
-        before = np.flatnonzero(ts < self.history_end_ts)
-        user = self.users.to_internal(np.asarray(events[C.uid])[before])
-        item = self.items.to_internal(np.asarray(events[C.item_id])[before])
+        before = ts < self.history_end_ts
+        user = self.users.to_internal(np.asarray(events[C.uid])[before]).astype(np.int32)
+        item = self.items.to_internal(np.asarray(events[C.item_id])[before]).astype(np.int32)
         keep = (user >= 0) & (item >= 0)
         return Events(user[keep], item[keep], ts[before][keep].astype(np.int64))
 

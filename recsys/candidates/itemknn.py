@@ -97,10 +97,19 @@ def item_similarity(
     Computed on :func:`pruned_counts`; an item left out by the pruning has an empty row and column.
     """
     counts = pruned_counts(data, recent_items, min_item_users)
+    # only the items left after pruning enter the all-pairs step: implicit allocates K slots per
+    # item (16 bytes each) for every column it is given, used or not
+    kept = np.flatnonzero(np.diff(counts.tocsc().indptr))
+    counts = counts[:, kept]
     norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=0)).ravel())
-    inverse = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-    unit_items = (counts @ sp.diags(inverse)).astype(np.float64).tocsr()  # cosine = dot of units
+    unit_items = (counts @ sp.diags(1.0 / norms)).astype(np.float64).tocsr()  # cosine = dot of units
     model = ItemItemRecommender(K=k)
     with threadpool_limits(1, "blas"):
         model.fit(unit_items, show_progress=False)
-    return model.similarity.tocsr().astype(np.float32)
+    compact = model.similarity.tocoo()
+    del model
+    n_items = len(data.items)
+    return sp.csr_matrix(
+        (compact.data.astype(np.float32), (kept[compact.row], kept[compact.col])),
+        shape=(n_items, n_items),
+    )
