@@ -165,6 +165,9 @@ class CandidateGenerator:
     score_params: ClassVar[frozenset[str]] = frozenset()
     # ``train_interactions`` columns read besides uid and item_id: the loader fetches only these
     columns: ClassVar[frozenset[str]] = frozenset()
+    # set by ``_fit`` when ``_score_block`` scores only these items (sorted internal indices):
+    # its blocks then have ``len(score_columns)`` columns; the other items are never recommended
+    score_columns: np.ndarray | None = None
 
     @classmethod
     def needed_columns(cls) -> frozenset[str]:
@@ -196,6 +199,8 @@ class CandidateGenerator:
                 f"recsys.candidates.store.load_train_data(..., load={{{', '.join(map(repr, missing))}}})."
             )
         self.data = data
+        self.score_columns = None
+        self.__dict__.pop("seen", None)
         self._fit(data)
         return self
 
@@ -214,7 +219,8 @@ class CandidateGenerator:
             yield from self._recommend_same(uids, n)
             return
         user_idx = self.data.users.to_internal(uids)
-        block = max(1, SCORE_BLOCK_CELLS // max(1, len(items)))
+        columns = self.score_columns
+        block = max(1, SCORE_BLOCK_CELLS // max(1, len(items) if columns is None else len(columns)))
         for start in range(0, len(uids), block):
             idx = user_idx[start : start + block]
             known = np.flatnonzero(idx >= 0)
@@ -228,6 +234,8 @@ class CandidateGenerator:
                 rows, cols, values = top_n_sparse(scores, n)
             else:
                 rows, cols, values = top_n_dense(np.asarray(scores), n)
+            if columns is not None:
+                cols = columns[cols]
             block_uids = uids[start : start + block][known]
             yield len(idx), Recommendations(
                 block_uids[rows], items.to_external(cols), values.astype(np.float64)
@@ -242,6 +250,8 @@ class CandidateGenerator:
         if "seen" not in self.__dict__:
             positive = self.data.column("target_events") > 0
             self.seen = self.data.matrix(np.ones(len(positive)), rows=positive)
+            if self.score_columns is not None:
+                self.seen = self.seen[:, self.score_columns].tocsr()
         seen = self.seen[user_idx].tocoo()
         if not sp.issparse(scores):
             scores[seen.row, seen.col] = -np.inf

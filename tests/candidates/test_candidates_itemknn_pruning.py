@@ -104,3 +104,12 @@ def test_factor_models_fit_on_the_recent_items_only(name):
     np.testing.assert_array_equal(pruned.user_factors, expected.user_factors)
     full = make_generator(name, seed=3, params={**params, "recent_items": 0}).fit(d)
     assert not np.array_equal(full.item_factors, pruned.item_factors)
+
+
+@pytest.mark.parametrize("name", ["ials", "bpr"])
+def test_factor_models_never_recommend_items_outside_the_recent_items(name):
+    d = data()  # with recent_items=2, D (user 2's oldest item) is nobody's recent item
+    model = make_generator(name, seed=3, params={"factors": 4, "iterations": 3, "recent_items": 2}).fit(d)
+    assert d.items.to_external(model.score_columns).tolist() == [A, B, C]
+    recs = model.recommend(np.array([1, 2, 3], dtype=np.uint32), 4)
+    assert D not in recs.item_id.tolist() and len(recs) == 3 * 3
