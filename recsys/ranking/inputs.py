@@ -18,6 +18,7 @@ from recsys.config import Settings
 from recsys.errors import RecsysError
 from recsys.ranking.connection import ranking_warehouse
 from recsys.ranking.dataset import RANK_PREFIX, column_types, generators_in
+from recsys.ranking.settings import dbt_vars
 from recsys.warehouse import table_exists
 
 
@@ -32,11 +33,15 @@ def missing_candidate_slices(
     return [s for s in wanted if s not in have]
 
 
-def stale_feature_slices(con, folds: Sequence[str], targets: Sequence[str]) -> list[tuple[str, str]]:
+def stale_feature_slices(
+    con, folds: Sequence[str], targets: Sequence[str], max_rank: int | None = None
+) -> list[tuple[str, str]]:
     """(fold, target) slices whose ``candidate_features`` disagree with ``candidates``.
 
     Compares a fingerprint of every (model, uid, item_id, rank) of the generators that have a
-    ``rank_<model>`` column: the row count and the sum of row hashes, on both sides.
+    ``rank_<model>`` column: the row count and the sum of row hashes, on both sides. With
+    ``max_rank`` (dbt var ``candidate_max_rank``) only ranks ``<= max_rank`` count, on both sides
+    (a mart that keeps more rows is still fresh for a ranker reading only those).
     """
     wanted = [(f, t) for f in folds for t in targets]
     if not table_exists(con, Tables.candidate_features) or not table_exists(con, Tables.candidates):
@@ -50,28 +55,31 @@ def stale_feature_slices(con, folds: Sequence[str], targets: Sequence[str]) -> l
         with c as (
             select fold, target, count(*) as n,
                    sum(hash(model, uid::uinteger, item_id::uinteger, rank::integer)::hugeint) as h
-            from candidates where list_contains($models, model) group by all
+            from candidates where list_contains($models, model) and list_contains($folds, fold)
+              and ($max_rank is null or rank <= $max_rank)
+            group by all
         ),
         long as (
-            unpivot (select fold, target, uid, item_id, {rank_columns} from candidate_features)
+            unpivot (select fold, target, uid, item_id, {rank_columns} from candidate_features
+                     where list_contains($folds, fold))
             on {rank_columns} into name model value rank
         ),
         f as (
             select fold, target, count(*) as n,
                    sum(hash(replace(model, '{RANK_PREFIX}', ''), uid::uinteger, item_id::uinteger,
                             rank::integer)::hugeint) as h
-            from long group by all
+            from long where $max_rank is null or rank <= $max_rank group by all
         )
         select c.fold, c.target from c join f using (fold, target) where c.n = f.n and c.h = f.h
         """,
-        {"models": models},
+        {"models": models, "folds": list(dict.fromkeys(folds)), "max_rank": max_rank},
     ).fetchall()
     fresh = set(rows)
     return [s for s in wanted if s not in fresh]
 
 
-def build_candidate_features(settings: Settings) -> None:
-    """Rebuild the ``candidate_features`` mart with dbt (the dbt engineer's runner)."""
+def build_candidate_features(settings: Settings, vars: Mapping[str, Any] | None = None) -> None:
+    """Rebuild the ``candidate_features`` mart with dbt (the dbt engineer's runner), with ``vars``."""
     try:
         runner = importlib.import_module("recsys.dbt_runner")
     except ImportError as exc:
@@ -79,7 +87,7 @@ def build_candidate_features(settings: Settings) -> None:
             "recsys.dbt_runner is missing, so candidate_features cannot be rebuilt from Python. "
             "Run `dbt build --select candidate_features` in dbt_project/ by hand."
         ) from exc
-    runner.build_candidate_features(settings)
+    runner.build_candidate_features(settings, vars=dict(vars or {}))
 
 
 def ensure_inputs(
@@ -93,6 +101,8 @@ def ensure_inputs(
 ) -> dict[str, Any]:
     """Run the generators and rebuild the mart where needed; returns what was done."""
     models = list(models or (config.get("candidates") or {}).get("models") or [])
+    dbt = dbt_vars(config)
+    max_rank = dbt["candidate_max_rank"]
     with ranking_warehouse(settings) as con:
         missing = missing_candidate_slices(con, folds, targets, models)
     if missing:
@@ -104,11 +114,11 @@ def ensure_inputs(
         run_candidates(settings, config, folds=run_folds, targets=run_targets, models=run_models,
                        progress=progress)
     with ranking_warehouse(settings) as con:
-        stale = stale_feature_slices(con, folds, targets)
+        stale = stale_feature_slices(con, folds, targets, max_rank)
     if stale or missing:
-        build_candidate_features(settings)
+        build_candidate_features(settings, dbt)
         with ranking_warehouse(settings) as con:
-            still = stale_feature_slices(con, folds, targets)
+            still = stale_feature_slices(con, folds, targets, max_rank)
         if still:
             raise RecsysError(
                 "candidate_features does not match the candidates after a rebuild for "

@@ -130,8 +130,16 @@ def required_n_folds(config: Mapping[str, Any]) -> int:
 
 
 def dbt_vars(config: Mapping[str, Any]) -> dict[str, Any]:
-    """dbt vars implied by the pipeline config (``n_folds``), for every warehouse build."""
-    return {"n_folds": required_n_folds(config)}
+    """dbt vars implied by the pipeline config, for every warehouse build.
+
+    ``n_folds`` builds every training fold; ``candidate_max_rank`` keeps only the candidates the
+    ranker reads (rank <= ``ranker.candidates_per_model``) in ``candidate_features``, or all
+    (``None``) when that is every candidate (``>= candidates.top_n``).
+    """
+    per_model = _positive_int(dict(config.get("ranker") or {}), "candidates_per_model", 200)
+    top_n = (config.get("candidates") or {}).get("top_n")
+    max_rank = None if isinstance(top_n, int) and per_model >= top_n else per_model
+    return {"n_folds": required_n_folds(config), "candidate_max_rank": max_rank}
 
 
 def ranker_config(config: Mapping[str, Any]) -> RankerConfig:

@@ -7,6 +7,7 @@ import pytest
 from recsys.errors import ConfigError
 from recsys.ranking import train_ranker
 from recsys.ranking.dataset import RankingDataError, group_sizes
+from recsys.ranking.inputs import stale_feature_slices
 from recsys.ranking.settings import dbt_vars, ranker_config, required_n_folds
 from recsys.ranking.training import load_training_set, plan_queries
 
@@ -97,7 +98,7 @@ def test_a_fold_without_candidates_is_a_clear_error(warehouse, config):
 def test_train_folds_set_the_dbt_n_folds(config, folds, n):
     config["ranker"]["train_folds"] = folds
     assert required_n_folds(config) == n
-    assert dbt_vars(config) == {"n_folds": n}
+    assert dbt_vars(config)["n_folds"] == n
     assert ranker_config(config).train_folds == tuple(sorted(folds, key=lambda f: (len(f), f)))
 
 
@@ -113,3 +114,42 @@ def test_group_sizes_split_equal_users_of_different_folds():
     assert group_sizes(np.array([3, 5, 5, 5, 7]), np.array([0, 0, 1, 1, 1])).tolist() == [1, 1, 2, 1]
     with pytest.raises(RankingDataError, match="sorted by fold"):
         group_sizes(np.array([1, 2]), np.array([1, 0]))
+
+
+def test_staleness_counts_only_the_ranks_the_ranker_reads(warehouse):
+    # a mart built with candidate_max_rank = 6 lacks pop's rank-7 row (item 999) of each user
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("delete from candidate_features where fold = 'test' and rank_pop = 7")
+        assert stale_feature_slices(con, ["val", "test"], ["listen_plus"]) == [("test", "listen_plus")]
+        assert stale_feature_slices(con, ["val", "test"], ["listen_plus"], max_rank=6) == []
+        # a changed rank within the top 6 is still noticed
+        con.execute("update candidates set rank = 9 where fold = 'val' and model = 'pop' and uid = 3 and rank = 1")
+        assert stale_feature_slices(con, ["val", "test"], ["listen_plus"], max_rank=6) == [("val", "listen_plus")]
+
+
+@pytest.mark.parametrize(("per_model", "max_rank"), [(100, 100), (200, None), (300, None)])
+def test_candidate_max_rank_follows_candidates_per_model(config, per_model, max_rank):
+    config["candidates"]["top_n"] = 200
+    config["ranker"]["candidates_per_model"] = per_model
+    assert dbt_vars(config)["candidate_max_rank"] == max_rank
+
+
+def test_recsys_build_passes_the_config_folds_to_dbt(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    import recsys.dbt_runner
+    from recsys.cli import main
+
+    seen = {}
+
+    def fake_build(settings, select=None, *, vars=None, progress=False):
+        seen.update(select=select, vars=vars)
+        return recsys.dbt_runner.DbtRunSummary(command=["build"])
+
+    monkeypatch.setattr(recsys.dbt_runner, "build", fake_build)
+    user = tmp_path / "c.yml"
+    user.write_text("ranker: {train_folds: [val, val_2, val_3], candidates_per_model: 100}\n")
+    result = CliRunner().invoke(main, ["build", "--config", str(user), "--quiet"],
+                                env={"RECSYS_WAREHOUSE": str(tmp_path / "w.duckdb")})
+    assert result.exit_code == 0, result.output
+    assert seen["vars"] == {"n_folds": 4, "candidate_max_rank": 100}
