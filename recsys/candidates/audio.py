@@ -4,8 +4,9 @@ The profile is the decay-weighted mean of the unit audio embeddings (``item_embe
 user's ``profile_items`` most recent target-type items (``last_target_ts``: Listen+ items for the
 ``listen_plus`` target, liked items for ``like``), normalised to unit length.  Scores are cosine
 similarities to every catalogue item with an embedding, computed brute force for a block of users
-(``block x items`` at a time, no all-pairs matrix); items without an embedding score ``-inf`` and
-are never recommended, and users none of whose items has an embedding get no rows.
+(``block x items`` at a time, no all-pairs matrix); items without an embedding are not scored
+(``score_columns``) and never recommended, and users none of whose items has an embedding get no
+rows.
 """
 
 from __future__ import annotations
@@ -44,11 +45,11 @@ class AudioGenerator(CandidateGenerator):
         norms = np.linalg.norm(profile, axis=1, keepdims=True)
         self.has_profile = norms[:, 0] > 0
         self.profile = np.divide(profile, norms, out=np.zeros_like(profile), where=norms > 0)
-        self.embeddings = data.embeddings
-        self.has_embedding = data.has_embedding
+        # only items with an embedding are scored (score_columns): no -inf column mask per block
+        self.score_columns = np.flatnonzero(data.has_embedding)
+        self.item_vectors = data.embeddings[self.score_columns]
 
     def _score_block(self, user_idx: np.ndarray, n: int) -> np.ndarray:
-        scores = self.profile[user_idx] @ self.embeddings.T
-        scores[:, ~self.has_embedding] = -np.inf
+        scores = self.profile[user_idx] @ self.item_vectors.T
         scores[~self.has_profile[user_idx], :] = -np.inf
         return scores
