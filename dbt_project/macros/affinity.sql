@@ -4,13 +4,17 @@
 with
 
 history as (
-    select h.*, m.{{ group_key }}
+    -- only the columns aggregated below (the joined table is 30 columns wide)
+    select
+        h.fold, h.uid, m.{{ group_key }}, h.listen_events, h.listen_plus_events,
+        h.decayed_listen_events, h.is_liked, h.is_disliked
     from {{ ref('int_user_item_history_joined') }} as h
     inner join {{ ref('int_items_mapped') }} as m on h.item_id = m.item_id
     where m.{{ group_key }} is not null
 ),
 
 per_group as (
+    -- count(*) filter: BIGINT counters (a sum of 0/1 flags would accumulate in HUGEINT)
     select
         fold,
         uid,
@@ -18,9 +22,9 @@ per_group as (
         cast(sum(listen_events) as {{ dbt.type_bigint() }}) as {{ prefix }}_listen_events,
         cast(sum(listen_plus_events) as {{ dbt.type_bigint() }}) as {{ prefix }}_listen_plus_events,
         sum(decayed_listen_events) as {{ prefix }}_decayed_listen_events,
-        cast(sum(case when listen_events > 0 then 1 else 0 end) as {{ dbt.type_bigint() }}) as {{ prefix }}_distinct_items,
-        cast(sum(is_liked) as {{ dbt.type_bigint() }}) as {{ prefix }}_liked_items,
-        cast(sum(is_disliked) as {{ dbt.type_bigint() }}) as {{ prefix }}_disliked_items
+        count(*) filter (where listen_events > 0) as {{ prefix }}_distinct_items,
+        count(*) filter (where is_liked = 1) as {{ prefix }}_liked_items,
+        count(*) filter (where is_disliked = 1) as {{ prefix }}_disliked_items
     from history
     group by fold, uid, {{ group_key }}
 ),

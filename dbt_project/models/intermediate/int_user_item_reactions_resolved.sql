@@ -38,8 +38,8 @@ aggregated as (
         item_id,
         max(history_end_ts) as history_end_ts,
         {%- for t in ['like', 'unlike', 'dislike', 'undislike'] %}
-        cast(sum(case when event_type = '{{ t }}' then 1 else 0 end) as {{ dbt.type_bigint() }}) as {{ t }}_events,
-        cast(sum(case when event_type = '{{ t }}' then cast(is_organic as {{ dbt.type_int() }}) else 0 end) as {{ dbt.type_bigint() }}) as organic_{{ t }}_events,
+        count(*) filter (where event_type = '{{ t }}') as {{ t }}_events,
+        count(*) filter (where event_type = '{{ t }}' and is_organic = 1) as organic_{{ t }}_events,
         {%- endfor %}
         min(case when event_type = 'like' then timestamp end) as first_like_ts,
         max(case when event_type = 'like' then timestamp end) as last_like_ts,

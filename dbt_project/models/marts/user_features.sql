@@ -24,9 +24,9 @@ per_user as (
         {{ safe_ratio('sum(sum_played_ratio_pct)', 'sum(listen_events)') }} as user_mean_played_ratio_pct,
         cast(sum(like_events) as {{ dbt.type_bigint() }}) as user_like_events,
         cast(sum(dislike_events) as {{ dbt.type_bigint() }}) as user_dislike_events,
-        cast(sum(is_liked) as {{ dbt.type_bigint() }}) as user_liked_items,
-        cast(sum(is_disliked) as {{ dbt.type_bigint() }}) as user_disliked_items,
-        cast(sum(case when listen_events > 0 then 1 else 0 end) as {{ dbt.type_bigint() }}) as user_distinct_items,
+        count(*) filter (where is_liked = 1) as user_liked_items,
+        count(*) filter (where is_disliked = 1) as user_disliked_items,
+        count(*) filter (where listen_events > 0) as user_distinct_items,
         count(distinct case when listen_events > 0 then artist_id end) as user_distinct_artists,
         min(least(first_listen_ts, first_reaction_ts)) as first_event_ts,
         max(greatest(last_listen_ts, last_reaction_ts)) as last_event_ts
