@@ -305,7 +305,11 @@ def build(
     """``dbt build`` (models and their tests) of the whole project or of ``select``.
 
     ``vars`` overrides dbt vars (``{"n_folds": 3}``); other keyword arguments go to :func:`run_dbt`.
+    A selection of ``candidate_features`` alone is written in place (``staged=False``, as
+    :func:`build_candidate_features`): one model, no copy of the whole warehouse.
     """
+    if select and list(select) == [Tables.candidate_features]:
+        kwargs.setdefault("staged", False)
     args = ["build"]
     if select:
         args += ["--select", *select]

@@ -57,3 +57,21 @@ def test_build_command_turns_errors_into_a_message(tmp_path):
     )
     assert result.exit_code == 1
     assert "dataset files" in result.output and "Traceback" not in result.output
+
+
+def test_candidate_features_alone_is_built_in_place(monkeypatch):
+    """`recsys build --select candidate_features` copies no warehouse; other selections are staged."""
+    from recsys import dbt_runner
+    from recsys.config import Settings
+
+    calls = []
+
+    def fake_run_dbt(settings, args, **kwargs):
+        calls.append(kwargs.get("staged", True))
+        return dbt_runner.DbtRunSummary(command=list(args), statuses={"model x": "success"})
+
+    monkeypatch.setattr(dbt_runner, "run_dbt", fake_run_dbt)
+    dbt_runner.build(Settings(), select=["candidate_features"])
+    dbt_runner.build(Settings(), select=["eval_targets"])
+    dbt_runner.build(Settings())
+    assert calls == [False, True, True]
