@@ -18,7 +18,13 @@ from recsys.errors import WarehouseError
 _LOCK_HINTS = ("could not set lock", "conflicting lock")
 
 
-def _configure(con: duckdb.DuckDBPyConnection, settings: Settings | None) -> None:
+def apply_settings(con: duckdb.DuckDBPyConnection, settings: Settings | None) -> None:
+    """Apply the DuckDB resources of ``settings`` to a connection opened elsewhere.
+
+    Sets ``memory_limit``, ``threads`` (only when given), ``temp_directory`` (created) and
+    ``preserve_insertion_order = false``, as :func:`connect` does for the warehouse; e.g. for an
+    in-memory ``duckdb.connect()``. ``None`` leaves the connection as it is.
+    """
     if settings is None:
         return
     con.execute(f"SET memory_limit = '{settings.memory_limit}'")
@@ -55,8 +61,11 @@ def connect(
                 f"DuckDB said: {exc}"
             ) from exc
         raise WarehouseError(f"Cannot open warehouse {path}: {exc}") from exc
-    _configure(con, settings)
+    apply_settings(con, settings)
     return con
+
+
+_configure = apply_settings  # the former private name
 
 
 @contextmanager

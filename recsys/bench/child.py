@@ -23,8 +23,7 @@ from recsys.bench.report import write_atomic
 from recsys.columns import TARGETS
 from recsys.config import DBT_PROJECT_DIR, load_settings
 from recsys.pipeline_config import load_config
-from recsys.warehouse import _configure as configure
-from recsys.warehouse import connect, table_exists
+from recsys.warehouse import apply_settings, connect, table_exists
 
 
 def _test_cutoff(warehouse: Path) -> int:
@@ -112,7 +111,7 @@ def run(args: argparse.Namespace) -> dict:
     cutoff = _test_cutoff(args.warehouse)
     con = duckdb.connect()
     try:
-        configure(con, settings)  # the same memory limit, threads and spill folder as the warehouse
+        apply_settings(con, settings)  # the same memory limit, threads and spill folder as the warehouse
         return baselines.bench_listen_plus(con, args.listens, cutoff=cutoff, repeats=args.repeats)
     finally:
         con.close()

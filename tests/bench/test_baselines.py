@@ -244,3 +244,15 @@ def test_bench_evaluation_times_accuracy_sql_against_the_full_loop(mixed_con):
     out = bench_evaluation(mixed_con[0], repeats=1)
     assert out["agree"] and out["ours"].startswith("sql/metrics/accuracy.sql")
     assert out["rows_compared"] == (3 * 2 + 2) * 6 * 2
+
+
+def test_apply_settings_configures_an_in_memory_connection(tmp_path):
+    from recsys.config import Settings
+    from recsys.warehouse import apply_settings
+
+    con = duckdb.connect()
+    apply_settings(con, Settings(memory_limit="1GB", threads=1, temp_dir=tmp_path / "spill"))
+    assert con.execute("select current_setting('threads')").fetchone()[0] == 1
+    assert con.execute("select current_setting('memory_limit')").fetchone()[0] in ("953.6 MiB", "1.0 GB", "1GB")
+    assert (tmp_path / "spill").is_dir()
+    con.close()
