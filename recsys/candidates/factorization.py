@@ -53,14 +53,15 @@ class IALSGenerator(_FactorModel):
     """iALS (Hu, Koren, Volinsky) via ``implicit.cpu.als.AlternatingLeastSquares``.
 
     Confidence ``alpha * log1p(target_events)`` (BM25-weighted first when ``bm25``); disliked
-    user-items get ``-alpha * dislike_weight``.  ``num_threads`` of the conjugate-gradient solver:
+    user-items get ``-alpha * dislike_weight``.  5 iterations, not 10: on small's val fold Listen+
+    Recall@100 0.558 either way (3: 0.553), at half the fit.  ``num_threads`` of the conjugate-gradient solver:
     each user's (item's) solve is independent of the others, so the result does not depend on it.
     """
 
     name = "ials"
     columns = frozenset({"target_events", "is_disliked", "last_target_ts"})
     defaults = {
-        "factors": 64, "iterations": 10, "regularization": 0.01, "alpha": 10.0,
+        "factors": 64, "iterations": 5, "regularization": 0.01, "alpha": 10.0,
         "bm25": False, "bm25_k1": 1.2, "bm25_b": 0.75, "dislike_weight": 0.0, "exclude_seen": False,
         "recent_items": 100, "num_threads": 2,
     }  # fmt: skip
