@@ -13,7 +13,8 @@ One row per (uid, item_id) candidate of a (fold, target), read from the dbt mart
   whose inputs exist; read as float32, SQL ``NULL`` becomes ``NaN``, which LightGBM
   treats as *missing* (it learns which side of each split missing values go; a generator that
   did not propose an item therefore has ``rank_<model> = NaN``, not a fill value);
-* **label**: 1 if (fold, target, uid, item_id) is in ``eval_targets``, else 0.
+* **label**: 1 if (fold, target, uid, item_id) is in ``eval_targets``, else 0; with
+  ``graded_cap`` = c, the target's event count capped at c (1..c; 0 = not a target).
 """
 
 from __future__ import annotations
@@ -198,6 +199,7 @@ def load_frame(
     features: Sequence[str] | None = None,
     exclude: Sequence[str] = (),
     uids: np.ndarray | None = None,
+    graded_cap: int | None = None,
 ) -> RankingFrame:
     """Read the ranking table of one (fold, target) from ``candidate_features`` + ``eval_targets``.
 
@@ -213,6 +215,8 @@ def load_frame(
         Extra columns never used as features.
     uids
         Read only these users (``None``: every evaluated user); bounds memory at scale.
+    graded_cap
+        Graded labels: ``min(target_events, graded_cap)``; ``None``: binary labels.
     """
     require_tables(con, Tables.candidate_features, Tables.eval_targets)
     types = column_types(con, Tables.candidate_features)
@@ -244,15 +248,16 @@ def load_frame(
         f"as {_quote(f)}"
         for f in features
     )
+    label = "1" if graded_cap is None else f"least(greatest(t.target_events, 1), {int(graded_cap)})"
     user_filter = ""
     if uids is not None:
         con.register("_ranker_uids", pa.table({"uid": pa.array(np.asarray(uids), pa.uint32())}))
         user_filter = "and cf.uid in (select uid from _ranker_uids)"
     sql = f"""
         select cf.uid, cf.item_id, {selected},
-               cast(exists (select 1 from eval_targets t
-                            where t.fold = cf.fold and t.target = cf.target
-                              and t.uid = cf.uid and t.item_id = cf.item_id) as utinyint) as label
+               cast(coalesce((select {label} from eval_targets t
+                              where t.fold = cf.fold and t.target = cf.target
+                                and t.uid = cf.uid and t.item_id = cf.item_id), 0) as utinyint) as label
         from candidate_features cf
         where cf.fold = $fold and cf.target = $target and ({merged})
           and cf.uid in (select uid from eval_targets where fold = $fold and target = $target)

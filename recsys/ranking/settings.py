@@ -50,6 +50,9 @@ class RankerConfig:
         ``n_folds >= max fold index + 1`` (:func:`required_n_folds`).
     valid_share
         Share of the training users held out for early stopping (the same users in every fold).
+    graded_labels
+        ``None``: label 1 for a target, 0 otherwise; an integer c: the target's event count
+        capped at c (LambdaRank gain 2^label - 1), so items the user came back to often weigh more.
     max_train_queries
         Training query groups (fold, user) at most, a seeded sample of them; the held-out users
         are capped in the same proportion. ``None``: all.
@@ -72,6 +75,7 @@ class RankerConfig:
     train_folds: tuple[str, ...] = ("val",)
     valid_share: float = 0.2
     max_train_queries: int | None = None
+    graded_labels: int | None = None
     seed: int = 42
     top_k: int = 100
     num_boost_round: int = 500
@@ -162,6 +166,11 @@ def ranker_config(config: Mapping[str, Any]) -> RankerConfig:
     max_queries = section.get("max_train_queries")
     if max_queries is not None:
         max_queries = _positive_int(section, "max_train_queries", 1)
+    graded = section.get("graded_labels")
+    if graded is not None:
+        graded = _positive_int(section, "graded_labels", 1)
+        if graded > 30:
+            raise ConfigError(f"ranker.graded_labels = {graded} must be <= 30 (LightGBM's label_gain).")
     params = section.get("params") or {}
     extra = section.get("extra_params") or {}
     for key, value in (("params", params), ("extra_params", extra)):
@@ -177,6 +186,7 @@ def ranker_config(config: Mapping[str, Any]) -> RankerConfig:
         train_folds=_train_folds(section),
         valid_share=float(share),
         max_train_queries=max_queries,
+        graded_labels=graded,
         seed=seed,
         top_k=_positive_int(evaluation, "top_k", 100),
         num_boost_round=_positive_int(section, "num_boost_round", 500),

@@ -147,7 +147,7 @@ def load_training_set(
     for fold in cfg.train_folds:
         frame = load_frame(
             con, fold, target, models=models, per_model=cfg.candidates_per_model,
-            features=features, exclude=exclude, uids=plan.users(fold),
+            features=features, exclude=exclude, uids=plan.users(fold), graded_cap=cfg.graded_labels,
         )
         features = frame.feature_names
         frames.append(frame)

@@ -123,4 +123,6 @@ def config():
     cfg["ranker"]["candidates_per_model"] = 6
     cfg["candidates"]["models"] = ["pop", "hist"]
     cfg["ranker"]["models"] = None  # = candidates.models
+    cfg["ranker"]["train_folds"] = ["val"]  # the fixture warehouse has folds val and test
+    cfg["ranker"]["graded_labels"] = None  # binary labels (test_ranking_training covers graded)
     return cfg

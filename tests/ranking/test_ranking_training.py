@@ -153,3 +153,19 @@ def test_recsys_build_passes_the_config_folds_to_dbt(monkeypatch, tmp_path):
                                 env={"RECSYS_WAREHOUSE": str(tmp_path / "w.duckdb")})
     assert result.exit_code == 0, result.output
     assert seen["vars"] == {"n_folds": 4, "candidate_max_rank": 100}
+
+
+def test_graded_labels_are_capped_event_counts(warehouse, config):
+    from recsys.ranking.dataset import load_frame
+
+    with duckdb.connect(str(warehouse)) as con:
+        # items ending in 1: 5 target events, ending in 2: 1 event (conftest default)
+        con.execute("update eval_targets set target_events = 5 where item_id % 10 = 1")
+        binary = load_frame(con, "val", "listen_plus", models=MODELS, per_model=6)
+        graded = load_frame(con, "val", "listen_plus", models=MODELS, per_model=6, graded_cap=3)
+        cfg = _cfg(config, graded_labels=3)
+        stacked, _, _ = load_training_set(con, "listen_plus", cfg, MODELS)
+    ends = binary.item_ids % 10
+    assert binary.labels.tolist() == [1 if e in (1, 2) else 0 for e in ends]
+    assert graded.labels.tolist() == [3 if e == 1 else 1 if e == 2 else 0 for e in ends]
+    assert stacked.labels.tolist() == graded.labels.tolist()
