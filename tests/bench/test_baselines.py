@@ -153,7 +153,8 @@ def test_listen_plus_duckdb_agrees_with_pandas(listens_file):
     assert out["checksum"] == {"rows": 2, "sum_events": 3, "sum_last_ts": 600, "sum_uid": 3, "sum_item_id": 10}
 
 
-# the compiled form of dbt's int_user_item_listens_aggregated (vars: 50, 30, [1, 7, 30], 7 days)
+# the same table as dbt's int_user_item_listens_aggregated (vars: 50, 30, [1, 7, 30], 7 days) in its
+# earlier per-fold-join form: the dbt model itself compiles the fold cut-offs in (see tests/dbt)
 MODEL_SQL = """
 with l as (
     select f.fold, f.history_end_ts, e.*,
