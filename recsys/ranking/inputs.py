@@ -98,8 +98,13 @@ def ensure_inputs(
     targets: Sequence[str],
     models: Sequence[str] | None = None,
     progress: bool = True,
+    check_stale: bool = True,
 ) -> dict[str, Any]:
-    """Run the generators and rebuild the mart where needed; returns what was done."""
+    """Run the generators and rebuild the mart where needed; returns what was done.
+
+    ``check_stale=False`` skips comparing the mart with ``candidates`` (a scan of both tables,
+    tens of seconds at 50m) and rebuilds it only when candidates were missing.
+    """
     models = list(models or (config.get("candidates") or {}).get("models") or [])
     dbt = dbt_vars(config)
     max_rank = dbt["candidate_max_rank"]
@@ -113,8 +118,10 @@ def ensure_inputs(
         run_models = list(dict.fromkeys(m for _, _, m in missing))
         run_candidates(settings, config, folds=run_folds, targets=run_targets, models=run_models,
                        progress=progress)
-    with ranking_warehouse(settings) as con:
-        stale = stale_feature_slices(con, folds, targets, max_rank)
+    stale = []
+    if check_stale or missing:
+        with ranking_warehouse(settings) as con:
+            stale = stale_feature_slices(con, folds, targets, max_rank)
     if stale or missing:
         build_candidate_features(settings, dbt)
         with ranking_warehouse(settings) as con:

@@ -121,7 +121,7 @@ def train_ranker(
 
     Needs the warehouse built with those folds (``recsys build`` with the same config). With
     ``ensure``, generators are run for any missing (training fold, target, model) slice of
-    ``candidates`` and the ``candidate_features`` mart is rebuilt when stale. Writes
+    ``candidates`` and the ``candidate_features`` mart is then rebuilt. Writes
     ``<reports_dir>/ranker/<target>.{txt,json}`` and ``ranker_feature_importance``. Returns a
     summary per target (rows, queries per fold, best iteration, held-out NDCG@10, feature gains).
     """
@@ -130,8 +130,10 @@ def train_ranker(
     with ranking_warehouse(settings) as con:
         check_train_folds(con, cfg.train_folds)
     if ensure:
+        # only missing slices (e.g. val_2 before its first run): a staleness scan of the mart
+        # costs tens of seconds at 50m, and `recsys evaluate` runs it anyway
         ensure_inputs(settings, config, folds=cfg.train_folds, targets=targets,
-                      models=merged_models(config, cfg), progress=progress)
+                      models=merged_models(config, cfg), progress=progress, check_stale=False)
     out = {}
     with ranking_warehouse(settings) as con:
         for target in targets:

@@ -169,3 +169,14 @@ def test_graded_labels_are_capped_event_counts(warehouse, config):
     assert binary.labels.tolist() == [1 if e in (1, 2) else 0 for e in ends]
     assert graded.labels.tolist() == [3 if e == 1 else 1 if e == 2 else 0 for e in ends]
     assert stacked.labels.tolist() == graded.labels.tolist()
+
+
+def test_train_ranker_skips_the_staleness_scan_when_no_slice_is_missing(settings, config, monkeypatch):
+    import recsys.ranking.inputs as inputs
+
+    def no_scan(*args, **kwargs):
+        raise AssertionError("train_ranker scanned candidate_features for staleness")
+
+    monkeypatch.setattr(inputs, "stale_feature_slices", no_scan)
+    info = train_ranker(settings, config, targets=["listen_plus"], progress=False)["listen_plus"]
+    assert info["rows"] == 6 * N_USERS
