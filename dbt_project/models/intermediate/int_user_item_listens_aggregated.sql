@@ -46,6 +46,12 @@ listens_sliced as (
     where {{ before_cutoff('timestamp', folds[n - 1].history_end_ts) }}
 ),
 
+listens_weighted as (
+    -- decay weight against the slice's end, once per listen; rescaled to each fold's cut-off below
+    select *, {{ decay_weight('ts', 'slice_end_ts') }} as decay_weight
+    from listens_sliced
+),
+
 per_slice as (
     select
         uid,
@@ -64,13 +70,11 @@ per_slice as (
         max(ts) as last_listen_ts,
         min(ts) filter (where played_ratio_pct >= {{ threshold }}) as first_listen_plus_ts,
         max(ts) filter (where played_ratio_pct >= {{ threshold }}) as last_listen_plus_ts,
-        -- decayed against the slice's end; rescaled to each fold's cut-off below
-        sum({{ decay_weight('ts', 'slice_end_ts') }}) as decayed_listen_events,
-        sum({{ decay_weight('ts', 'slice_end_ts') }}) filter (where played_ratio_pct >= {{ threshold }})
-            as decayed_listen_plus_events,
+        sum(decay_weight) as decayed_listen_events,
+        sum(decay_weight) filter (where played_ratio_pct >= {{ threshold }}) as decayed_listen_plus_events,
         sum(cast(played_ratio_pct as {{ bigint }})) as sum_played_ratio_pct,
         max(track_length_seconds) as track_length_seconds
-    from listens_sliced
+    from listens_weighted
     group by uid, item_id, slice
 ),
 
