@@ -135,9 +135,12 @@ def pipeline_plan(
     """
     commands = installed_commands() if commands is None else commands
     cfg = ["--config", str(config)] if config else []
+    build = commands.get("build")
+    # the build's folds (dbt var n_folds) and candidate_features' ranks follow the config too
+    build_cfg = cfg if has_option(build, "--config") else []
     plan = [
         _cmd(commands, "generate", ["--size", size, "--seed", str(seed), "--out", str(paths.data_dir)], "generate"),
-        _cmd(commands, "build", ["--quiet"] if has_option(commands.get("build"), "--quiet") else [], "build"),
+        _cmd(commands, "build", (["--quiet"] if has_option(build, "--quiet") else []) + build_cfg, "build"),
     ]
     cand = commands.get("candidates")
     for model in models:
@@ -145,7 +148,7 @@ def pipeline_plan(
         if has_option(cand, "--fold"):
             args += ["--fold", "val,test"]
         plan.append(_cmd(commands, "candidates", args + cfg, f"candidates-{model}", extra={"model": model}))
-    plan.append(_cmd(commands, "build", ["--select", "candidate_features"], "build-candidate-features"))
+    plan.append(_cmd(commands, "build", ["--select", "candidate_features"] + build_cfg, "build-candidate-features"))
     plan.append(_cmd(commands, "train-ranker", cfg, "train-ranker"))
     plan.append(_cmd(commands, "rank", ["--fold", "test"] + cfg, "rank"))
     child = [sys.executable, "-m", "recsys.bench.child", "recommendations", "--fold", "test",
