@@ -8,6 +8,9 @@ export RECSYS_SIZE ?= small
 export RECSYS_WAREHOUSE ?= warehouse/recsys.duckdb
 SEED ?= 42
 BENCH_SIZES ?= tiny small
+# a pipeline config file for build, evaluate and bench (e.g. CONFIG=configs/50m.yml); empty: defaults
+CONFIG ?=
+CONFIG_FLAG := $(if $(CONFIG),--config $(CONFIG))
 
 .PHONY: help setup data validate build evaluate run test bench lint clean shell docs
 
@@ -31,10 +34,10 @@ validate: $(BIN)/recsys ## check the dataset's files, columns and dtypes
 	$(BIN)/recsys validate
 
 build: $(BIN)/recsys ## dbt build: splits, targets, aggregates, point-in-time features, tests
-	$(BIN)/recsys build
+	$(BIN)/recsys build $(CONFIG_FLAG)
 
 evaluate: $(BIN)/recsys ## fit every model, write recommendations, SQL metrics and reports/
-	$(BIN)/recsys evaluate
+	$(BIN)/recsys evaluate $(CONFIG_FLAG)
 
 run: data validate build evaluate ## everything from data to report on the default dataset
 
@@ -42,7 +45,7 @@ test: $(BIN)/recsys ## run the test suite (fast: tiny generated data)
 	$(BIN)/pytest -q
 
 bench: $(BIN)/recsys ## benchmark every stage at BENCH_SIZES, write reports/bench.{json,md}
-	$(BIN)/recsys bench --sizes $(BENCH_SIZES)
+	$(BIN)/recsys bench --sizes $(BENCH_SIZES) $(CONFIG_FLAG)
 
 lint: $(BIN)/recsys ## ruff over the Python code
 	$(BIN)/ruff check recsys tests
