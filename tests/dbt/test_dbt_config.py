@@ -63,3 +63,13 @@ def test_models_use_no_literal_paths_and_source_only_in_staging():
 )
 def test_protocol_vars_default_to_the_paper(paper_value):
     assert paper_value in (DBT_PROJECT_DIR / "dbt_project.yml").read_text()
+
+
+def test_dbt_var_defaults_are_what_the_default_pipeline_config_builds():
+    # a plain `dbt build` must build the folds and candidate ranks `recsys evaluate` then reads
+    from recsys.pipeline_config import load_config
+    from recsys.ranking.settings import dbt_vars
+
+    project_vars = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
+    for name, value in dbt_vars(load_config(None)).items():
+        assert project_vars[name] == value, name
