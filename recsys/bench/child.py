@@ -86,11 +86,12 @@ def dbt_listens(args: argparse.Namespace, settings) -> dict:
     con = connect(args.warehouse, read_only=True, settings=settings)
     try:
         folds = [tuple(r) for r in con.execute("select fold, history_end_ts from folds order by fold").fetchall()]
-        return baselines.bench_dbt_listens_model(
-            con, sql, args.listens, folds, listen_vars=listen_vars, repeats=args.repeats
-        )
     finally:
-        con.close()
+        con.close()  # each side opens its own connection in a fresh process
+    return baselines.bench_dbt_listens_model(
+        None, sql, args.listens, folds, listen_vars=listen_vars, repeats=args.repeats,
+        warehouse=args.warehouse,
+    )
 
 
 def run(args: argparse.Namespace) -> dict:

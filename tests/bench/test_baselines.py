@@ -201,6 +201,22 @@ def test_dbt_model_sql_agrees_with_pandas(listens_file):
     assert out["checksum"]["rows"] == 5 and out["checksum"]["listen_plus_events"] == 2 + 1 + 2  # test (1,5), (2,5); val (1,5)
 
 
+def test_dbt_model_sides_in_fresh_processes_agree_with_pandas(listens_file, tmp_path, monkeypatch):
+    # what the benchmark runs: each side spawned in its own process on the warehouse file
+    monkeypatch.setenv("RECSYS_TEMP_DIR", str(tmp_path / "spill"))
+    warehouse = tmp_path / "w.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(f"create view stg_listens as select * from read_parquet('{listens_file}')")
+        con.execute("create table folds as select * from (values ('test', 999::UINTEGER), "
+                    "('val', 250::UINTEGER)) t(fold, history_end_ts)")
+    folds = [("test", 999), ("val", 250)]
+    out = baselines.bench_dbt_listens_model(None, MODEL_SQL, listens_file, folds, warehouse=warehouse)
+    assert out["isolation"] == "each side in a fresh process"
+    assert out["agree"], out["max_abs_diff"]
+    assert out["checksum"]["rows"] == 5 and out["checksum"]["listen_plus_events"] == 2 + 1 + 2
+    assert out["ours_s"] > 0 and out["theirs_s"] > 0
+
+
 @pytest.fixture
 def mixed_con(tables):
     """The fixture tables with u1's item 10 recommendation-driven (is_organic = 0), the rest organic."""

@@ -21,7 +21,7 @@ listens_sliced as (
     select
         uid,
         item_id,
-        cast(timestamp as {{ bigint }}) as ts,
+        timestamp as ts,  -- UINTEGER: 4-byte min/max states; differences are taken as BIGINT
         is_organic,
         played_ratio_pct,
         track_length_seconds,
@@ -63,7 +63,7 @@ per_slice as (
         count(*) filter (where played_ratio_pct < {{ skip }}) as skip_events,
         {%- for f in folds %}
         {%- for w in windows %}
-        count(*) filter (where {{ f.history_end_ts }} - ts <= {{ w | int * 86400 }}) as listens_{{ w }}d_{{ f.fold_index }},
+        count(*) filter (where ts >= {{ [f.history_end_ts | int - w | int * 86400, 0] | max }}) as listens_{{ w }}d_{{ f.fold_index }},
         {%- endfor %}
         {%- endfor %}
         min(ts) as first_listen_ts,
@@ -72,7 +72,7 @@ per_slice as (
         max(ts) filter (where played_ratio_pct >= {{ threshold }}) as last_listen_plus_ts,
         sum(decay_weight) as decayed_listen_events,
         sum(decay_weight) filter (where played_ratio_pct >= {{ threshold }}) as decayed_listen_plus_events,
-        sum(cast(played_ratio_pct as {{ bigint }})) as sum_played_ratio_pct,
+        sum(cast(played_ratio_pct as {{ dbt.type_int() }})) as sum_played_ratio_pct,  -- INTEGER input: BIGINT-sized state
         max(track_length_seconds) as track_length_seconds
     from listens_weighted
     group by uid, item_id, slice
