@@ -9,12 +9,13 @@ and must agree to 1e-9.
 
 from __future__ import annotations
 
-import math
+import math  # noqa: F401 (used by the doctest)
 from collections.abc import Sequence
 
 import pandas as pd
 
 from recsys.columns import Columns as C
+from recsys.evaluation import reference
 
 ACCURACY_METRICS = ("ndcg", "recall", "precision", "hitrate", "mrr", "map")
 SUBSETS = ("all", "organic", "recommendation")
@@ -38,20 +39,11 @@ def _targets_by_subset(targets: pd.DataFrame) -> dict[tuple, dict]:
     return out
 
 
-def _user_metrics(ranked: list, relevant: set, k: int) -> dict[str, float]:
-    """The six metrics of one user's ranked list [(rank, item_id), ...] at cut-off ``k``."""
-    hit_ranks = [rank for rank, item in ranked if rank <= k and item in relevant]
-    n_hits = len(hit_ranks)
-    ideal = min(len(relevant), k)
-    idcg = sum(1.0 / math.log2(i + 1) for i in range(1, ideal + 1))
-    return {
-        "ndcg": sum(1.0 / math.log2(r + 1) for r in hit_ranks) / idcg,
-        "recall": n_hits / len(relevant),
-        "precision": n_hits / k,
-        "hitrate": 1.0 if n_hits else 0.0,
-        "mrr": 1.0 / hit_ranks[0] if hit_ranks else 0.0,
-        "map": sum((j + 1) / r for j, r in enumerate(hit_ranks)) / ideal,
-    }
+# the per-user formulas are the project's Python reference (tests hold the SQL equal to it)
+METRIC_FUNCTIONS = {
+    "ndcg": reference.ndcg, "recall": reference.recall, "precision": reference.precision,
+    "hitrate": reference.hitrate, "mrr": reference.mrr, "map": reference.average_precision,
+}
 
 
 def pandas_accuracy(
@@ -93,7 +85,7 @@ def pandas_accuracy(
         ranked = {}
         for uid, user_recs in group.groupby(C.uid):
             user_recs = user_recs[user_recs[C.rank] <= max_k].sort_values(C.rank)
-            ranked[uid] = list(zip(user_recs[C.rank].tolist(), user_recs[C.item_id].tolist(), strict=True))
+            ranked[uid] = user_recs[C.item_id].tolist()  # in rank order (ranks are 1..n per list)
         for subset in SUBSETS:
             users = users_by_subset.get((fold, target, subset), {})
             if not users:
@@ -102,8 +94,8 @@ def pandas_accuracy(
             for uid, relevant in users.items():
                 user_list = ranked.get(uid, [])
                 for k in ks:
-                    for metric, value in _user_metrics(user_list, relevant, k).items():
-                        sums[metric, k] += value
+                    for metric, fn in METRIC_FUNCTIONS.items():
+                        sums[metric, k] += fn(user_list, relevant, k)
             for (metric, k), total in sums.items():
                 rows.append((fold, target, model, subset, metric, k, total / len(users), len(users)))
     return pd.DataFrame(rows, columns=ACCURACY_KEYS + ["value", "users"])

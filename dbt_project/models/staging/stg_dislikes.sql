@@ -1,1 +1,1 @@
-{{ stage_reaction_events('dislikes') }}
+{{ stage_events('dislikes') }}

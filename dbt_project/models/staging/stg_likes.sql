@@ -1,1 +1,1 @@
-{{ stage_reaction_events('likes') }}
+{{ stage_events('likes') }}

@@ -1,1 +1,1 @@
-{{ stage_reaction_events('undislikes') }}
+{{ stage_events('undislikes') }}

@@ -1,1 +1,1 @@
-{{ stage_reaction_events('unlikes') }}
+{{ stage_events('unlikes') }}
