@@ -1,23 +1,41 @@
 {#- Listens before each fold's cut-off, aggregated per (fold, uid, item_id): the one pass over
     the biggest file that user, item, user-item, user-artist features and train_interactions share.
 
-    One scan of the listens, not one per fold. The fold cut-offs (known at compile time, from
-    fold_rows()) cut the time line into slices: slice 0 = before the earliest cut-off, slice s =
-    between the s-th and (s+1)-th earliest cut-offs. The listens are aggregated once per
-    (uid, item_id, slice); a fold's row is the combination of the slices before its cut-off:
-    counts and sums add, min/max combine, and a decayed sum computed against the slice's own
-    end rescales to the fold's cut-off by 0.5 ^ (gap / half-life). Windowed counts depend on the
-    fold's cut-off, so each slice row carries them for every fold. The earliest fold is slice 0
-    as it is; every later fold joins slice 0 with its few later slices (a small table). -#}
+    One scan and one group-by per (uid, item_id) serve every fold, with no join. The fold
+    cut-offs are known at compile time (fold_rows()). The listens scanned are those before the
+    latest cut-off; an earlier fold k gets its aggregates from the same group:
+    - counts and the played-ratio sum: the total minus the part at or after k's cut-off (a few
+      days of listens, so few rows to update);
+    - first listen and first Listen+: the overall ones, kept when they come before k's cut-off;
+    - last listen, last Listen+, track length, windowed counts and decayed sums: aggregates
+      filtered to before k's cut-off. Decay weights are computed once, against the latest
+      cut-off, and rescaled to k's by 0.5 ^ ((k's cut-off - latest cut-off) / half-life).
+    A pair has a row in fold k when its first listen comes before k's cut-off. The group-by's
+    cost grows with its number of aggregates; aggregating per (uid, item_id, slice between
+    cut-offs) instead and joining the slices back per fold took longer and twice the memory at
+    50m (docs/bench.md). -#}
 {%- set windows = var('feature_windows_days') -%}
 {%- set threshold = var('listen_plus_threshold') | int -%}
 {%- set skip = var('skip_threshold') | int -%}
 {%- set folds = fold_rows() | sort(attribute='history_end_ts') -%}
-{%- set n = folds | length -%}
-{%- set bigint = dbt.type_bigint() -%}
+{%- set latest_end = (folds | last).history_end_ts -%}
+{%- set is_listen_plus = 'played_ratio_pct >= ' ~ threshold -%}
+{%- set is_skip = 'played_ratio_pct < ' ~ skip -%}
+{%- set int_type = dbt.type_int() -%}
+{#- per_fold's columns, each with how fold k gets it from per_pair: own = its own aggregate
+    (<column>_k), net = the total less the part at or after its cut-off, decayed = its own sum
+    rescaled from the latest cut-off to its own, first = the overall first if before its cut-off -#}
+{%- set columns = [('listen_events', 'net'), ('listen_plus_events', 'net'),
+                   ('organic_listen_events', 'net'), ('skip_events', 'net')] -%}
+{%- for w in windows %}{% do columns.append(('listens_' ~ w ~ 'd', 'own')) %}{% endfor -%}
+{%- do columns.extend([('first_listen_ts', 'first'), ('last_listen_ts', 'own'),
+                       ('first_listen_plus_ts', 'first'), ('last_listen_plus_ts', 'own'),
+                       ('decayed_listen_events', 'decayed'), ('decayed_listen_plus_events', 'decayed'),
+                       ('sum_played_ratio_pct', 'net'), ('track_length_seconds', 'own')]) -%}
+
 with
 
-listens_sliced as (
+listens as (
     select
         uid,
         item_id,
@@ -25,146 +43,79 @@ listens_sliced as (
         is_organic,
         played_ratio_pct,
         track_length_seconds,
-        {%- if n == 1 %}
-        0 as slice,
-        {{ folds[0].history_end_ts }} as slice_end_ts
-        {%- else %}
-        case
-            {%- for s in range(n - 1) %}
-            when {{ before_cutoff('timestamp', folds[s].history_end_ts) }} then {{ s }}
-            {%- endfor %}
-            else {{ n - 1 }}
-        end as slice,
-        case
-            {%- for s in range(n - 1) %}
-            when {{ before_cutoff('timestamp', folds[s].history_end_ts) }} then {{ folds[s].history_end_ts }}
-            {%- endfor %}
-            else {{ folds[n - 1].history_end_ts }}
-        end as slice_end_ts
-        {%- endif %}
+        {{ decay_weight('timestamp', latest_end) }} as decay_weight  -- rescaled per fold below
     from {{ ref('stg_listens') }}
-    where {{ before_cutoff('timestamp', folds[n - 1].history_end_ts) }}
+    where {{ before_cutoff('timestamp', latest_end) }}
 ),
 
-listens_weighted as (
-    -- decay weight against the slice's end, once per listen; rescaled to each fold's cut-off below
-    select *, {{ decay_weight('ts', 'slice_end_ts') }} as decay_weight
-    from listens_sliced
-),
-
-per_slice as (
+per_pair as (
     select
         uid,
         item_id,
-        slice,
+        -- over every listen scanned
         count(*) as listen_events,
-        count(*) filter (where played_ratio_pct >= {{ threshold }}) as listen_plus_events,
+        count(*) filter (where {{ is_listen_plus }}) as listen_plus_events,
         count(*) filter (where is_organic = 1) as organic_listen_events,
-        count(*) filter (where played_ratio_pct < {{ skip }}) as skip_events,
-        {%- for f in folds %}
-        {%- for w in windows %}
-        count(*) filter (where ts >= {{ [f.history_end_ts | int - w | int * 86400, 0] | max }}) as listens_{{ w }}d_{{ f.fold_index }},
-        {%- endfor %}
-        {%- endfor %}
+        count(*) filter (where {{ is_skip }}) as skip_events,
+        sum(cast(played_ratio_pct as {{ int_type }})) as sum_played_ratio_pct,  -- INTEGER input: BIGINT-sized state
         min(ts) as first_listen_ts,
-        max(ts) as last_listen_ts,
-        min(ts) filter (where played_ratio_pct >= {{ threshold }}) as first_listen_plus_ts,
-        max(ts) filter (where played_ratio_pct >= {{ threshold }}) as last_listen_plus_ts,
-        sum(decay_weight) as decayed_listen_events,
-        sum(decay_weight) filter (where played_ratio_pct >= {{ threshold }}) as decayed_listen_plus_events,
-        sum(cast(played_ratio_pct as {{ dbt.type_int() }})) as sum_played_ratio_pct,  -- INTEGER input: BIGINT-sized state
-        max(track_length_seconds) as track_length_seconds
-    from listens_weighted
-    group by uid, item_id, slice
-),
-
-{#- the (uid, item_id) aggregates of the slices 1..s, decayed to fold s's cut-off (s >= 1) -#}
-{%- for s in range(1, n) %}
-{%- set f = folds[s] %}
-later_slices_{{ s }} as (
-    select
-        uid,
-        item_id,
-        sum(listen_events) as listen_events,
-        sum(listen_plus_events) as listen_plus_events,
-        sum(organic_listen_events) as organic_listen_events,
-        sum(skip_events) as skip_events,
+        min(ts) filter (where {{ is_listen_plus }}) as first_listen_plus_ts,
+        {%- for f in folds %}
+        {%- set k = f.fold_index %}
+        {#- before fold f's cut-off; none for the latest fold, which every scanned listen is before -#}
+        {%- set before = before_cutoff('ts', f.history_end_ts) if f.history_end_ts != latest_end else none %}
+        -- fold {{ f.fold }}
+        {%- if before %}
+        {%- set after = 'not (' ~ before ~ ')' %}
+        count(*) filter (where {{ after }}) as later_listen_events_{{ k }},
+        count(*) filter (where {{ after }} and {{ is_listen_plus }}) as later_listen_plus_events_{{ k }},
+        count(*) filter (where {{ after }} and is_organic = 1) as later_organic_listen_events_{{ k }},
+        count(*) filter (where {{ after }} and {{ is_skip }}) as later_skip_events_{{ k }},
+        sum(cast(played_ratio_pct as {{ int_type }})) filter (where {{ after }}) as later_sum_played_ratio_pct_{{ k }},
+        {%- endif %}
         {%- for w in windows %}
-        sum(listens_{{ w }}d_{{ f.fold_index }}) as listens_{{ w }}d,
+        count(*){{ filter_where([before, 'ts >= ' ~ [f.history_end_ts | int - w | int * 86400, 0] | max]) }} as listens_{{ w }}d_{{ k }},
         {%- endfor %}
-        min(first_listen_ts) as first_listen_ts,
-        max(last_listen_ts) as last_listen_ts,
-        min(first_listen_plus_ts) as first_listen_plus_ts,
-        max(last_listen_plus_ts) as last_listen_plus_ts,
-        sum(decayed_listen_events * case slice
-            {%- for t in range(1, s + 1) %} when {{ t }} then {{ decay_weight(folds[t].history_end_ts, f.history_end_ts) }}{% endfor %} end)
-            as decayed_listen_events,
-        sum(decayed_listen_plus_events * case slice
-            {%- for t in range(1, s + 1) %} when {{ t }} then {{ decay_weight(folds[t].history_end_ts, f.history_end_ts) }}{% endfor %} end)
-            as decayed_listen_plus_events,
-        sum(sum_played_ratio_pct) as sum_played_ratio_pct,
-        max(track_length_seconds) as track_length_seconds
-    from per_slice
-    where slice between 1 and {{ s }}
+        max(ts){{ filter_where([before]) }} as last_listen_ts_{{ k }},
+        max(ts){{ filter_where([before, is_listen_plus]) }} as last_listen_plus_ts_{{ k }},
+        sum(decay_weight){{ filter_where([before]) }} as decayed_listen_events_{{ k }},
+        sum(decay_weight){{ filter_where([before, is_listen_plus]) }} as decayed_listen_plus_events_{{ k }},
+        max(track_length_seconds){{ filter_where([before]) }} as track_length_seconds_{{ k }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from listens
     group by uid, item_id
 ),
-{%- endfor %}
 
 per_fold as (
-    {%- for s in range(n) %}
-    {%- set f = folds[s] %}
-    {%- if s == 0 %}
+    -- one row per pair and fold; each column picks its fold's value by the fold's position
     select
-        '{{ f.fold }}' as fold,
-        uid,
-        item_id,
-        {{ f.history_end_ts }} as history_end_ts,
-        listen_events,
-        listen_plus_events,
-        organic_listen_events,
-        skip_events,
-        {%- for w in windows %}
-        listens_{{ w }}d_{{ f.fold_index }} as listens_{{ w }}d,
+        cut.fold,
+        p.uid,
+        p.item_id,
+        cut.history_end_ts,
+        {%- for c, how in columns %}
+        {%- if how == 'first' %}
+        case when {{ before_cutoff('p.' ~ c, 'cut.history_end_ts') }} then p.{{ c }} end as {{ c }},
+        {%- else %}
+        case cut.fold_position
+            {%- for f in folds %}
+            {%- set latest = f.history_end_ts == latest_end %}
+            when {{ loop.index0 }} then
+            {%- if how == 'own' %} {{ c }}_{{ f.fold_index }}
+            {%- elif how == 'net' %} {{ c }}{% if not latest %} - coalesce(later_{{ c }}_{{ f.fold_index }}, 0){% endif %}
+            {%- else %} {{ c }}_{{ f.fold_index }}{% if not latest %} * {{ decay_weight(latest_end, f.history_end_ts) }}{% endif %}
+            {%- endif %}
+            {%- endfor %}
+        end as {{ c }}{% if not loop.last %},{% endif %}
+        {%- endif %}
         {%- endfor %}
-        first_listen_ts,
-        last_listen_ts,
-        first_listen_plus_ts,
-        last_listen_plus_ts,
-        decayed_listen_events,
-        coalesce(decayed_listen_plus_events, 0) as decayed_listen_plus_events,
-        sum_played_ratio_pct,
-        track_length_seconds
-    from per_slice
-    where slice = 0
-    {%- else %}
-    {%- set rescale = decay_weight(folds[0].history_end_ts, f.history_end_ts) %}
-    select
-        '{{ f.fold }}' as fold,
-        coalesce(e.uid, l.uid) as uid,
-        coalesce(e.item_id, l.item_id) as item_id,
-        {{ f.history_end_ts }} as history_end_ts,
-        {%- for c in ['listen_events', 'listen_plus_events', 'organic_listen_events', 'skip_events'] %}
-        coalesce(e.{{ c }}, 0) + coalesce(l.{{ c }}, 0) as {{ c }},
+    from per_pair as p
+    cross join (values
+        {%- for f in folds %}
+        ({{ loop.index0 }}, '{{ f.fold }}', {{ f.history_end_ts }}){% if not loop.last %},{% endif %}
         {%- endfor %}
-        {%- for w in windows %}
-        coalesce(e.listens_{{ w }}d_{{ f.fold_index }}, 0) + coalesce(l.listens_{{ w }}d, 0) as listens_{{ w }}d,
-        {%- endfor %}
-        {%- for c, combine in [('first_listen_ts', 'least'), ('last_listen_ts', 'greatest'),
-                               ('first_listen_plus_ts', 'least'), ('last_listen_plus_ts', 'greatest')] %}
-        {{ combine_nullable(combine, 'e.' ~ c, 'l.' ~ c) }} as {{ c }},
-        {%- endfor %}
-        coalesce(e.decayed_listen_events * {{ rescale }}, 0) + coalesce(l.decayed_listen_events, 0)
-            as decayed_listen_events,
-        coalesce(e.decayed_listen_plus_events * {{ rescale }}, 0) + coalesce(l.decayed_listen_plus_events, 0)
-            as decayed_listen_plus_events,
-        {{ combine_nullable('sum', 'e.sum_played_ratio_pct', 'l.sum_played_ratio_pct') }} as sum_played_ratio_pct,
-        {{ combine_nullable('greatest', 'e.track_length_seconds', 'l.track_length_seconds') }} as track_length_seconds
-    from (select * from per_slice where slice = 0) as e
-    full outer join later_slices_{{ s }} as l
-        on e.uid = l.uid and e.item_id = l.item_id
-    {%- endif %}
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+    ) as cut(fold_position, fold, history_end_ts)
+    where {{ before_cutoff('p.first_listen_ts', 'cut.history_end_ts') }}
 ),
 
 typed as (
@@ -173,20 +124,20 @@ typed as (
         uid,
         item_id,
         cast(history_end_ts as {{ type_uint32() }}) as history_end_ts,
-        cast(listen_events as {{ bigint }}) as listen_events,
-        cast(listen_plus_events as {{ bigint }}) as listen_plus_events,
-        cast(organic_listen_events as {{ bigint }}) as organic_listen_events,
-        cast(skip_events as {{ bigint }}) as skip_events,
+        cast(listen_events as {{ dbt.type_bigint() }}) as listen_events,
+        cast(listen_plus_events as {{ dbt.type_bigint() }}) as listen_plus_events,
+        cast(organic_listen_events as {{ dbt.type_bigint() }}) as organic_listen_events,
+        cast(skip_events as {{ dbt.type_bigint() }}) as skip_events,
         {%- for w in windows %}
-        cast(listens_{{ w }}d as {{ bigint }}) as listens_{{ w }}d,
+        cast(listens_{{ w }}d as {{ dbt.type_bigint() }}) as listens_{{ w }}d,
         {%- endfor %}
         cast(first_listen_ts as {{ type_uint32() }}) as first_listen_ts,
         cast(last_listen_ts as {{ type_uint32() }}) as last_listen_ts,
         cast(first_listen_plus_ts as {{ type_uint32() }}) as first_listen_plus_ts,
         cast(last_listen_plus_ts as {{ type_uint32() }}) as last_listen_plus_ts,
         decayed_listen_events,
-        decayed_listen_plus_events,
-        cast(sum_played_ratio_pct as {{ bigint }}) as sum_played_ratio_pct,
+        coalesce(decayed_listen_plus_events, 0) as decayed_listen_plus_events,
+        cast(sum_played_ratio_pct as {{ dbt.type_bigint() }}) as sum_played_ratio_pct,
         track_length_seconds
     from per_fold
 )
