@@ -40,8 +40,8 @@ EVENT_FILES = ("listens", "likes", "dislikes", "unlikes", "undislikes")
 
 
 def default_repeats(size: str) -> int:
-    """Repeats of the baselines: 3 where they are cheap, 1 at 50m and up."""
-    return 3 if size in ("tiny", "small") else 1
+    """Repeats of the baselines (medians reported): 3 up to 50m (about 5 more minutes there), 1 above."""
+    return 3 if size in ("tiny", "small", "50m") else 1
 
 
 def parse_sizes(values: Sequence[str]) -> list[str]:
@@ -248,7 +248,7 @@ def run_bench(
     regenerate : bool
         Generate the data again even if ``data/bench/<size>`` already holds it.
     repeats : int, optional
-        Repeats of each baseline timing (median reported); default 3 for tiny/small, 1 above.
+        Repeats of each baseline timing (median reported); default 3 up to 50m, 1 above.
     niceness : int
         Nice increment of every stage (the CPU may be shared).
     until : str, optional

@@ -21,7 +21,7 @@ from recsys.config import load_settings
 @click.argument("more_sizes", nargs=-1)
 @click.option("--regenerate", is_flag=True, help="Generate the data again even if data/bench/<size> has it.")
 @click.option("--repeats", type=click.IntRange(1, 20), default=None,
-              help="Repeats of each baseline timing (median reported) [default: 3 for tiny/small, 1 above].")
+              help="Repeats of each baseline timing (median reported) [default: 3 up to 50m, 1 above].")
 @click.option("--seed", type=int, default=42, show_default=True, help="Seed of the generated data.")
 @click.option("--nice", "niceness", type=click.IntRange(0, 19), default=10, show_default=True,
               help="Nice increment of every stage (the CPU may be shared).")
