@@ -418,29 +418,37 @@ def bench_dbt_listens_model(
     listen_vars: ListenVars = ListenVars(),
     repeats: int = 1,
     warehouse: Path | None = None,
+    warmup: int = 1,
 ) -> dict:
     """Time the dbt model's compiled SQL (on the built warehouse) against the pandas version.
 
-    With ``warehouse`` (what the benchmark does) each timing runs in its own freshly spawned
-    process, pandas then DuckDB, ``repeats`` times in turn, and each side reports the median of
-    its runs: in one process, DuckDB ran after pandas had peaked at 18.7 GB and freed it, and the
-    same query took 35.6 s instead of 22.8 s in a fresh process at 50m (the peak of the run is
-    still one side's, never both). Taking the sides in turn spreads slow spells of a shared
-    machine (the same 50m query alone took 18-25 s within an hour) over both. Without it, both
-    sides run here on ``con`` (a read-only connection to the warehouse the model was compiled
-    for; the tests use this). Both sides read the parquet file; timings cover the work only,
-    not the interpreter start.
+    With ``warehouse`` (what the benchmark does) every run is its own freshly spawned process:
+    pandas ``warmup + repeats`` times in a row, then DuckDB the same, and each side reports the
+    median of its runs after its warm-up runs (listed apart, not counted). Why: on the 2-core
+    benchmark VM memory freed by one process is handed back to the host (free page reporting),
+    and the next process to touch a lot of memory pays for it again. The same 50m query took
+    24 s, 21 s, then 18.6 s in three processes right after an 18 GB one exited (pandas peaks at
+    18.7 GB), so whichever side runs right after the other measures the other's footprint;
+    after a warm-up run of its own, each side is measured in the same state. In one process,
+    DuckDB after pandas took 35.6 s instead of 22.8 s. Without ``warehouse``, both sides run
+    here on ``con`` (a read-only connection to the warehouse the model was compiled for; the
+    tests use this). Both sides read the parquet file; timings cover the work only, not the
+    interpreter start.
     """
+    warmups: dict = {}
     if warehouse is not None:
-        theirs_runs, ours_runs, checks = [], [], []
-        for _ in range(max(1, repeats)):
-            theirs_run, columns, b = _in_fresh_process(_pandas_listens_side, listens_path, folds, listen_vars, 1)
-            ours_run, a = _in_fresh_process(_duckdb_listens_side_in_process, warehouse, compiled_sql, listens_path,
-                                            columns, 1)
-            theirs_runs.append(theirs_run)
-            ours_runs.append(ours_run)
-            checks.append(_sums_agree(a, b))  # every run's table, not just the last
-        theirs, ours = _median_of(theirs_runs), _median_of(ours_runs)
+        n = max(0, warmup) + max(1, repeats)
+        pandas_runs = [_in_fresh_process(_pandas_listens_side, listens_path, folds, listen_vars, 1) for _ in range(n)]
+        columns = pandas_runs[0][1]
+        ours_runs = [_in_fresh_process(_duckdb_listens_side_in_process, warehouse, compiled_sql, listens_path,
+                                       columns, 1) for _ in range(n)]
+        theirs = _median_of([t for t, _, _ in pandas_runs[warmup:]])
+        ours = _median_of([t for t, _ in ours_runs[warmup:]])
+        warmups = {"warmup_runs": warmup, "ours_warmup_s": [t.median_s for t, _ in ours_runs[:warmup]],
+                   "theirs_warmup_s": [t.median_s for t, _, _ in pandas_runs[:warmup]]}
+        a, b = ours_runs[-1][1], pandas_runs[0][2]
+        checks = [_sums_agree(ours_sums, b) for _, ours_sums in ours_runs]  # every run's table
+        checks += [_sums_agree(other, b) for _, _, other in pandas_runs[1:]]
     else:
         theirs, columns, b = _pandas_listens_side(listens_path, folds, listen_vars, repeats)
         ours, a = _duckdb_listens_side(con, compiled_sql, listens_path, columns, repeats)
@@ -456,5 +464,6 @@ def bench_dbt_listens_model(
         "agree": agree,
         "max_abs_diff": diffs or 0,
         "checksum": a,
-        "isolation": "each run in a fresh process, the sides in turn" if warehouse is not None else "one process",
+        **warmups,
+        "isolation": "each run in a fresh process, warm-up runs first" if warehouse is not None else "one process",
     }
