@@ -437,7 +437,8 @@ def bench_dbt_listens_model(
     """
     warmups: dict = {}
     if warehouse is not None:
-        n = max(0, warmup) + max(1, repeats)
+        warmup = max(0, warmup)
+        n = warmup + max(1, repeats)
         pandas_runs = [_in_fresh_process(_pandas_listens_side, listens_path, folds, listen_vars, 1) for _ in range(n)]
         columns = pandas_runs[0][1]
         ours_runs = [_in_fresh_process(_duckdb_listens_side_in_process, warehouse, compiled_sql, listens_path,
