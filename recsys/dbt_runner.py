@@ -330,9 +330,8 @@ def build_candidate_features(settings: Settings, **kwargs) -> DbtRunSummary:
     """Rebuild the ``candidate_features`` mart after Python wrote the ``candidates`` table.
 
     Call it with no open DuckDB connection to the warehouse (one writer at a time). One model:
-    written in place (``staged=False``), without copying the whole warehouse first.
+    :func:`build` writes it in place, without copying the whole warehouse first.
     """
-    kwargs.setdefault("staged", False)
     return build(settings, select=[Tables.candidate_features], **kwargs)
 
 

@@ -65,9 +65,6 @@ def connect(
     return con
 
 
-_configure = apply_settings  # the former private name
-
-
 @contextmanager
 def open_warehouse(settings: Settings, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     con = connect(settings.warehouse, read_only=read_only, settings=settings)

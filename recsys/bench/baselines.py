@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import gc
 import math
 import statistics
 import time
@@ -354,42 +353,30 @@ def _sums_agree(a: dict, b: dict, rel: float = TOLERANCE) -> tuple[bool, dict]:
 
 
 def _pandas_listens_side(
-    listens_path: Path, folds: Sequence[tuple[str, int]], listen_vars: ListenVars, repeats: int
+    listens_path: Path, folds: Sequence[tuple[str, int]], listen_vars: ListenVars
 ) -> tuple[Timed, list[str], dict]:
-    """The pandas side of the listens baseline: timings, the compared columns and their sums."""
+    """One run of the pandas side of the listens baseline: timing, compared columns, their sums."""
     _warm_page_cache(listens_path)
-    theirs = timed(lambda: pandas_listens_aggregated(listens_path, folds, listen_vars), repeats)
+    theirs = timed(lambda: pandas_listens_aggregated(listens_path, folds, listen_vars), 1)
     columns = [c for c in theirs.value.columns if c not in (C.fold, C.uid, C.item_id)]
-    sums = _column_sums(theirs.value, columns)
-    theirs.value = None
-    gc.collect()
-    return theirs, columns, sums
+    return theirs, columns, _column_sums(theirs.value, columns)
 
 
 def _duckdb_listens_side(
-    con: duckdb.DuckDBPyConnection, compiled_sql: str, listens_path: Path, columns: Sequence[str],
-    repeats: int,
+    warehouse: Path, compiled_sql: str, listens_path: Path, columns: Sequence[str]
 ) -> tuple[Timed, dict]:
-    """Our side: the compiled model into a temp table (as dbt writes a table), then its sums."""
-    _warm_page_cache(listens_path)
-    con.execute("SET enable_progress_bar = false")
-    ours = timed(lambda: con.execute(f"create or replace temp table bench_listens as {compiled_sql}"), repeats)
-    sums = _table_sums(con, "bench_listens", columns)
-    con.execute("drop table if exists bench_listens")
-    ours.value = None
-    return ours, sums
-
-
-def _duckdb_listens_side_in_process(
-    warehouse: Path, compiled_sql: str, listens_path: Path, columns: Sequence[str], repeats: int
-) -> tuple[Timed, dict]:
-    """:func:`_duckdb_listens_side` on a fresh read-only connection (for a spawned process)."""
+    """One run of our side: the compiled model into a temp table (as dbt writes a table) on a
+    fresh read-only connection to ``warehouse``, then its column sums."""
     from recsys.config import load_settings
     from recsys.warehouse import connect
 
+    _warm_page_cache(listens_path)
     con = connect(warehouse, read_only=True, settings=load_settings())
     try:
-        return _duckdb_listens_side(con, compiled_sql, listens_path, columns, repeats)
+        con.execute("SET enable_progress_bar = false")
+        ours = timed(lambda: con.execute(f"create temp table bench_listens as {compiled_sql}"), 1)
+        ours.value = None
+        return ours, _table_sums(con, "bench_listens", columns)
     finally:
         con.close()
 
@@ -410,61 +397,48 @@ def _in_fresh_process(fn: Callable, *args):
 
 
 def bench_dbt_listens_model(
-    con: duckdb.DuckDBPyConnection | None,
+    warehouse: Path,
     compiled_sql: str,
     listens_path: Path,
     folds: Sequence[tuple[str, int]],
     *,
     listen_vars: ListenVars = ListenVars(),
     repeats: int = 1,
-    warehouse: Path | None = None,
     warmup: int = 1,
 ) -> dict:
-    """Time the dbt model's compiled SQL (on the built warehouse) against the pandas version.
+    """Time the dbt model's compiled SQL (on the built ``warehouse``) against the pandas version.
 
-    With ``warehouse`` (what the benchmark does) every run is its own freshly spawned process:
-    pandas ``warmup + repeats`` times in a row, then DuckDB the same, and each side reports the
-    median of its runs after its warm-up runs (listed apart, not counted). Why: on the 2-core
-    benchmark VM memory freed by one process is handed back to the host (free page reporting),
-    and the next process to touch a lot of memory pays for it again. The same 50m query took
-    24 s, 21 s, then 18.6 s in three processes right after an 18 GB one exited (pandas peaks at
-    18.7 GB), so whichever side runs right after the other measures the other's footprint;
-    after a warm-up run of its own, each side is measured in the same state. In one process,
-    DuckDB after pandas took 35.6 s instead of 22.8 s. Without ``warehouse``, both sides run
-    here on ``con`` (a read-only connection to the warehouse the model was compiled for; the
-    tests use this). Both sides read the parquet file; timings cover the work only, not the
-    interpreter start.
+    Every run is its own freshly spawned process: pandas ``warmup + repeats`` times in a row,
+    then DuckDB the same, and each side reports the median of its runs after its warm-up runs
+    (listed apart, not counted). Why: on the 2-core benchmark VM memory freed by one process is
+    handed back to the host (free page reporting), and the next process to touch a lot of memory
+    pays for it again. The same 50m query took 24 s, 21 s, then 18.6 s in three processes right
+    after an 18 GB one exited (pandas peaks at 18.7 GB), so whichever side runs right after the
+    other measures the other's footprint; after a warm-up run of its own, each side is measured
+    in the same state. In one process, DuckDB after pandas took 35.6 s instead of 22.8 s. Both
+    sides read the parquet file; timings cover the work only, not the interpreter start. Every
+    run's table must agree with pandas' (row count and every column's sum).
     """
-    warmups: dict = {}
-    if warehouse is not None:
-        warmup = max(0, warmup)
-        n = warmup + max(1, repeats)
-        pandas_runs = [_in_fresh_process(_pandas_listens_side, listens_path, folds, listen_vars, 1) for _ in range(n)]
-        columns = pandas_runs[0][1]
-        ours_runs = [_in_fresh_process(_duckdb_listens_side_in_process, warehouse, compiled_sql, listens_path,
-                                       columns, 1) for _ in range(n)]
-        theirs = _median_of([t for t, _, _ in pandas_runs[warmup:]])
-        ours = _median_of([t for t, _ in ours_runs[warmup:]])
-        warmups = {"warmup_runs": warmup, "ours_warmup_s": [t.median_s for t, _ in ours_runs[:warmup]],
-                   "theirs_warmup_s": [t.median_s for t, _, _ in pandas_runs[:warmup]]}
-        a, b = ours_runs[-1][1], pandas_runs[0][2]
-        checks = [_sums_agree(ours_sums, b) for _, ours_sums in ours_runs]  # every run's table
-        checks += [_sums_agree(other, b) for _, _, other in pandas_runs[1:]]
-    else:
-        theirs, columns, b = _pandas_listens_side(listens_path, folds, listen_vars, repeats)
-        ours, a = _duckdb_listens_side(con, compiled_sql, listens_path, columns, repeats)
-        checks = [_sums_agree(a, b)]
-    agree = all(ok for ok, _ in checks)
+    warmup = max(0, warmup)
+    n = warmup + max(1, repeats)
+    pandas_runs = [_in_fresh_process(_pandas_listens_side, listens_path, folds, listen_vars) for _ in range(n)]
+    columns, b = pandas_runs[0][1], pandas_runs[0][2]
+    ours_runs = [_in_fresh_process(_duckdb_listens_side, warehouse, compiled_sql, listens_path, columns)
+                 for _ in range(n)]
+    checks = [_sums_agree(a, b) for _, a in ours_runs] + [_sums_agree(s, b) for _, _, s in pandas_runs[1:]]
     diffs = next((d for ok, d in checks if not ok), {})
     return {
         "status": "ok",
         "description": f"dbt model {DBT_LISTENS_MODEL} (SQL as compiled) vs the same in pandas",
         "ours": f"dbt_project/models/intermediate/{DBT_LISTENS_MODEL}.sql (compiled)",
-        **_ratios(ours, theirs, repeats),
+        **_ratios(_median_of([t for t, _ in ours_runs[warmup:]]),
+                  _median_of([t for t, _, _ in pandas_runs[warmup:]]), repeats),
         "folds": [list(f) for f in folds],
-        "agree": agree,
+        "agree": all(ok for ok, _ in checks),
         "max_abs_diff": diffs or 0,
-        "checksum": a,
-        **warmups,
-        "isolation": "each run in a fresh process, warm-up runs first" if warehouse is not None else "one process",
+        "checksum": ours_runs[-1][1],
+        "warmup_runs": warmup,
+        "ours_warmup_s": [t.median_s for t, _ in ours_runs[:warmup]],
+        "theirs_warmup_s": [t.median_s for t, _, _ in pandas_runs[:warmup]],
+        "isolation": "each run in a fresh process, warm-up runs first",
     }

@@ -89,8 +89,7 @@ def dbt_listens(args: argparse.Namespace, settings) -> dict:
     finally:
         con.close()  # each side opens its own connection in a fresh process
     return baselines.bench_dbt_listens_model(
-        None, sql, args.listens, folds, listen_vars=listen_vars, repeats=args.repeats,
-        warehouse=args.warehouse,
+        args.warehouse, sql, args.listens, folds, listen_vars=listen_vars, repeats=args.repeats
     )
 
 
