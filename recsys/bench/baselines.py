@@ -359,7 +359,9 @@ def _pandas_listens_side(
     _warm_page_cache(listens_path)
     theirs = timed(lambda: pandas_listens_aggregated(listens_path, folds, listen_vars), 1)
     columns = [c for c in theirs.value.columns if c not in (C.fold, C.uid, C.item_id)]
-    return theirs, columns, _column_sums(theirs.value, columns)
+    sums = _column_sums(theirs.value, columns)
+    theirs.value = None  # never sent back to the parent: pickling the 38M-row frame ran out of memory at 50m
+    return theirs, columns, sums
 
 
 def _duckdb_listens_side(

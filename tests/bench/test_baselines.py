@@ -265,3 +265,9 @@ def test_apply_settings_configures_an_in_memory_connection(tmp_path):
     assert con.execute("select current_setting('memory_limit')").fetchone()[0] in ("953.6 MiB", "1.0 GB", "1GB")
     assert (tmp_path / "spill").is_dir()
     con.close()
+
+
+def test_listens_sides_send_back_timings_and_sums_not_tables(listens_file):
+    # each side returns across a process boundary: the table itself (38M rows at 50m) must stay behind
+    timing, columns, sums = baselines._pandas_listens_side(listens_file, [("test", 999)], baselines.ListenVars())
+    assert timing.value is None and "listen_events" in columns and sums["rows"] == 3
