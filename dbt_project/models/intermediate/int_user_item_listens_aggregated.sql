@@ -5,17 +5,17 @@
     an earlier fold k sees almost the same listens as the latest fold: only the pairs listened to
     at or after k's cut-off (about 1% at 50m) have other values in k.
     - per_pair: one group-by per (uid, item_id) over the listens before the latest cut-off gives
-      the latest fold's aggregates, and for each earlier fold k its windowed counts and how many
-      of the pair's listens come at or after k's cut-off.
-    - A pair with none of those has k's values from per_pair: the latest fold's, but k's own
-      windows, and decayed sums rescaled from the latest cut-off to k's (decay weights are taken
-      once, against the latest cut-off, and 0.5 ^ (d / h) = 0.5 ^ (d' / h) * 0.5 ^ ((d - d') / h)).
-    - relistened_k: the other pairs, aggregated again over their listens before k's cut-off (a
-      semi-join on the pairs with later listens). A pair whose listens all come after k's
-      cut-off has no row in k.
-    An earlier fold costs a few counts in the big group-by instead of a second set of aggregates
-    there; both older designs (a filtered aggregate per fold and column, or slices between
-    cut-offs joined back per fold) took longer at 50m (docs/bench.md). -#}
+      the latest fold's aggregates and each earlier fold's windowed counts.
+    - A pair whose last listen comes before k's cut-off has k's values from per_pair: the latest
+      fold's, but k's own windows, and decayed sums rescaled from the latest cut-off to k's
+      (weights are taken against the latest cut-off, and 0.5 ^ (d / h) = 0.5 ^ (d' / h) *
+      0.5 ^ ((d - d') / h)).
+    - relistened: the other pairs of every earlier fold, aggregated again over their listens
+      before its cut-off (a join on the few pairs with a listen at or after the earliest
+      cut-off). A pair whose listens all come after k's cut-off has no row in k.
+    So the listens are read three times whatever the number of folds, and an earlier fold adds
+    only its windows to the big group-by. Both older designs (a filtered aggregate per fold and
+    column, or slices between cut-offs joined back per fold) took longer at 50m (docs/bench.md). -#}
 {%- set folds = fold_rows() | sort(attribute='history_end_ts') -%}
 {%- set latest_end = (folds | last).history_end_ts -%}
 {%- set earlier = folds[:-1] -%}
@@ -30,6 +30,16 @@
 
 with
 
+cut_offs as (
+    -- every fold's cut-off, and the factor that takes decayed sums from the latest cut-off to it
+    select *
+    from (values
+        {%- for f in folds %}
+        ({{ loop.index0 }}, '{{ f.fold }}', {{ f.history_end_ts }}, {{ decay_weight(latest_end, f.history_end_ts) }}){% if not loop.last %},{% endif %}
+        {%- endfor %}
+    ) as cut(fold_position, fold, history_end_ts, decay_rescale)
+),
+
 listens as not materialized (
     -- not materialized: each use below re-reads the parquet columns it needs (cheaper than
     -- holding every listen in memory)
@@ -39,8 +49,7 @@ listens as not materialized (
         timestamp as ts,  -- UINTEGER: 4-byte min/max states; differences are taken as BIGINT
         is_organic,
         played_ratio_pct,
-        track_length_seconds,
-        {{ decay_weight('timestamp', latest_end) }} as decay_weight  -- rescaled to earlier folds below
+        track_length_seconds
     from {{ ref('stg_listens') }}
     where {{ before_cutoff('timestamp', latest_end) }}
 ),
@@ -50,80 +59,73 @@ per_pair as (
         uid,
         item_id,
         {{ listen_aggregates(latest_end, latest_end) | indent(4) }}
-        {%- for f in earlier %}
-        {%- set before = before_cutoff('ts', f.history_end_ts) %},
-        -- fold {{ f.fold }}
+        {%- for f in earlier %},
+        -- fold {{ f.fold }}'s windows, read only for pairs with every listen before its cut-off
         {%- for w in windows %}
-        count(*) filter (where {{ before }} and ts >= {{ [f.history_end_ts | int - w | int * 86400, 0] | max }}) as listens_{{ w }}d_{{ f.fold_index }},
+        count(*) filter (where ts >= {{ [f.history_end_ts | int - w | int * 86400, 0] | max }}) as listens_{{ w }}d_{{ f.fold_index }}{% if not loop.last %},{% endif %}
         {%- endfor %}
-        count(*) filter (where not ({{ before }})) as later_listen_events_{{ f.fold_index }}
         {%- endfor %}
     from listens
     group by uid, item_id
 ),
+{%- if earlier %}
 
-{%- for f in earlier %}
-
-relistened_{{ f.fold_index }} as (
-    -- fold {{ f.fold }}'s pairs with listens at or after its cut-off, over their listens before it
+relistened as (
+    -- for each earlier fold, the pairs listened to at or after its cut-off, aggregated again over
+    -- their listens before it
     select
+        cut.fold,
         uid,
         item_id,
-        {{ listen_aggregates(f.history_end_ts, latest_end) | indent(4) }}
+        cut.history_end_ts,
+        {{ listen_aggregates('cut.history_end_ts', latest_end, 'cut.decay_rescale') | indent(4) }}
     from listens
-    semi join (
-        select distinct uid, item_id
+    join (
+        -- the pairs with a listen at or after the earliest cut-off, and their last one
+        select uid, item_id, max(ts) as last_ts
         from listens
-        where not ({{ before_cutoff('ts', f.history_end_ts) }})
-    ) as relistened using (uid, item_id)
-    where {{ before_cutoff('ts', f.history_end_ts) }}
-    group by uid, item_id
+        where not ({{ before_cutoff('ts', (earlier | first).history_end_ts) }})
+        group by uid, item_id
+    ) as later using (uid, item_id)
+    join cut_offs as cut
+        on not ({{ before_cutoff('later.last_ts', 'cut.history_end_ts') }})
+        and {{ before_cutoff('ts', 'cut.history_end_ts') }}
+    group by cut.fold, cut.history_end_ts, cut.decay_rescale, uid, item_id
 ),
-{%- endfor %}
+{%- endif %}
 
 per_fold as (
-    -- every pair in each fold it has no later listens for (all of them in the latest fold)
+    -- every pair in each fold whose listens all come before the fold's cut-off (all of them in
+    -- the latest fold), then the others from relistened
     select
         cut.fold,
         p.uid,
         p.item_id,
         cut.history_end_ts,
         {%- for c in columns %}
-        {%- if earlier and (c in window_columns or c in decayed_columns) %}
+        {%- if earlier and c in window_columns %}
         case cut.fold_position
             {%- for f in earlier %}
-            when {{ loop.index0 }} then
-            {%- if c in window_columns %} {{ c }}_{{ f.fold_index }}
-            {%- else %} {{ c }} * {{ decay_weight(latest_end, f.history_end_ts) }}
-            {%- endif %}
+            when {{ loop.index0 }} then {{ c }}_{{ f.fold_index }}
             {%- endfor %}
             else {{ c }}
         end as {{ c }}
+        {%- elif c in decayed_columns %}
+        {{ c }} * cut.decay_rescale as {{ c }}
         {%- else %}
         {{ c }}
         {%- endif %}{% if not loop.last %},{% endif %}
         {%- endfor %}
     from per_pair as p
-    cross join (values
-        {%- for f in folds %}
-        ({{ loop.index0 }}, '{{ f.fold }}', {{ f.history_end_ts }}){% if not loop.last %},{% endif %}
-        {%- endfor %}
-    ) as cut(fold_position, fold, history_end_ts)
+    cross join cut_offs as cut
+    where {{ before_cutoff('p.last_listen_ts', 'cut.history_end_ts') }}
     {%- if earlier %}
-    where case cut.fold_position
-        {%- for f in earlier %}
-        when {{ loop.index0 }} then later_listen_events_{{ f.fold_index }}
-        {%- endfor %}
-        else 0
-    end = 0
-    {%- endif %}
-    {%- for f in earlier %}
 
     union all
 
-    select '{{ f.fold }}', uid, item_id, {{ f.history_end_ts }}, {{ columns | join(', ') }}
-    from relistened_{{ f.fold_index }}
-    {%- endfor %}
+    select fold, uid, item_id, history_end_ts, {{ columns | join(', ') }}
+    from relistened
+    {%- endif %}
 ),
 
 typed as (
