@@ -3,8 +3,8 @@
 One user at a time, no DuckDB, written straight from the definitions in ``sql/metrics/README.md``
 (binary relevance over the distinct target items, 1-based ranks). ``ranked`` is the user's
 recommendation list in rank order (best first, distinct items); ``targets`` the distinct target
-items. With ``n_targets`` a caller can override |T| (the official Yambda convention counts target
-events with repeats).
+items. With ``n_targets`` a caller can override |T| (the paper and official Yambda conventions
+count target events with repeats); :func:`paper_ndcg` and :func:`official_ndcg` are their NDCGs.
 
 >>> round(ndcg([7, 3, 9], {3, 9}, k=3), 6) == round((1/math.log2(3) + 1/2) / (1 + 1/math.log2(3)), 6)
 True
@@ -49,6 +49,42 @@ def recall(
     return len(_hit_ranks(ranked, targets, k)) / (min(size, k) if capped else size)
 
 
+def dcg(ranked: Sequence[int], targets: Collection[int], k: int) -> float:
+    """DCG@k = sum over hits at rank r <= k of 1/log2(r+1)."""
+    return sum(1 / math.log2(r + 1) for r in _hit_ranks(ranked, targets, k))
+
+
+def ideal_dcg(n_targets: int, k: int) -> float:
+    """IDCG over min(n_targets, k) ranks."""
+    return sum(1 / math.log2(i + 1) for i in range(1, min(n_targets, k) + 1))
+
+
+def paper_ndcg(users: Sequence[tuple[Sequence[int], Sequence[int]]], k: int) -> float:
+    """The Yambda paper's NDCG@k: a ratio of sums over users, with repeats counted.
+
+    ``users`` holds ``(ranked, target_events)`` per user, ``target_events`` the item of every
+    target event (an item listened to twice appears twice): sum of DCG@k over users divided by the
+    sum of IDCG over min(n_u, k) ranks, n_u = number of target events.
+
+    >>> value = paper_ndcg([([1, 2], [2, 2, 2]), ([5], [6])], k=2)
+    >>> value == (1 / math.log2(3) + 0) / ((1 + 1 / math.log2(3)) + 1)
+    True
+    """
+    dcgs = sum(dcg(ranked, set(events), k) for ranked, events in users)
+    return dcgs / sum(ideal_dcg(len(events), k) for _, events in users)
+
+
+def official_ndcg(ranked: Sequence[int], targets: Collection[int], k: int) -> float:
+    """The official code's NDCG@k: DCG_u / DCG_u (its ideal mask is unused), 0 without a hit,
+    i.e. HitRate@k.
+
+    >>> official_ndcg([4, 9], {9}, k=2), hitrate([4, 9], {9}, k=2)
+    (1.0, 1.0)
+    """
+    value = dcg(ranked, targets, k)
+    return value / value if value > 0 else 0.0
+
+
 def precision(ranked: Sequence[int], targets: Collection[int], k: int) -> float:
     """Precision@k = hits / k, also when the list is shorter than k.
 
@@ -82,7 +118,9 @@ def average_precision(
 
 
 def coverage(lists: Collection[Sequence[int]], k: int, n_history_items: int) -> float:
-    """Coverage@k = distinct items across all top-k lists / items in the history.
+    """Coverage@k = distinct items across the given top-k lists / the items a model ranks (the
+    items with a target-type event in the history). Which users' lists: the evaluated users
+    (standard) or every user with target-type history (paper, official).
 
     >>> coverage([[1, 2], [2, 3]], k=1, n_history_items=4)
     0.5

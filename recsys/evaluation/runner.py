@@ -15,19 +15,19 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from recsys.columns import Tables
-from recsys.errors import WarehouseError
-from recsys.evaluation.sql import set_variables, sql_text
+from recsys.errors import ConfigError, WarehouseError
+from recsys.evaluation.sql import CONVENTIONS, set_variables, sql_text
 from recsys.warehouse import require_tables, table_exists
 
 CREATE_METRICS_PER_USER = f"""
 create table if not exists {Tables.metrics_per_user} (
-    fold varchar, target varchar, model varchar, subset varchar, metric varchar,
-    k integer, uid uinteger, value double
+    fold varchar, target varchar, model varchar, convention varchar, subset varchar,
+    metric varchar, k integer, uid uinteger, value double, weight double
 )"""
 CREATE_METRICS = f"""
 create table if not exists {Tables.metrics} (
-    fold varchar, target varchar, model varchar, subset varchar, metric varchar,
-    k integer, value double, users bigint
+    fold varchar, target varchar, model varchar, convention varchar, subset varchar,
+    metric varchar, k integer, value double, users bigint
 )"""
 
 # per-user query -> the tables it needs beyond recommendations and eval_targets
@@ -36,7 +36,9 @@ _PER_USER_QUERIES = {
     "popularity": ("train_interactions", "item_features"),
     "diversity": (Tables.item_embeddings,),
 }
-_AGGREGATE_QUERIES = {"coverage": ("item_features",)}
+_AGGREGATE_QUERIES = {"coverage": ("train_interactions",)}
+# queries defined in one convention only (the others run once per convention)
+_STANDARD_ONLY = frozenset({"popularity", "diversity"})
 
 
 @dataclass
@@ -88,7 +90,7 @@ def compute_metrics(
     *,
     ks: Sequence[int] = (10, 100),
     folds: Sequence[str] | None = None,
-    yambda_official: bool = False,
+    conventions: Sequence[str] = ("standard",),
     diversity_ks: Sequence[int] | None = None,
     progress: bool = False,
 ) -> MetricsRun:
@@ -102,8 +104,9 @@ def compute_metrics(
         Cut-offs.
     folds
         Folds to score; ``None`` scores every fold present in ``recommendations``.
-    yambda_official
-        Use the official Yambda code's conventions in accuracy.sql (see the file header).
+    conventions
+        Metric conventions to compute (``standard``, ``paper``, ``official``; sql/metrics/README.md):
+        accuracy.sql and coverage.sql run once per convention, popularity and diversity once.
     diversity_ks
         Cut-offs for diversity.sql (default: ``ks``). Its cost grows with k x 128 embedding
         components per list, so the default config computes it at k = 10 only.
@@ -120,6 +123,7 @@ def compute_metrics(
     check_recommendations(con)
     if not ks or any(int(k) < 1 for k in ks):
         raise WarehouseError(f"Cut-offs must be positive integers, got {list(ks)}.")
+    conventions = check_conventions(conventions)
     folds = list(folds) if folds is not None else recommendation_folds(con)
     skipped = []
     per_user_queries, aggregate_queries = [], []
@@ -130,10 +134,11 @@ def compute_metrics(
                 skipped.append(f"{name}.sql (no table {', '.join(missing)})")
             else:
                 out.append(name)
-    con.execute(CREATE_METRICS_PER_USER)
-    con.execute(CREATE_METRICS)
+    for table, ddl in ((Tables.metrics_per_user, CREATE_METRICS_PER_USER),
+                       (Tables.metrics, CREATE_METRICS)):
+        _create_current(con, table, ddl)
     for fold in tqdm(folds, desc="metrics", unit="fold", disable=not progress, leave=False):
-        _score_fold(con, fold, ks, yambda_official, per_user_queries, aggregate_queries,
+        _score_fold(con, fold, ks, conventions, per_user_queries, aggregate_queries,
                     {"diversity": list(diversity_ks) if diversity_ks else list(ks)})
     placeholders = ", ".join("?" for _ in folds) or "null"
     metrics = con.execute(
@@ -142,28 +147,56 @@ def compute_metrics(
     return MetricsRun(metrics=metrics, folds=folds, skipped=skipped)
 
 
-def _score_fold(con, fold, ks, yambda_official, per_user_queries, aggregate_queries, query_ks) -> None:
+def check_conventions(conventions: Sequence[str]) -> list[str]:
+    """The convention names, validated and deduplicated (unknown names raise, listing the valid)."""
+    conventions = list(dict.fromkeys(conventions))
+    unknown = [c for c in conventions if c not in CONVENTIONS]
+    if unknown or not conventions:
+        raise ConfigError(
+            f"Unknown metric convention(s) {', '.join(unknown) or '(none given)'}. Valid: "
+            f"{', '.join(CONVENTIONS)} (e.g. --convention standard,paper)."
+        )
+    return conventions
+
+
+def _create_current(con: duckdb.DuckDBPyConnection, table: str, ddl: str) -> None:
+    """Create ``table``; a copy of an older layout (no ``convention`` column) is derived data:
+    it is dropped and created anew."""
+    if table_exists(con, table):
+        columns = {r[0] for r in con.execute(
+            "select column_name from information_schema.columns where table_name = ?", [table]
+        ).fetchall()}
+        if "convention" not in columns:
+            con.execute(f"drop table {table}")
+    con.execute(ddl)
+
+
+def _score_fold(con, fold, ks, conventions, per_user_queries, aggregate_queries, query_ks) -> None:
     con.execute("begin transaction")
     try:
-        set_variables(con, {"ks": list(ks), "fold": fold, "yambda_official": bool(yambda_official),
-                            "per_user": True})
         con.execute(f"delete from {Tables.metrics_per_user} where fold = ?", [fold])
-        for name in per_user_queries:
-            set_variables(con, {"ks": query_ks.get(name, list(ks))})
-            con.execute(
-                f"insert into {Tables.metrics_per_user} by name "
-                f"select * exclude (users) from ({sql_text(name)})"
-            )
+        for convention in conventions:
+            for name in per_user_queries:
+                if name in _STANDARD_ONLY and convention != "standard":
+                    continue
+                set_variables(con, {"ks": query_ks.get(name, list(ks)), "fold": fold,
+                                    "convention": convention, "per_user": True})
+                con.execute(
+                    f"insert into {Tables.metrics_per_user} by name "
+                    f"select * exclude (users) from ({sql_text(name)})"
+                )
         con.execute(f"delete from {Tables.metrics} where fold = ?", [fold])
         con.execute(f"insert into {Tables.metrics} by name select * from ({sql_text('aggregate')})")
-        set_variables(con, {"per_user": False, "ks": list(ks)})
-        for name in aggregate_queries:
-            con.execute(
-                f"insert into {Tables.metrics} by name select * exclude (uid) from ({sql_text(name)})"
-            )
+        for convention in conventions:
+            set_variables(con, {"per_user": False, "ks": list(ks), "convention": convention})
+            for name in aggregate_queries:
+                con.execute(
+                    f"insert into {Tables.metrics} by name "
+                    f"select * exclude (uid) from ({sql_text(name)})"
+                )
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
     finally:
-        set_variables(con, {"ks": None, "fold": None, "yambda_official": None, "per_user": None})
+        set_variables(con, {"ks": None, "fold": None, "convention": None, "per_user": None})

@@ -32,9 +32,11 @@ def bootstrap_intervals(
     Parameters
     ----------
     per_user
-        Rows ``uid, model, metric, k, value`` of one (fold, target, subset). A (model, metric, k)
-        without a value for a user (e.g. diversity of a list with one embedded item) leaves that
-        user out of that mean, exactly like the SQL aggregate.
+        Rows ``uid, model, metric, k, value`` (and optionally ``weight``) of one (fold, target,
+        convention, subset). A (model, metric, k) without a value for a user (e.g. diversity of a
+        list with one embedded item) leaves that user out of that mean, exactly like the SQL
+        aggregate. With ``weight`` each resample's mean is ``sum(value * weight) / sum(weight)``
+        (the paper convention's NDCG, a ratio of sums, is resampled as a ratio).
     samples, confidence
         Number of resamples of the users (with replacement) and the interval's coverage.
     seed, key
@@ -58,11 +60,17 @@ def bootstrap_intervals(
     """
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must lie in (0, 1), got {confidence}.")
-    wide = per_user.set_index(["uid", *_COLUMNS])["value"].unstack(_COLUMNS)
+    indexed = per_user.set_index(["uid", *_COLUMNS])
+    wide = indexed["value"].unstack(_COLUMNS)
     values = wide.to_numpy(dtype=np.float64)
     present = ~np.isnan(values)
-    values = np.where(present, values, 0.0)
-    present = present.astype(np.float64)
+    if "weight" in indexed:  # a weighted mean: sum(value * weight) / sum(weight) per resample
+        weight = indexed["weight"].unstack(_COLUMNS).reindex_like(wide).to_numpy(dtype=np.float64)
+        present = np.where(present, weight, 0.0)
+        values = np.where(present > 0, values, 0.0) * present
+    else:
+        values = np.where(present, values, 0.0)
+        present = present.astype(np.float64)
     n_users = values.shape[0]
     rng = np.random.default_rng([int(seed), zlib.crc32(key.encode())])
     means = np.empty((samples, values.shape[1]))
@@ -92,7 +100,8 @@ def paired_tests(per_user: pd.DataFrame, metrics: Sequence[str] | None = None) -
     Parameters
     ----------
     per_user
-        Rows ``uid, model, metric, k, value`` of one (fold, target, subset).
+        Rows ``uid, model, metric, k, value`` of one (fold, target, convention, subset); with a
+        ``weight`` column the values are first turned into :func:`weighted_contributions`.
     metrics
         Metrics to test (default: all present). Higher is taken as better.
 
@@ -103,6 +112,8 @@ def paired_tests(per_user: pd.DataFrame, metrics: Sequence[str] | None = None) -
         p_ttest, p_holm``, one row per model other than the best.
     """
     frame = per_user if metrics is None else per_user[per_user["metric"].isin(metrics)]
+    if "weight" in frame:
+        frame = weighted_contributions(frame)
     rows = []
     for (metric, k), group in frame.groupby(["metric", "k"], sort=True):
         wide = group.pivot(index="uid", columns="model", values="value").sort_index(axis=1)
@@ -122,6 +133,23 @@ def paired_tests(per_user: pd.DataFrame, metrics: Sequence[str] | None = None) -
     columns = ["metric", "k", "model", "best_model", "mean", "best_mean", "mean_diff", "users",
                "p_wilcoxon", "p_ttest", "p_holm"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def weighted_contributions(per_user: pd.DataFrame) -> pd.DataFrame:
+    """``value`` replaced by ``value * weight / mean(weight)`` per (model, metric, k).
+
+    The plain mean of the result is the weighted mean ``sum(value * weight) / sum(weight)``, and
+    per-user differences of two models (same users, same weights) average to the difference of
+    their weighted means: the paired tests of a ratio of sums (the paper's NDCG) test these.
+    Weight 1 leaves the values unchanged.
+
+    >>> frame = pd.DataFrame({"uid": [1, 2], "model": "m", "metric": "ndcg", "k": 10,
+    ...                       "value": [1.0, 0.0], "weight": [3.0, 1.0]})
+    >>> weighted_contributions(frame)["value"].mean()
+    np.float64(0.75)
+    """
+    mean_weight = per_user.groupby(_COLUMNS)["weight"].transform("mean")
+    return per_user.assign(value=per_user["value"] * per_user["weight"] / mean_weight)
 
 
 def _compare_with(values: np.ndarray, b: int, others: list[int]):

@@ -17,7 +17,8 @@ from recsys.columns import Tables
 from recsys.evaluation.significance import bootstrap_intervals, paired_tests
 from recsys.evaluation.sql import ACCURACY_METRICS
 
-KEYS = ["fold", "target", "model", "subset", "metric", "k"]
+KEYS = ["fold", "target", "model", "convention", "subset", "metric", "k"]
+GROUP = ["fold", "target", "convention", "subset"]
 
 
 def with_uncertainty(
@@ -34,29 +35,33 @@ def with_uncertainty(
     Coverage has no per-user value, so its interval is left empty (NaN). Paired tests cover the
     accuracy metrics (higher is better); beyond-accuracy metrics have no "best" direction.
     """
-    groups = metrics[["fold", "target", "subset"]].drop_duplicates().sort_values(["fold", "target", "subset"])
+    groups = metrics[GROUP].drop_duplicates().sort_values(GROUP)
     intervals, tests = [], []
-    for fold, target, subset in tqdm(list(groups.itertuples(index=False)), desc="bootstrap",
-                                     unit="group", disable=not progress, leave=False):
+    for fold, target, convention, subset in tqdm(
+        list(groups.itertuples(index=False)), desc="bootstrap", unit="group",
+        disable=not progress, leave=False,
+    ):
         per_user = con.execute(
-            f"select uid, model, metric, k, value from {Tables.metrics_per_user} "
-            "where fold = ? and target = ? and subset = ?",
-            [fold, target, subset],
+            f"select uid, model, metric, k, value, weight from {Tables.metrics_per_user} "
+            "where fold = ? and target = ? and convention = ? and subset = ?",
+            [fold, target, convention, subset],
         ).df()
         if per_user.empty:
             continue
-        ci = bootstrap_intervals(per_user, samples=samples, confidence=confidence, seed=seed,
-                                 key=f"{fold}/{target}/{subset}")
-        intervals.append(ci.assign(fold=fold, target=target, subset=subset))
+        # the standard convention keeps the resamples it always had (key without convention)
+        key = "/".join([fold, target, subset] + ([] if convention == "standard" else [convention]))
+        ci = bootstrap_intervals(per_user, samples=samples, confidence=confidence, seed=seed, key=key)
+        keys = {"fold": fold, "target": target, "convention": convention, "subset": subset}
+        intervals.append(ci.assign(**keys))
         tested = paired_tests(per_user, ACCURACY_METRICS)
-        tests.append(tested.assign(fold=fold, target=target, subset=subset))
+        tests.append(tested.assign(**keys))
     ci_columns = [*KEYS, "ci_low", "ci_high"]
     ci = pd.concat(intervals) if intervals else pd.DataFrame(columns=ci_columns)
     ci["k"] = ci["k"].astype(np.int64)
     out = metrics.astype({"k": np.int64}).merge(ci[ci_columns], on=KEYS, how="left")
     test_frame = pd.concat(tests, ignore_index=True) if tests else pd.DataFrame()
     if not test_frame.empty:
-        first = ["fold", "target", "subset"]
+        first = GROUP
         test_frame = test_frame[first + [c for c in test_frame.columns if c not in first]]
     return out.sort_values(KEYS).reset_index(drop=True), test_frame
 

@@ -1,31 +1,43 @@
--- Accuracy metrics: ndcg, recall, precision, hitrate, mrr, map at every cut-off k.
+-- Accuracy metrics in three conventions: ndcg, recall, precision, hitrate (+ mrr, map in the
+-- standard convention) at every cut-off k, per subset of the targets.
 --
 -- Inputs: recommendations (fold, target, model, uid, item_id, rank 1-based, score), eval_targets
--- (fold, target, uid, item_id, is_organic, target_events). Binary relevance over the DISTINCT
--- target items T of a user (definitions: ../../../shared/YAMBDA.md, sql/metrics/README.md):
---   ndcg      = sum_{hit at rank r <= k} 1/log2(r+1)  /  sum_{i=1..min(|T|,k)} 1/log2(i+1)
---   recall    = hits / |T|                 precision = hits / k       hitrate = 1 if hits > 0
---   mrr       = 1 / rank of the first hit  map       = sum_{hit at r} (hits up to r)/r / min(|T|,k)
+-- (fold, target, uid, item_id, is_organic, is_repeat, target_events). A ranked item is a hit when
+-- its id is among the user's target items; each ranked item counts once. n_u = the user's number
+-- of targets; R_k = the top k; idcg(n) = sum_{i=1..n} 1/log2(i+1). Formulas: sql/metrics/README.md.
+--   standard  binary relevance over the DISTINCT target items (n_u = |T|), trec_eval-equal:
+--             ndcg = dcg@k / idcg(min(n_u,k)), recall = hits / n_u, precision = hits / k,
+--             hitrate, mrr = 1/first hit rank, map = sum_{hit at r} (hits up to r)/r / min(n_u,k)
+--   paper     the Yambda paper's code (before its fixes): n_u = target EVENTS (repeats kept),
+--             recall = hits / n_u, ndcg = sum_u dcg_u@k / sum_u idcg(min(n_u,k)) (a ratio of
+--             sums: per-user value dcg/idcg with weight idcg, so the weighted mean is the ratio)
+--   official  the official code as published: n_u = target events, recall = hits / min(n_u,k),
+--             ndcg = dcg_u / dcg_u (0 without a hit), i.e. equal to hitrate
 -- Users are the evaluated users (distinct uid in eval_targets of the fold and target); a user
--- without recommendations from a model scores 0 for that model. Subsets: 'all' targets,
--- 'organic' (is_organic = 1) and 'recommendation' (is_organic = 0) targets only; a user enters a
--- subset when it holds at least one of its targets.
--- yambda_official = true reproduces the official Yambda code: |T| counts target EVENTS (repeats),
--- and recall = hits / min(|T|, k).
+-- without recommendations from a model scores 0. Subsets: 'all' targets; 'organic' (is_organic =
+-- 1) / 'recommendation' (0); 'repeat' (is_repeat = 1: the user had a listen of the item before
+-- the cut-off) / 'discovery' (0). A user enters a subset when it holds one of its targets.
+-- The mean over users is weighted by `weight` (1 except paper ndcg).
 --
--- Grain: fold, target, model, subset, metric, k (+ uid when per_user) -> value, users.
+-- Grain: fold, target, model, convention, subset, metric, k (+ uid when per_user) -> value,
+-- weight, users.
 -- Parameters (DuckDB variables, unset = default):
---   ks               INTEGER[]  cut-offs                                   default [10, 100]
---   fold             VARCHAR    only this fold                             default every fold
---   yambda_official  BOOLEAN    official Yambda conventions                default false
---   per_user         BOOLEAN    one row per user (users = 1) not the mean  default false
+--   ks          INTEGER[]  cut-offs                                     default [10, 100]
+--   fold        VARCHAR    only this fold                               default every fold
+--   convention  VARCHAR    standard, paper or official                  default 'standard'
+--   per_user    BOOLEAN    one row per user (users = 1), not the mean   default false
 -- Shell:  .venv/bin/duckdb warehouse/recsys.duckdb -c "SET VARIABLE ks = [10, 100]" \
---             -c ".read sql/metrics/accuracy.sql"
+--             -c "SET VARIABLE convention = 'paper'" -c ".read sql/metrics/accuracy.sql"
 with params as (
     select
         coalesce(getvariable('ks'), [10, 100])::integer[] as ks,
         getvariable('fold')::varchar as only_fold,
-        coalesce(getvariable('yambda_official'), false)::boolean as official,
+        case
+            when coalesce(getvariable('convention'), 'standard') in ('standard', 'paper', 'official')
+                then coalesce(getvariable('convention'), 'standard')::varchar
+            else error('Unknown convention ' || getvariable('convention')::varchar
+                       || ': use standard, paper or official.')
+        end as convention,
         coalesce(getvariable('per_user'), false)::boolean as per_user
 ),
 
@@ -34,7 +46,9 @@ cutoffs as (
 ),
 
 subsets as (
-    select * from (values ('all'), ('organic'), ('recommendation')) as s (subset)
+    select * from (
+        values ('all'), ('organic'), ('recommendation'), ('repeat'), ('discovery')
+    ) as s (subset)
 ),
 
 targets_by_subset as (
@@ -43,14 +57,21 @@ targets_by_subset as (
     cross join subsets as s
     cross join params as p
     where (p.only_fold is null or t.fold = p.only_fold)
-      and (s.subset = 'all' or (s.subset = 'organic') = (t.is_organic = 1))
+      and case s.subset
+          when 'all' then true
+          when 'organic' then t.is_organic = 1
+          when 'recommendation' then t.is_organic = 0
+          when 'repeat' then t.is_repeat = 1
+          else t.is_repeat = 0
+      end
 ),
 
 target_sizes as (
     select
         fold, target, subset, uid,
-        -- distinct target items, or target events (with repeats) in the official convention
-        case when any_value(p.official) then sum(target_events) else count(*) end as n_targets
+        -- distinct target items (standard) or target events with repeats (paper, official)
+        case when any_value(p.convention) = 'standard' then count(*) else sum(target_events) end
+            as n_targets
     from targets_by_subset
     cross join params as p
     group by fold, target, subset, uid
@@ -83,7 +104,6 @@ hits as (
 ),
 
 ideal_dcg as (
-    -- idcg(n) = sum_{i = 1..n} 1/log2(i + 1)
     select n, sum(1 / log2(n + 1)) over (order by n) as idcg
     from range(1, (select max(k) from cutoffs) + 1) as t (n)
 ),
@@ -105,9 +125,11 @@ per_user_counts as (
 
 per_user as (
     select
-        u.fold, u.target, u.model, u.subset, u.k, u.uid,
-        u.dcg / i.idcg as ndcg,
-        u.n_hits / (case when p.official then least(u.n_targets, u.k) else u.n_targets end) as recall,
+        u.fold, u.target, u.model, p.convention, u.subset, u.k, u.uid, i.idcg,
+        case when p.convention = 'official' then (u.n_hits > 0)::double
+             else u.dcg / i.idcg end as ndcg,
+        u.n_hits / (case when p.convention = 'official' then least(u.n_targets, u.k)
+                         else u.n_targets end) as recall,
         u.n_hits / u.k as "precision",
         (u.n_hits > 0)::double as hitrate,
         coalesce(1 / u.first_hit_rank, 0) as mrr,
@@ -118,22 +140,31 @@ per_user as (
 ),
 
 per_user_long as (
-    unpivot per_user
-    on ndcg, recall, "precision", hitrate, mrr, map
-    into name metric value value
+    select
+        l.* exclude (idcg),
+        case when l.convention = 'paper' and l.metric = 'ndcg' then l.idcg else 1 end::double
+            as weight
+    from (
+        unpivot per_user
+        on ndcg, recall, "precision", hitrate, mrr, map
+        into name metric value value
+    ) as l
+    -- mrr and map have no paper / official definition here
+    where l.convention = 'standard' or l.metric not in ('mrr', 'map')
 )
 
--- per_user: the rows as they are; otherwise the mean (two branches: no 1-row groups to hash)
+-- per_user: the rows as they are; otherwise the weighted mean (two branches: no 1-row groups)
 select
-    l.fold, l.target, l.model, l.subset, l.metric, l.k::integer as k, l.uid,
-    l.value::double as value, 1::bigint as users
+    l.fold, l.target, l.model, l.convention, l.subset, l.metric, l.k::integer as k, l.uid,
+    l.value::double as value, l.weight, 1::bigint as users
 from per_user_long as l
 where (select per_user from params)
 union all
 select
-    l.fold, l.target, l.model, l.subset, l.metric, l.k::integer as k, null::uinteger as uid,
-    avg(l.value)::double as value, count(*) as users
+    l.fold, l.target, l.model, l.convention, l.subset, l.metric, l.k::integer as k,
+    null::uinteger as uid, (sum(l.value * l.weight) / sum(l.weight))::double as value,
+    null::double as weight, count(*) as users
 from per_user_long as l
 where not (select per_user from params)
-group by l.fold, l.target, l.model, l.subset, l.metric, l.k
+group by l.fold, l.target, l.model, l.convention, l.subset, l.metric, l.k
 order by all

@@ -1,59 +1,83 @@
--- Coverage@k: distinct items across the evaluated users' top-k lists of a model, divided by the
--- number of items in the fold's training history (one row per item in item_features = every
--- item with any event before the fold's cut-off).
+-- Coverage@k: distinct items across the top-k lists of a model, divided by the number of items
+-- the model ranks: the distinct items with a TARGET-TYPE event in the fold's history
+-- (train_interactions, target_events > 0), the Yambda paper's definition, in every convention.
 --
--- Inputs: recommendations, eval_targets (who is evaluated), item_features (the denominator).
--- Only lists of evaluated users count. Coverage is one number per model: there is no per-user
--- value, so `per_user` does not change this query (uid is always null, users = evaluated users).
+-- Whose lists count (the numerator):
+--   standard          the evaluated users (distinct uid of eval_targets for the fold and target)
+--   paper, official   every ranked user: every user with target-type history, with or without
+--                     targets (the official code's Coverage); `recommendations` holds their lists
+-- Lists of other users are ignored. Coverage is one number per model: there is no per-user value,
+-- so `per_user` does not change this query (uid is always null; users = the users counted).
 --
--- Grain: fold, target, model, subset ('all'), metric ('coverage'), k -> value, users.
+-- Grain: fold, target, model, convention, subset ('all'), metric ('coverage'), k -> value, users.
 -- Parameters (DuckDB variables, unset = default):
---   ks    INTEGER[]  cut-offs         default [10, 100]
---   fold  VARCHAR    only this fold   default every fold
--- Shell:  .venv/bin/duckdb warehouse/recsys.duckdb -c ".read sql/metrics/coverage.sql"
+--   ks          INTEGER[]  cut-offs                       default [10, 100]
+--   fold        VARCHAR    only this fold                 default every fold
+--   convention  VARCHAR    standard, paper or official    default 'standard'
+-- Shell:  .venv/bin/duckdb warehouse/recsys.duckdb -c "SET VARIABLE convention = 'paper'" \
+--             -c ".read sql/metrics/coverage.sql"
 with params as (
     select
         coalesce(getvariable('ks'), [10, 100])::integer[] as ks,
-        getvariable('fold')::varchar as only_fold
+        getvariable('fold')::varchar as only_fold,
+        case
+            when coalesce(getvariable('convention'), 'standard') in ('standard', 'paper', 'official')
+                then coalesce(getvariable('convention'), 'standard')::varchar
+            else error('Unknown convention ' || getvariable('convention')::varchar
+                       || ': use standard, paper or official.')
+        end as convention
 ),
 
 cutoffs as (
     select unnest(ks) as k from params
 ),
 
-evaluated_users as (
+history as (
+    select i.fold, i.target, i.uid, i.item_id
+    from train_interactions as i
+    cross join params as p
+    where i.target_events > 0 and (p.only_fold is null or i.fold = p.only_fold)
+),
+
+history_items as (
+    select fold, target, count(distinct item_id) as n_items
+    from history
+    group by fold, target
+),
+
+counted_users as (
     select distinct t.fold, t.target, t.uid
     from eval_targets as t
     cross join params as p
-    where p.only_fold is null or t.fold = p.only_fold
+    where p.convention = 'standard' and (p.only_fold is null or t.fold = p.only_fold)
+    union
+    select distinct h.fold, h.target, h.uid
+    from history as h
+    cross join params as p
+    where p.convention <> 'standard'
 ),
 
 users_per_slice as (
     select fold, target, count(*) as users
-    from evaluated_users
+    from counted_users
     group by fold, target
 ),
 
-history_items as (
-    select fold, count(distinct item_id) as n_items
-    from item_features
-    group by fold
-),
-
-evaluated_recommendations as (
+counted_recommendations as (
     select r.fold, r.target, r.model, r.item_id, r.rank
     from recommendations as r
-    semi join evaluated_users as e on e.fold = r.fold and e.target = r.target and e.uid = r.uid
+    semi join counted_users as u on u.fold = r.fold and u.target = r.target and u.uid = r.uid
 )
 
 select
-    r.fold, r.target, r.model, 'all' as subset, 'coverage' as metric, c.k::integer as k,
-    null::uinteger as uid,
+    r.fold, r.target, r.model, any_value(p.convention) as convention, 'all' as subset,
+    'coverage' as metric, c.k::integer as k, null::uinteger as uid,
     (count(distinct r.item_id) / any_value(h.n_items))::double as value,
     any_value(u.users) as users
-from evaluated_recommendations as r
+from counted_recommendations as r
+cross join params as p
 inner join cutoffs as c on r.rank <= c.k
-inner join history_items as h on h.fold = r.fold
+inner join history_items as h on h.fold = r.fold and h.target = r.target
 inner join users_per_slice as u on u.fold = r.fold and u.target = r.target
 group by r.fold, r.target, r.model, c.k
 order by all

@@ -7,8 +7,8 @@
 -- Users (evaluated users with recommendations) whose list holds fewer than two embedded items
 -- have no value and are not counted.
 --
--- Grain: fold, target, model, subset ('all'), metric ('diversity'), k (+ uid when per_user)
---        -> value, users.
+-- Grain: fold, target, model, convention ('standard'), subset ('all'), metric ('diversity'), k (+ uid when per_user)
+--        -> value, weight (1), users.
 -- Parameters (DuckDB variables, unset = default):
 --   ks        INTEGER[]  cut-offs                                   default [10, 100]
 --   fold      VARCHAR    only this fold                             default every fold
@@ -78,14 +78,15 @@ per_user as (
 
 -- per_user: the rows as they are; otherwise the mean (two branches: no 1-row groups to hash)
 select
-    u.fold, u.target, u.model, 'all' as subset, 'diversity' as metric, u.k::integer as k, u.uid,
-    u.value::double as value, 1::bigint as users
+    u.fold, u.target, u.model, 'standard' as convention, 'all' as subset, 'diversity' as metric, u.k::integer as k, u.uid,
+    u.value::double as value, 1::double as weight, 1::bigint as users
 from per_user as u
 where (select per_user from params)
 union all
 select
-    u.fold, u.target, u.model, 'all' as subset, 'diversity' as metric, u.k::integer as k,
-    null::uinteger as uid, avg(u.value)::double as value, count(*) as users
+    u.fold, u.target, u.model, 'standard' as convention, 'all' as subset, 'diversity' as metric, u.k::integer as k,
+    null::uinteger as uid, avg(u.value)::double as value, null::double as weight,
+    count(*) as users
 from per_user as u
 where not (select per_user from params)
 group by u.fold, u.target, u.model, u.k

@@ -11,7 +11,7 @@
 --                     percent_rank(); 0 for items outside the history
 -- Higher novelty = less obvious lists; popularity_bias near 1 = the model pushes the head.
 --
--- Grain: fold, target, model, subset ('all'), metric, k (+ uid when per_user) -> value, users.
+-- Grain: fold, target, model, convention ('standard'), subset ('all'), metric, k (+ uid when per_user) -> value, weight (1), users.
 -- Parameters (DuckDB variables, unset = default):
 --   ks        INTEGER[]  cut-offs                                   default [10, 100]
 --   fold      VARCHAR    only this fold                             default every fold
@@ -96,14 +96,15 @@ per_user_long as (
 
 -- per_user: the rows as they are; otherwise the mean (two branches: no 1-row groups to hash)
 select
-    l.fold, l.target, l.model, 'all' as subset, l.metric, l.k::integer as k, l.uid,
-    l.value::double as value, 1::bigint as users
+    l.fold, l.target, l.model, 'standard' as convention, 'all' as subset, l.metric, l.k::integer as k, l.uid,
+    l.value::double as value, 1::double as weight, 1::bigint as users
 from per_user_long as l
 where (select per_user from params)
 union all
 select
-    l.fold, l.target, l.model, 'all' as subset, l.metric, l.k::integer as k,
-    null::uinteger as uid, avg(l.value)::double as value, count(*) as users
+    l.fold, l.target, l.model, 'standard' as convention, 'all' as subset, l.metric, l.k::integer as k,
+    null::uinteger as uid, avg(l.value)::double as value, null::double as weight,
+    count(*) as users
 from per_user_long as l
 where not (select per_user from params)
 group by l.fold, l.target, l.model, l.metric, l.k

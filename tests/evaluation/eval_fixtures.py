@@ -12,7 +12,7 @@ import pandas as pd
 
 from recsys.evaluation import reference as ref
 
-EVAL_TARGETS = "fold varchar, target varchar, uid uinteger, item_id uinteger, is_organic utinyint, target_events integer, first_target_ts uinteger"
+EVAL_TARGETS = "fold varchar, target varchar, uid uinteger, item_id uinteger, is_organic utinyint, target_events integer, first_target_ts uinteger, is_repeat utinyint"
 RECOMMENDATIONS = "fold varchar, target varchar, model varchar, uid uinteger, item_id uinteger, rank integer, score double"
 TRAIN = "fold varchar, target varchar, uid uinteger, item_id uinteger, target_events integer"
 ITEM_FEATURES = "fold varchar, item_id uinteger"
@@ -60,7 +60,7 @@ def random_fixture(seed: int, *, n_users: int = 40, n_items: int = 30, models=("
             for uid in range(1, n_users + 1):
                 for item in rng.choice(np.arange(1, n_items + 6), size=rng.integers(1, 8), replace=False):
                     eval_targets.append((fold, target, uid, int(item), int(rng.integers(0, 2)),
-                                         int(rng.integers(1, 4)), 0))
+                                         int(rng.integers(1, 4)), 0, int(rng.integers(0, 2))))
                 for item in rng.choice(np.arange(1, n_items + 1), size=rng.integers(0, 6), replace=False):
                     train.append((fold, target, uid + 1000 * int(rng.integers(0, 2)), int(item),
                                   int(rng.integers(0, 3))))
@@ -82,11 +82,20 @@ def random_fixture(seed: int, *, n_users: int = 40, n_items: int = 30, models=("
                 item_features=item_features, embeddings=embeddings)
 
 
-def reference_metrics(fixture: dict, ks, *, official: bool = False) -> pd.DataFrame:
+SUBSETS = {
+    "all": lambda organic, repeat: True,
+    "organic": lambda organic, repeat: organic == 1,
+    "recommendation": lambda organic, repeat: organic == 0,
+    "repeat": lambda organic, repeat: repeat == 1,
+    "discovery": lambda organic, repeat: repeat == 0,
+}
+
+
+def reference_metrics(fixture: dict, ks, *, convention: str = "standard") -> pd.DataFrame:
     """Every aggregate the SQL produces, computed user by user with ``recsys.evaluation.reference``."""
-    targets = defaultdict(dict)  # (fold, target, uid) -> {item: (is_organic, events)}
-    for fold, target, uid, item, organic, events, _ in fixture["eval_targets"]:
-        targets[(fold, target, uid)][item] = (organic, events)
+    targets = defaultdict(dict)  # (fold, target, uid) -> {item: (is_organic, events, is_repeat)}
+    for fold, target, uid, item, organic, events, _, repeat in fixture["eval_targets"]:
+        targets[(fold, target, uid)][item] = (organic, events, repeat)
     lists = defaultdict(list)  # (fold, target, model, uid) -> [(rank, item)]
     for fold, target, model, uid, item, rank, _ in fixture["recommendations"]:
         lists[(fold, target, model, uid)].append((rank, item))
@@ -94,34 +103,45 @@ def reference_metrics(fixture: dict, ks, *, official: bool = False) -> pd.DataFr
     models = defaultdict(set)
     for fold, target, model, _ in lists:
         models[(fold, target)].add(model)
+    standard = convention == "standard"
     rows = []
     for (fold, target), slice_models in models.items():
         users = sorted(u for (f, t, u) in targets if (f, t) == (fold, target))
         for model in sorted(slice_models):
-            for subset in ("all", "organic", "recommendation"):
+            for subset, keep in SUBSETS.items():
                 per = defaultdict(list)
+                per_user = []  # (ranked, target events with repeats) for the paper's NDCG
                 for uid in users:
-                    items = {i: v for i, v in targets[(fold, target, uid)].items()
-                             if subset == "all" or (subset == "organic") == (v[0] == 1)}
+                    items = {i: v for i, v in targets[(fold, target, uid)].items() if keep(v[0], v[2])}
                     if not items:
                         continue
-                    size = sum(v[1] for v in items.values()) if official else None
+                    size = None if standard else sum(v[1] for v in items.values())
                     r = ranked.get((fold, target, model, uid), [])
                     t = set(items)
+                    per_user.append((r, [i for i, v in items.items() for _ in range(v[1])]))
                     for k in ks:
-                        per[("ndcg", k)].append(ref.ndcg(r, t, k, size))
-                        per[("recall", k)].append(ref.recall(r, t, k, size, capped=official))
+                        if convention == "official":
+                            per[("ndcg", k)].append(ref.official_ndcg(r, t, k))
+                        elif standard:
+                            per[("ndcg", k)].append(ref.ndcg(r, t, k))
+                        per[("recall", k)].append(
+                            ref.recall(r, t, k, size, capped=convention == "official"))
                         per[("precision", k)].append(ref.precision(r, t, k))
                         per[("hitrate", k)].append(ref.hitrate(r, t, k))
-                        per[("mrr", k)].append(ref.mrr(r, t, k))
-                        per[("map", k)].append(ref.average_precision(r, t, k, size))
-                rows += [(fold, target, model, subset, m, k, float(np.mean(v)), len(v))
+                        if standard:
+                            per[("mrr", k)].append(ref.mrr(r, t, k))
+                            per[("map", k)].append(ref.average_precision(r, t, k))
+                rows += [(fold, target, model, convention, subset, m, k, float(np.mean(v)), len(v))
                          for (m, k), v in per.items()]
-            rows += _beyond_accuracy(fixture, fold, target, model, users, ranked, ks)
-    return pd.DataFrame(rows, columns=["fold", "target", "model", "subset", "metric", "k", "value", "users"])
+                if convention == "paper" and per_user:
+                    rows += [(fold, target, model, convention, subset, "ndcg", k,
+                              ref.paper_ndcg(per_user, k), len(per_user)) for k in ks]
+            rows += _beyond_accuracy(fixture, fold, target, model, users, ranked, ks, convention)
+    return pd.DataFrame(rows, columns=["fold", "target", "model", "convention", "subset", "metric",
+                                       "k", "value", "users"])
 
 
-def _beyond_accuracy(fixture, fold, target, model, users, ranked, ks) -> list[tuple]:
+def _beyond_accuracy(fixture, fold, target, model, users, ranked, ks, convention) -> list[tuple]:
     catalog = {i for f, i in fixture["item_features"] if f == fold}
     history = [(u, i) for f, t, u, i, e in fixture["train"] if (f, t) == (fold, target) and e > 0]
     n_users = len({u for u, _ in history})
@@ -131,16 +151,24 @@ def _beyond_accuracy(fixture, fold, target, model, users, ranked, ks) -> list[tu
     pop = {i: len(us) for i, us in item_users.items()}
     pct = ref.popularity_percentiles({i: pop.get(i, 0) for i in catalog})
     lists = [ranked[(fold, target, model, u)] for u in users if (fold, target, model, u) in ranked]
+    # coverage: the items a model ranks = target-type history items; whose lists: see the SQL
+    counted = users if convention == "standard" else sorted({u for u, _ in history})
+    counted_lists = [ranked[(fold, target, model, u)] for u in counted
+                     if (fold, target, model, u) in ranked]
     rows = []
     for k in ks:
-        rows.append((fold, target, model, "all", "coverage", k,
-                     ref.coverage(lists, k, len(catalog)), len(users)))
+        if item_users and counted_lists:
+            rows.append((fold, target, model, convention, "all", "coverage", k,
+                         ref.coverage(counted_lists, k, len(item_users)), len(counted)))
+        if convention != "standard":
+            continue
         nov = [ref.novelty(r, k, pop, n_users) for r in lists if r]
         bias = [ref.popularity_bias(r, k, pct) for r in lists if r]
         div = [d for r in lists if (d := ref.diversity(r, k, fixture["embeddings"])) is not None]
         for name, values in (("novelty", nov), ("popularity_bias", bias), ("diversity", div)):
             if values:
-                rows.append((fold, target, model, "all", name, k, float(np.mean(values)), len(values)))
+                rows.append((fold, target, model, convention, "all", name, k, float(np.mean(values)),
+                             len(values)))
     return rows
 
 

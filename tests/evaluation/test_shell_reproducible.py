@@ -19,7 +19,7 @@ if not DUCKDB_CLI.exists():
     DUCKDB_CLI = Path(shutil.which("duckdb") or DUCKDB_CLI)
 pytestmark = pytest.mark.skipif(not DUCKDB_CLI.exists(), reason="duckdb shell (duckdb-cli) not installed")
 
-KEYS = ["fold", "target", "model", "subset", "metric", "k"]
+KEYS = ["fold", "target", "model", "convention", "subset", "metric", "k"]
 
 
 def shell(path: Path, *commands: str) -> pd.DataFrame:
@@ -31,13 +31,17 @@ def shell(path: Path, *commands: str) -> pd.DataFrame:
     return pd.read_csv(io.StringIO(done.stdout))
 
 
-@pytest.mark.parametrize("query", ["accuracy", "coverage", "popularity", "diversity"])
-def test_each_file_runs_unchanged_in_the_shell(random_warehouse, query):
+@pytest.mark.parametrize(("query", "convention"), [
+    ("accuracy", "standard"), ("accuracy", "paper"), ("accuracy", "official"),
+    ("coverage", "standard"), ("coverage", "paper"), ("coverage", "official"),
+    ("popularity", "standard"), ("diversity", "standard"),
+])
+def test_each_file_runs_unchanged_in_the_shell(random_warehouse, query, convention):
     path, _ = random_warehouse
-    from_shell = shell(path, "SET VARIABLE ks = [1, 5]", "SET VARIABLE yambda_official = true",
+    from_shell = shell(path, "SET VARIABLE ks = [1, 5]", f"SET VARIABLE convention = '{convention}'",
                        f".read {METRICS_SQL_DIR / (query + '.sql')}")
     con = duckdb.connect(str(path), read_only=True)
-    from_python = run_query(con, query, {"ks": [1, 5], "yambda_official": True})
+    from_python = run_query(con, query, {"ks": [1, 5], "convention": convention})
     con.close()
     assert len(from_shell) == len(from_python) > 0
     merged = from_shell.merge(from_python, on=KEYS, suffixes=("_sh", "_py"))
