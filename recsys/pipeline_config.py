@@ -21,8 +21,16 @@ def default_config() -> dict[str, Any]:
     return yaml.safe_load(text)
 
 
+# mappings whose entries a user file replaces whole instead of merging into: a model's search
+# space (a parameter may change from a list of values to a range)
+REPLACED_WHOLE = ("candidates.tuning.search_space",)
+
+
 def _merge(base: dict, override: dict, where: str) -> dict:
     out = copy.deepcopy(base)
+    if where in REPLACED_WHOLE:
+        out.update(copy.deepcopy(override))
+        return out
     for key, value in override.items():
         path = f"{where}.{key}" if where else key
         if key not in base:

@@ -30,8 +30,9 @@ create table if not exists candidates (
 PARAMS_TABLE = Tables.candidate_params
 PARAMS_DDL = """
 create table if not exists candidate_params (
-    target varchar, model varchar, params varchar, metric varchar, value double,
-    tuned_on varchar, seed integer, tuned_at timestamp
+    target varchar, model varchar, fingerprint varchar, params varchar, metric varchar,
+    value double, default_value double, trials integer, sampler varchar, tuned_on varchar,
+    seed integer, seconds double, tuned_at timestamp
 )"""
 
 
@@ -40,6 +41,13 @@ def check_fold_target(fold: str, target: str) -> None:
         raise ConfigError(f"Unknown fold {fold!r}. Valid folds: {', '.join(FOLDS)}.")
     if target not in TARGETS:
         raise ConfigError(f"Unknown target {target!r}. Valid targets: {', '.join(TARGETS)}.")
+
+
+def fold_names(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The folds of the ``folds`` table, latest cut-off first."""
+    require_tables(con, Tables.folds)
+    rows = con.execute(f"select fold from {Tables.folds} order by history_end_ts desc").fetchall()
+    return [r[0] for r in rows]
 
 
 def history_end(con: duckdb.DuckDBPyConnection, fold: str) -> int:
@@ -188,27 +196,81 @@ def write_candidates(
     return replace_slice(con, Tables.candidates, table, key, create_sql=CANDIDATES_DDL)
 
 
+def ranked_users(con: duckdb.DuckDBPyConnection, fold: str, target: str) -> np.ndarray:
+    """Every user with target-type history in the fold (evaluated or not), sorted.
+
+    The official Yambda code ranks items for all of them; its Coverage counts their lists.
+    The evaluated users (:func:`eval_users`) are a subset.
+    """
+    check_fold_target(fold, target)
+    require_tables(con, Tables.train_interactions)
+    rows = con.execute(
+        f"select distinct uid from {Tables.train_interactions} "
+        "where fold = ? and target = ? and target_events > 0 order by uid",
+        [fold, target],
+    ).fetchnumpy()
+    return np.asarray(rows["uid"], dtype=np.uint32)
+
+
+def _params_table_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """Create ``candidate_params``; a copy without fingerprints (older layout) is dropped first:
+    its values cannot be told valid, so they are tuned again."""
+    columns = {r[0] for r in con.execute(
+        "select column_name from information_schema.columns where table_name = ?", [PARAMS_TABLE]
+    ).fetchall()}
+    if columns and "fingerprint" not in columns:
+        con.execute(f"drop table {PARAMS_TABLE}")
+    con.execute(PARAMS_DDL)
+    return True
+
+
 def save_params(
     con: duckdb.DuckDBPyConnection, target: str, model: str, params: dict, *,
-    metric: str, value: float, seed: int,
+    fingerprint: str, metric: str, value: float, default_value: float | None, trials: int,
+    sampler: str, seed: int, seconds: float,
 ) -> None:  # fmt: skip
-    """Record the val-tuned hyperparameters of (target, model) in ``candidate_params``."""
+    """Record the val-tuned hyperparameters of (target, model) with the fingerprint of their inputs."""
+    _params_table_current(con)
     row = pd.DataFrame([{
-        "target": target, "model": model, "params": json.dumps(params, sort_keys=True),
-        "metric": metric, "value": float(value), "tuned_on": "val", "seed": int(seed),
-        "tuned_at": pd.Timestamp.now(tz="UTC").tz_localize(None),
+        "target": target, "model": model, "fingerprint": fingerprint,
+        "params": json.dumps(params, sort_keys=True), "metric": metric, "value": float(value),
+        "default_value": None if default_value is None else float(default_value),
+        "trials": int(trials), "sampler": sampler, "tuned_on": "val", "seed": int(seed),
+        "seconds": float(seconds), "tuned_at": pd.Timestamp.now(tz="UTC").tz_localize(None),
     }])  # fmt: skip
     replace_slice(con, PARAMS_TABLE, row, {"target": target, "model": model}, create_sql=PARAMS_DDL)
 
 
-def tuned_params(con: duckdb.DuckDBPyConnection, target: str, model: str) -> dict | None:
-    """The saved tuned hyperparameters of (target, model), or None if never tuned."""
-    exists = con.execute(
-        "select count(*) from information_schema.tables where table_name = ?", [PARAMS_TABLE]
-    ).fetchone()[0]
-    if not exists:
+def tuned_params(
+    con: duckdb.DuckDBPyConnection, target: str, model: str, fingerprint: str
+) -> dict | None:
+    """The saved tuned hyperparameters of (target, model) if tuned on these exact inputs
+    (same ``fingerprint``), else None."""
+    if not con.execute(
+        "select count(*) from information_schema.columns where table_name = ? "
+        "and column_name = 'fingerprint'", [PARAMS_TABLE]
+    ).fetchone()[0]:
         return None
     row = con.execute(
-        f"select params from {PARAMS_TABLE} where target = ? and model = ?", [target, model]
+        f"select params from {PARAMS_TABLE} where target = ? and model = ? and fingerprint = ?",
+        [target, model, fingerprint],
     ).fetchone()
     return None if row is None else json.loads(row[0])
+
+
+def tuning_rows(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every saved tuning row (target, model, fingerprint, params, metric, value, ...)."""
+    if not con.execute(
+        "select count(*) from information_schema.columns where table_name = ? "
+        "and column_name = 'fingerprint'", [PARAMS_TABLE]
+    ).fetchone()[0]:
+        return pd.DataFrame(columns=["target", "model", "fingerprint", "params", "metric", "value",
+                                     "default_value", "trials", "sampler", "seed", "seconds"])
+    return con.execute(f"select * exclude (tuned_at) from {PARAMS_TABLE} order by target, model").df()
+
+
+def drop_candidate_slices(con: duckdb.DuckDBPyConnection, target: str, model: str) -> None:
+    """Delete every fold's candidates of (target, model): they were fitted with other parameters."""
+    if con.execute("select count(*) from information_schema.tables where table_name = ?",
+                   [Tables.candidates]).fetchone()[0]:
+        con.execute(f"delete from {Tables.candidates} where target = ? and model = ?", [target, model])

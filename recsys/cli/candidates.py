@@ -25,7 +25,9 @@ def _split(value: str | None) -> list[str] | None:
               help=f"Comma-separated targets: {', '.join(TARGETS)}.")
 @click.option("--models", default=None,
               help="Comma-separated generators (default: candidates.models of the config).")
-@click.option("--tune", is_flag=True, help="Choose hyperparameters on the val fold first and save them.")
+@click.option("--tune/--no-tune", default=True, show_default=True,
+              help="Tune on the val fold first every generator without values tuned on the same "
+                   "inputs (reused otherwise); --no-tune fits code defaults and candidates.params.")
 @click.option("--top-n", type=click.IntRange(min=1), default=None,
               help="Candidates per user (default: candidates.top_n of the config, 200).")
 @click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
@@ -36,13 +38,14 @@ def candidates(settings, folds, targets, models, tune, top_n, config_path, seed,
     """Fit candidate generators per fold and target and write the `candidates` table.
 
     Users served are those of `eval_targets` for the fold and target; each gets its top-N items
-    (rank 1-based, ties by item_id). With --tune, hyperparameters are chosen on the val fold
-    (grids in the config, `candidates.grids`), saved in `candidate_params`, and reused later.
+    (rank 1-based, ties by item_id). Hyperparameters are tuned on the val fold first (Optuna,
+    `candidates.tuning` of the config: search spaces, trials, objective NDCG@100), saved in
+    `candidate_params` with a fingerprint of their inputs, and reused while the inputs stay.
 
     \b
     Example:
       recsys candidates --fold test --target listen_plus --models mostpop,itemknn
-      recsys candidates --tune --top-n 200 --seed 7
+      recsys candidates --no-tune --top-n 200 --seed 7
     """
     from recsys.candidates import run_candidates
 
@@ -51,6 +54,7 @@ def candidates(settings, folds, targets, models, tune, top_n, config_path, seed,
         config["candidates"]["top_n"] = top_n
     if seed is not None:
         config["seed"] = seed
+    config["candidates"]["tune"] = tune
     summary = run_or_fail(
         run_candidates, settings, config, folds=_split(folds), targets=_split(targets),
         models=_split(models), tune=tune, progress=not quiet,

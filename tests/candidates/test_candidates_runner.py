@@ -8,7 +8,7 @@ from candidate_fixtures import build_warehouse
 from click.testing import CliRunner
 
 from recsys.candidates import run_candidates
-from recsys.candidates.runner import resolve_params
+from recsys.candidates.tuned import data_hash, resolve_params
 from recsys.cli import main
 from recsys.config import Settings
 from recsys.errors import ConfigError, WarehouseError
@@ -23,11 +23,13 @@ def settings(tmp_path) -> Settings:
     return Settings(warehouse=tmp_path / "wh.duckdb", temp_dir=tmp_path / "tmp", threads=1)
 
 
-def small_config(**candidates) -> dict:
+def small_config(space=None, **candidates) -> dict:
     config = load_config()
     config["candidates"]["top_n"] = 3
     config["candidates"]["params"] = {"ials": {"factors": 4, "iterations": 2}, "bpr": {"factors": 4, "iterations": 3}}
     config["candidates"].update(candidates)
+    if space is not None:
+        config["candidates"]["tuning"]["search_space"] = space
     return config
 
 
@@ -65,16 +67,17 @@ def test_rerun_replaces_the_slice(settings):
 
 
 def test_tune_saves_params_and_they_are_reused(settings):
-    config = small_config(grids={"history": {"half_life_days": [1.0, 30.0]}})
+    config = small_config({"history": {"half_life_days": [1.0, 30.0]}})
     run_candidates(settings, config, folds=["test"], targets=["listen_plus"], models=["history"],
                    tune=True, progress=False)  # fmt: skip
-    saved = query(settings, "select target, model, tuned_on, metric from candidate_params")
-    assert saved == [("listen_plus", "history", "val", "recall@100")]
+    saved = query(settings, "select target, model, tuned_on, metric, trials, sampler from candidate_params")
+    assert saved == [("listen_plus", "history", "val", "ndcg@100", 2, "grid")]
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     try:
-        tuned = resolve_params(con, config, "listen_plus", "history")
+        digest = data_hash(settings)
+        tuned = resolve_params(con, config, "listen_plus", "history", digest)
         config["candidates"]["params"] = {"history": {"half_life_days": 3.0}}
-        explicit = resolve_params(con, config, "listen_plus", "history")
+        explicit = resolve_params(con, config, "listen_plus", "history", digest)
     finally:
         con.close()
     assert tuned["half_life_days"] in (1.0, 30.0)
@@ -91,9 +94,11 @@ def test_bad_choices_are_clear_errors(settings):
 @pytest.mark.parametrize("candidates, match", [
     ({"params": {"itemknn": {"kk": 3}}}, "Known parameters: exclude_seen, half_life_days, k"),
     ({"params": {"knn": {"k": 3}}}, "Valid names: random"),
-    ({"grids": {"itemknn": {"kk": [1, 2]}}}, "Unknown parameter"),
-    ({"grids": {"itemknn": {"k": 5}}}, "non-empty list"),
-    ({"tune_metric": "auc@10"}, "ndcg, recall"),
+    ({"tuning": {"search_space": {"itemknn": {"kk": [1, 2]}}}}, "not a parameter of generator"),
+    ({"tuning": {"search_space": {"itemknn": {"k": 5}}}}, "a list of values"),
+    ({"tuning": {"search_space": {"knn": {"k": [5]}}}}, "search_space names unknown model"),
+    ({"tuning": {"metric": "auc@10", "search_space": {}}}, "ndcg, recall"),
+    ({"tuning": {"trials": 0, "search_space": {}}}, "trials must be an integer"),
 ])  # fmt: skip
 def test_bad_config_fails_before_reading_data(tmp_path, candidates, match):
     settings = Settings(warehouse=tmp_path / "none.duckdb")  # never opened: the check comes first
@@ -130,11 +135,29 @@ def test_cli_help_has_example():
     assert result.exit_code == 0 and "Example:" in result.output
 
 
-def test_val_candidates_from_tuning_equal_a_refit_with_the_saved_params(settings):
-    config = small_config(grids={"itemknn": {"k": [2, 5]}})
-    kwargs = dict(folds=["val"], targets=["listen_plus"], models=["itemknn"], progress=False)
-    sql = "select uid, item_id, rank, score from candidates order by all"
-    run_candidates(settings, config, tune=True, **kwargs)  # writes val with the tuning's best fit
-    reused = query(settings, sql)
-    run_candidates(settings, config, tune=False, **kwargs)  # refits with candidate_params
-    assert query(settings, sql) == reused and len(reused) > 0
+def test_tuning_is_reused_on_the_same_inputs_and_redone_when_one_changes(settings, monkeypatch):
+    """No refit for tuning on a rerun with the same inputs; a new space, seed or trial budget
+    retunes; --no-tune ignores the saved values."""
+    from recsys.candidates import tuned as tuned_module
+
+    calls = []
+    original = tuned_module.tune_model
+    monkeypatch.setattr(tuned_module, "tune_model", lambda *a, **k: (calls.append(a[0]), original(*a, **k))[1])
+    kwargs = dict(folds=["test"], targets=["listen_plus"], models=["itemknn"], progress=False)
+    config = small_config({"itemknn": {"k": [2, 5]}})
+    run_candidates(settings, config, tune=True, **kwargs)
+    run_candidates(settings, config, tune=True, **kwargs)
+    assert calls == ["itemknn"]  # the second run reused candidate_params
+    for change in ({"itemknn": {"k": [2, 6]}}, ):
+        run_candidates(settings, small_config(change), tune=True, **kwargs)
+    config["seed"] = 5
+    run_candidates(settings, config, tune=True, **kwargs)
+    config["candidates"]["tuning"]["trials"] = 1
+    run_candidates(settings, config, tune=True, **kwargs)
+    assert len(calls) == 4
+    config["candidates"]["tune"] = False
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        assert resolve_params(con, config, "listen_plus", "itemknn", data_hash(settings))["k"] == 100
+    finally:
+        con.close()

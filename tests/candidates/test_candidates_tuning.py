@@ -1,4 +1,4 @@
-"""Python metrics used for tuning, and the grid search."""
+"""Python metrics used for tuning, search spaces, and the Optuna search on val."""
 
 from __future__ import annotations
 
@@ -10,8 +10,13 @@ import pytest
 from candidate_fixtures import eval_targets, make_events, train_data
 
 from recsys.candidates.base import Recommendations
-from recsys.candidates.tuning import evaluate, expand_grid, parse_metric, tune_model
+from recsys.candidates.registry import make_generator
+from recsys.candidates.tuning import evaluate, parse_metric, searched_space, tune_model
 from recsys.errors import ConfigError
+from recsys.pipeline_config import load_config
+
+# tiny factor models: the property, not the fit quality, is under test
+SMALL = {"ials": {"factors": 4}, "bpr": {"factors": 4}}
 
 
 def test_ndcg_and_recall_by_hand():
@@ -27,27 +32,73 @@ def test_ndcg_and_recall_by_hand():
     assert m2["recall"] == pytest.approx((1 / 3) / 2)
 
 
-def test_expand_grid_is_ordered_and_complete():
-    assert expand_grid({"b": [1, 2], "a": ["x"]}) == [{"a": "x", "b": 1}, {"a": "x", "b": 2}]
-    with pytest.raises(ConfigError, match="non-empty list"):
-        expand_grid({"a": 3})
-
-
 @pytest.mark.parametrize("spec", ["recall", "map@10", "ndcg@0", "ndcg@x"])
 def test_bad_metric(spec):
     with pytest.raises(ConfigError, match="ndcg, recall"):
         parse_metric(spec)
 
 
-def test_tune_model_returns_the_best_trial():
+@pytest.mark.parametrize(("space", "match"), [
+    ({"kk": [1, 2]}, "not a parameter of generator 'itemknn'"),
+    ({"k": []}, "non-empty list"),
+    ({"k": 5}, "a list of values"),
+    ({"k": {"low": 5}}, "needs low and high"),
+    ({"k": {"low": 5, "high": 1}}, "low <= high"),
+    ({"half_life_days": {"low": 0, "high": 3, "log": True}}, "low > 0 with log"),
+    ({"k": {"low": 1, "high": 3, "type": "str"}}, "type must be int or float"),
+])  # fmt: skip
+def test_bad_search_space_names_the_key(space, match):
+    with pytest.raises(ConfigError, match=match):
+        searched_space("itemknn", space, {})
+
+
+def test_explicit_params_are_not_searched():
+    assert set(searched_space("itemknn", {"k": [1, 2], "exclude_seen": [False, True]}, {"k": 3})) \
+        == {"exclude_seen"}
+
+
+def test_small_grid_tries_every_point_once():
     targets = eval_targets(make_events(), "val", "listen_plus")
     result = tune_model("history", {"half_life_days": [1.0, 30.0]}, train_data(), targets,
-                        metric="ndcg@10", seed=0)  # fmt: skip
-    assert len(result.trials) == 2
+                        metric="ndcg@10", trials=10, seed=0)  # fmt: skip
+    assert result.sampler == "grid" and len(result.trials) == 2
+    assert sorted(p["half_life_days"] for p, _ in result.trials) == [1.0, 30.0]
     assert result.value == max(v for _, v in result.trials)
     best_trial = next(p for p, v in result.trials if v == result.value)  # the first best wins
-    assert result.params == {**result.best.defaults, **best_trial} == result.best.params
+    assert result.params == best_trial
     assert 0.0 < result.value <= 1.0
+
+
+def test_tpe_runs_the_trial_budget_default_first_and_is_seeded():
+    targets = eval_targets(make_events(), "val", "listen_plus")
+    space = {"half_life_days": {"low": 0.5, "high": 60.0, "log": True}, "drop_disliked": [False, True]}
+    runs = [tune_model("history", space, train_data(), targets, metric="ndcg@10", trials=4, seed=s)
+            for s in (3, 3, 4)]
+    assert runs[0].sampler == "tpe" and len(runs[0].trials) == 4
+    first = runs[0].trials[0][0]
+    assert (first["half_life_days"], first["drop_disliked"]) == (7.0, True)  # the code defaults
+    assert runs[0].trials == runs[1].trials  # same seed, same trials
+    assert [p for p, _ in runs[0].trials] != [p for p, _ in runs[2].trials]
+
+
+MODELS = ["decaypop", "history", "itemknn", "ials", "bpr", "audio"]
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_tuned_never_loses_on_val_to_the_default_fit(model):
+    """The property that tuning cannot make a model worse on the data it was tuned on: the
+    default fit (code defaults + fixed params), scored on val, never beats the tuned choice."""
+    space = load_config()["candidates"]["tuning"]["search_space"][model]
+    data = train_data()
+    targets = eval_targets(make_events(), "val", "listen_plus")
+    base = SMALL.get(model, {})
+    result = tune_model(model, space, data, targets, metric="ndcg@10", trials=3, seed=1,
+                        base_params=base)  # fmt: skip
+    users = np.unique(targets["uid"].to_numpy()).astype(np.uint32)
+    default = make_generator(model, seed=1, params=base).fit(data)
+    default_value = evaluate(default.recommend(users, 10), targets, 10)["ndcg"]
+    assert result.default_value == pytest.approx(default_value)
+    assert result.value >= default_value
 
 
 def test_scoring_only_params_reuse_one_fit(monkeypatch):
@@ -57,8 +108,8 @@ def test_scoring_only_params_reuse_one_fit(monkeypatch):
     original = IALSGenerator._fit
     monkeypatch.setattr(IALSGenerator, "_fit", lambda self, data: (calls.append(1), original(self, data)))
     targets = eval_targets(make_events(), "val", "listen_plus")
-    grid = {"exclude_seen": [False, True], "alpha": [1.0, 5.0]}
-    result = tune_model("ials", grid, train_data(), targets, metric="recall@5", seed=0,
+    space = {"exclude_seen": [False, True], "alpha": [1.0, 5.0]}
+    result = tune_model("ials", space, train_data(), targets, metric="recall@5", trials=10, seed=0,
                         base_params={"factors": 4, "iterations": 2})  # fmt: skip
     assert len(result.trials) == 4 and len(calls) == 2  # one fit per alpha
     assert {p["exclude_seen"] for p, _ in result.trials} == {False, True}

@@ -1,0 +1,186 @@
+"""The tuning stage: hyperparameters chosen on val, reused while their inputs stay the same.
+
+``ensure_tuned`` tunes every generator with a search space (``candidates.tuning.search_space``)
+on the val fold, per target, unless ``candidate_params`` already holds a row for the same
+fingerprint: a hash of the input files (parquet footers), the val fold's definition, the search
+space, the trial budget, the objective, the val-user sample, the seed and the fixed
+``candidates.params``. A change of any of them tunes again; candidates fitted with the old values
+are dropped so no stage reads them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from recsys.candidates import store
+from recsys.candidates.registry import GENERATORS, check_models
+from recsys.candidates.tuning import parse_metric, searched_space, tune_model
+from recsys.columns import Tables
+from recsys.config import Settings
+from recsys.errors import ConfigError
+from recsys.run_manifest import data_profile
+from recsys.warehouse import open_warehouse, require_tables
+
+# bump when the tuning procedure changes what a fingerprint's parameters would be
+TUNING_VERSION = 1
+
+
+@dataclass
+class TunedModel:
+    """One (target, model) of the tuning stage."""
+
+    target: str
+    model: str
+    params: dict[str, Any]
+    metric: str
+    value: float
+    default_value: float | None
+    trials: int
+    sampler: str
+    seconds: float
+    reused: bool  # found in candidate_params for the same fingerprint: nothing was fitted
+
+
+def tuning_settings(config: dict) -> dict[str, Any]:
+    """``candidates.tuning``, checked (metric, trial budget, val-user sample)."""
+    cfg = dict(config["candidates"].get("tuning") or {})
+    parse_metric(cfg.get("metric", "ndcg@100"))
+    trials, max_users = cfg.get("trials", 10), cfg.get("max_users")
+    if isinstance(trials, bool) or not isinstance(trials, int) or not 1 <= trials <= 1000:
+        raise ConfigError(f"candidates.tuning.trials must be an integer in 1..1000, got {trials!r}.")
+    if max_users is not None and (isinstance(max_users, bool) or not isinstance(max_users, int)
+                                  or max_users < 1):
+        raise ConfigError(f"candidates.tuning.max_users must be a positive integer or null, got {max_users!r}.")
+    return {"metric": cfg.get("metric", "ndcg@100"), "trials": trials, "max_users": max_users,
+            "search_space": cfg.get("search_space") or {}}
+
+
+def tuned_models(config: dict, models: Sequence[str]) -> list[str]:
+    """The generators that get tuned: those with a non-empty search space (``random`` never)."""
+    space = tuning_settings(config)["search_space"]
+    explicit = config["candidates"].get("params") or {}
+    return [m for m in check_models(models) if m != "random" and m in space
+            and searched_space(m, space[m], explicit.get(m) or {})]
+
+
+def tuning_enabled(config: dict) -> bool:
+    return bool(config["candidates"].get("tune", True))
+
+
+def fingerprint(con: duckdb.DuckDBPyConnection, data_hash: str, config: dict, target: str,
+                model: str) -> str:
+    """The hash of everything the tuned values of (target, model) depend on."""
+    cfg = tuning_settings(config)
+    row = con.execute(
+        f"select history_end_ts, target_start_ts, target_end_ts from {Tables.folds} where fold = 'val'"
+    ).fetchone()
+    explicit = (config["candidates"].get("params") or {}).get(model) or {}
+    inputs = {
+        "version": TUNING_VERSION, "data": data_hash, "val_fold": list(row) if row else None,
+        "target": target, "model": model, "space": cfg["search_space"].get(model),
+        "trials": cfg["trials"], "metric": cfg["metric"], "max_users": cfg["max_users"],
+        "seed": int(config["seed"]), "params": explicit,
+        "listen_plus_min_ratio": config["candidates"].get("listen_plus_min_ratio", 50),
+    }
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def data_hash(settings: Settings) -> str:
+    """Fingerprint of the input files (their parquet footers; fast at any size)."""
+    return data_profile(settings.data_dir, settings.size)["footer_sha256"]
+
+
+def resolve_params(con: duckdb.DuckDBPyConnection, config: dict, target: str, model: str,
+                   data_fingerprint: str) -> dict[str, Any]:
+    """Defaults, then the values tuned on these inputs (when tuning is on), then the config's
+    explicit ``candidates.params.<model>``."""
+    explicit = (config["candidates"].get("params") or {}).get(model) or {}
+    tuned = {}
+    if tuning_enabled(config) and model in tuned_models(config, [model]):
+        tuned = store.tuned_params(con, target, model,
+                                   fingerprint(con, data_fingerprint, config, target, model)) or {}
+    return {**GENERATORS[model].defaults, **tuned, **explicit}
+
+
+def _val_targets(con, target: str, max_users: int | None, seed: int) -> pd.DataFrame:
+    targets = store.eval_targets(con, "val", target)
+    if max_users is None:
+        return targets
+    users = np.unique(targets["uid"].to_numpy())
+    if len(users) <= max_users:
+        return targets
+    keep = np.random.default_rng([seed, 7]).choice(users, size=max_users, replace=False)
+    return targets[targets["uid"].isin(keep)]
+
+
+def ensure_tuned(
+    settings: Settings,
+    config: dict,
+    *,
+    targets: Sequence[str],
+    models: Sequence[str],
+    progress: bool = True,
+) -> list[TunedModel]:
+    """Tune on val every (target, model) that has no valid tuned values; reuse the others."""
+    from recsys.candidates.runner import fold_data_loader  # the runner's shared data loading
+
+    cfg = tuning_settings(config)
+    seed = int(config["seed"])
+    explicit = config["candidates"].get("params") or {}
+    wanted = tuned_models(config, models)
+    out: list[TunedModel] = []
+    if not wanted:
+        return out
+    digest = data_hash(settings)
+    with open_warehouse(settings) as con:
+        require_tables(con, Tables.folds, Tables.train_interactions, Tables.eval_targets)
+        for target in targets:
+            todo = []
+            for model in wanted:
+                key = fingerprint(con, digest, config, target, model)
+                saved = store.tuning_rows(con)
+                hit = saved[(saved["target"] == target) & (saved["model"] == model)
+                            & (saved["fingerprint"] == key)]
+                if len(hit):
+                    r = hit.iloc[0]
+                    out.append(TunedModel(
+                        target, model, json.loads(r["params"]), r["metric"], float(r["value"]),
+                        None if pd.isna(r["default_value"]) else float(r["default_value"]),
+                        int(r["trials"]), r["sampler"], float(r["seconds"]), reused=True))
+                else:
+                    todo.append((model, key))
+            if not todo:
+                continue
+            load = fold_data_loader(con, config, [m for m, _ in todo], target)
+            data = load("val")
+            val_targets = _val_targets(con, target, cfg["max_users"], seed)
+            for model, key in todo:
+                start = time.perf_counter()
+                with tqdm(total=cfg["trials"], desc=f"tune val/{target} {model}",
+                          disable=not progress, leave=False) as bar:
+                    result = tune_model(
+                        model, cfg["search_space"].get(model), data, val_targets,
+                        metric=cfg["metric"], trials=cfg["trials"], seed=seed,
+                        base_params=explicit.get(model), on_trial=lambda p, v, bar=bar: bar.update(1),
+                    )  # fmt: skip
+                seconds = time.perf_counter() - start
+                store.save_params(
+                    con, target, model, result.params, fingerprint=key, metric=result.metric,
+                    value=result.value, default_value=result.default_value,
+                    trials=len(result.trials), sampler=result.sampler, seed=seed, seconds=seconds,
+                )  # fmt: skip
+                store.drop_candidate_slices(con, target, model)
+                out.append(TunedModel(target, model, result.params, result.metric, result.value,
+                                      result.default_value, len(result.trials), result.sampler,
+                                      seconds, reused=False))
+    return out
