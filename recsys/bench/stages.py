@@ -128,7 +128,8 @@ def pipeline_plan(
 ) -> list[Stage]:
     """The pipeline stages of one size, in order.
 
-    generate -> build (dbt, fresh warehouse) -> one ``candidates-<model>`` per generator (both
+    generate -> build (dbt, fresh warehouse) -> tune (every generator on val, Optuna) -> one
+    ``candidates-<model>`` per generator (the tuned values; both
     folds, both targets) -> build-candidate-features (dbt, the mart joining candidates with
     features) -> train-ranker (val) -> rank (test) -> recommendations (each generator's top-k
     of the test fold) -> evaluate (SQL metrics, bootstrap intervals, reports).
@@ -142,6 +143,8 @@ def pipeline_plan(
         _cmd(commands, "generate", ["--size", size, "--seed", str(seed), "--out", str(paths.data_dir)], "generate"),
         _cmd(commands, "build", (["--quiet"] if has_option(build, "--quiet") else []) + build_cfg, "build"),
     ]
+    # tuning on val first (as `recsys evaluate` does): the candidate stages then reuse the values
+    plan.append(_cmd(commands, "tune", ["--models", ",".join(models)] + cfg, "tune"))
     cand = commands.get("candidates")
     for model in models:
         args = ["--models", model]

@@ -92,7 +92,7 @@ def run_candidates(
     targets: Sequence[str] = ("listen_plus", "like"),
     models: Sequence[str] | None = None,
     tune: bool = False,
-    rank_every_user: Sequence[str] = (),
+    rank_every_user: Sequence[str] = ("test",),
     progress: bool = True,
 ) -> list[CandidateRun]:
     """Fit every generator in ``models`` for each fold and target and write ``candidates``.
@@ -114,8 +114,9 @@ def run_candidates(
         Either way a fit uses the values tuned on the same inputs when they exist and
         ``candidates.tune`` is on (``--no-tune``: code defaults and ``candidates.params``).
     rank_every_user : sequence of str
-        Folds whose candidates cover every user with target-type history (the evaluated fold:
-        the paper's Coverage counts every ranked user); other folds serve the evaluated users.
+        Folds whose candidates cover every user with target-type history (the evaluated fold,
+        test by default: the paper's Coverage counts every ranked user); other folds (the
+        ranker's training folds) serve the evaluated users only.
     progress : bool
         Show tqdm bars on stderr.
 

@@ -56,13 +56,24 @@ def tuning_settings(config: dict) -> dict[str, Any]:
     cfg = dict(config["candidates"].get("tuning") or {})
     parse_metric(cfg.get("metric", "ndcg@100"))
     trials, max_users = cfg.get("trials", 10), cfg.get("max_users")
-    if isinstance(trials, bool) or not isinstance(trials, int) or not 1 <= trials <= 1000:
-        raise ConfigError(f"candidates.tuning.trials must be an integer in 1..1000, got {trials!r}.")
+    per_model = dict(cfg.get("model_trials") or {})
+    unknown = sorted(set(per_model) - set(GENERATORS))
+    if unknown:
+        raise ConfigError(f"candidates.tuning.model_trials names unknown model(s) {', '.join(unknown)}. "
+                          f"Valid names: {', '.join(GENERATORS)}.")
+    for where, value in [("trials", trials), *((f"model_trials.{m}", v) for m, v in per_model.items())]:
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1000:
+            raise ConfigError(f"candidates.tuning.{where} must be an integer in 1..1000, got {value!r}.")
     if max_users is not None and (isinstance(max_users, bool) or not isinstance(max_users, int)
                                   or max_users < 1):
         raise ConfigError(f"candidates.tuning.max_users must be a positive integer or null, got {max_users!r}.")
     return {"metric": cfg.get("metric", "ndcg@100"), "trials": trials, "max_users": max_users,
-            "search_space": cfg.get("search_space") or {}}
+            "model_trials": per_model, "search_space": cfg.get("search_space") or {}}
+
+
+def model_trials(cfg: dict, model: str) -> int:
+    """The trial budget of ``model`` (``model_trials`` over ``trials``)."""
+    return int(cfg["model_trials"].get(model, cfg["trials"]))
 
 
 def tuned_models(config: dict, models: Sequence[str]) -> list[str]:
@@ -88,7 +99,7 @@ def fingerprint(con: duckdb.DuckDBPyConnection, data_hash: str, config: dict, ta
     inputs = {
         "version": TUNING_VERSION, "data": data_hash, "val_fold": list(row) if row else None,
         "target": target, "model": model, "space": cfg["search_space"].get(model),
-        "trials": cfg["trials"], "metric": cfg["metric"], "max_users": cfg["max_users"],
+        "trials": model_trials(cfg, model), "metric": cfg["metric"], "max_users": cfg["max_users"],
         "seed": int(config["seed"]), "params": explicit,
         "listen_plus_min_ratio": config["candidates"].get("listen_plus_min_ratio", 50),
     }
@@ -166,11 +177,11 @@ def ensure_tuned(
             val_targets = _val_targets(con, target, cfg["max_users"], seed)
             for model, key in todo:
                 start = time.perf_counter()
-                with tqdm(total=cfg["trials"], desc=f"tune val/{target} {model}",
+                with tqdm(total=model_trials(cfg, model), desc=f"tune val/{target} {model}",
                           disable=not progress, leave=False) as bar:
                     result = tune_model(
                         model, cfg["search_space"].get(model), data, val_targets,
-                        metric=cfg["metric"], trials=cfg["trials"], seed=seed,
+                        metric=cfg["metric"], trials=model_trials(cfg, model), seed=seed,
                         base_params=explicit.get(model), on_trial=lambda p, v, bar=bar: bar.update(1),
                     )  # fmt: skip
                 seconds = time.perf_counter() - start

@@ -66,4 +66,46 @@ def candidates(settings, folds, targets, models, tune, top_n, config_path, seed,
         )
 
 
-COMMANDS = [candidates]
+@click.command("tune")
+@settings_options
+@click.option("--target", "targets", default=",".join(TARGETS), show_default=True,
+              help=f"Comma-separated targets: {', '.join(TARGETS)}.")
+@click.option("--models", default=None,
+              help="Comma-separated generators (default: candidates.models; random and mostpop "
+                   "have nothing to tune).")
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="YAML file merged over recsys/defaults.yml (candidates.tuning: search spaces, "
+                   "trials, metric, max_users).")
+@click.option("--seed", type=int, default=None, help="Seed of the sampler and the fits (default: seed of the config).")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def tune(settings, targets, models, config_path, seed, quiet) -> None:
+    """Tune the generators' hyperparameters on the val fold and save them in `candidate_params`.
+
+    Each (target, model) is tuned with Optuna on the val fold's history against val's targets
+    (objective candidates.tuning.metric, NDCG@100 by default; candidates.tuning.trials trials,
+    the default fit's point first), unless values tuned on the same inputs (data files, val fold,
+    search space, trials, metric, seed, candidates.params) are saved already: those are reused
+    without a fit. `recsys evaluate` runs this step itself.
+
+    \b
+    Example:
+      recsys tune                                  # every generator, both targets
+      recsys tune --models itemknn,ials --target like --seed 7
+    """
+    from recsys.candidates.tuned import ensure_tuned
+
+    config = run_or_fail(load_config, config_path)
+    if seed is not None:
+        config["seed"] = seed
+    chosen = _split(models) or config["candidates"]["models"]
+    rows = run_or_fail(ensure_tuned, settings, config, targets=_split(targets) or TARGETS,
+                       models=chosen, progress=not quiet)
+    for row in rows:
+        state = "reused" if row.reused else f"tuned in {row.seconds:.1f}s"
+        click.echo(f"{row.target:12} {row.model:9} {row.metric}={row.value:.4f} "
+                   f"({row.trials} {row.sampler} trials, {state})  {row.params}")
+    if not rows:
+        click.echo("nothing to tune: no chosen generator has a search space (candidates.tuning.search_space)")
+
+
+COMMANDS = [candidates, tune]

@@ -99,11 +99,14 @@ def ensure_inputs(
     models: Sequence[str] | None = None,
     progress: bool = True,
     check_stale: bool = True,
+    rank_every_user: Sequence[str] = ("test",),
 ) -> dict[str, Any]:
     """Run the generators and rebuild the mart where needed; returns what was done.
 
     ``check_stale=False`` skips comparing the mart with ``candidates`` (a scan of both tables,
     tens of seconds at 50m) and rebuilds it only when candidates were missing.
+    ``rank_every_user``: folds whose candidates serve every user with target-type history (the
+    evaluated fold), not only the evaluated users.
     """
     models = list(models or (config.get("candidates") or {}).get("models") or [])
     dbt = dbt_vars(config)
@@ -117,7 +120,7 @@ def ensure_inputs(
         run_targets = tuple(dict.fromkeys(t for _, t, _ in missing))
         run_models = list(dict.fromkeys(m for _, _, m in missing))
         run_candidates(settings, config, folds=run_folds, targets=run_targets, models=run_models,
-                       progress=progress)
+                       rank_every_user=rank_every_user, progress=progress)
     stale = []
     if check_stale or missing:
         with ranking_warehouse(settings) as con:

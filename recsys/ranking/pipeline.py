@@ -145,8 +145,10 @@ def _rank_one(con, settings, cfg, target, fold) -> dict[str, Any]:
     ranker, meta = LightGBMRanker.load(model_dir(settings) / target)
     models, per_model = meta["models"], int(meta["candidates_per_model"])
     check_point_in_time(con, fold)
+    # every user with target-type history, evaluated or not (the paper's Coverage counts them all)
     users = con.execute(
-        "select distinct uid from eval_targets where fold = ? and target = ? order by uid", [fold, target]
+        "select distinct uid from train_interactions where fold = ? and target = ? "
+        "and target_events > 0 order by uid", [fold, target]
     ).fetchnumpy()["uid"]
     parts, candidates, queries = [], 0, 0
     # users in blocks: memory ~ one block's feature matrix, whatever the number of users
@@ -231,7 +233,7 @@ def run_two_stage(
     folds = tuple(dict.fromkeys((*cfg.train_folds, fold)))
     inputs = ensure_inputs(
         settings, config, folds=folds, targets=targets, models=merged_models(config, cfg),
-        progress=progress,
+        progress=progress, rank_every_user=[f for f in folds if f not in cfg.train_folds],
     )
     train = train_ranker(settings, config, targets=targets, progress=progress, ensure=False)
     ranked = rank(settings, config, fold=fold, targets=targets, progress=progress)

@@ -49,9 +49,17 @@ def test_writes_every_model_fold_and_target(settings):
     assert len(rows) == sum(1 for run in summary if run.rows > 0)
     assert all(max_rank <= 3 for *_, max_rank in rows)
     served = query(settings, """
-        select count(*) from (select distinct fold, target, uid from candidates where model = 'mostpop') c
-        anti join (select distinct fold, target, uid from eval_targets) e using (fold, target, uid)""")
-    assert served == [(0,)]  # candidates only for evaluated users
+        select fold, count(*) from (select distinct fold, target, uid from candidates where model = 'mostpop') c
+        full join (select distinct fold, target, uid from eval_targets where fold = 'val'
+                   union all
+                   select distinct fold, target, uid from train_interactions
+                   where fold = 'test' and target_events > 0) e using (fold, target, uid)
+        where c.uid is null or e.uid is null group by fold""")
+    assert served == []  # val: the evaluated users; test: every user with target-type history
+    extra = query(settings, """select count(*) from (select distinct target, uid from candidates
+        where fold = 'test' and model = 'mostpop') anti join (select distinct target, uid from
+        eval_targets where fold = 'test') using (target, uid)""")
+    assert extra[0][0] > 0  # the fixture has ranked users without targets
     ranks_ok = query(settings, """
         select bool_and(rank = rn) from (select rank, row_number() over (
             partition by fold, target, model, uid order by score desc, item_id) as rn from candidates)""")
