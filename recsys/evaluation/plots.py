@@ -13,7 +13,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-SUBSET_COLORS = {"all": "#4C72B0", "organic": "#55A868", "recommendation": "#C44E52"}
+SUBSET_COLORS = {"all": "#4C72B0", "organic": "#55A868", "recommendation": "#C44E52",
+                 "repeat": "#8172B2", "discovery": "#CCB974"}
 TARGET_COLORS = {"listen_plus": "#4C72B0", "like": "#DD8452"}
 LABELS = {"ndcg": "NDCG", "recall": "Recall", "precision": "Precision", "hitrate": "HitRate",
           "mrr": "MRR", "map": "MAP", "coverage": "Coverage", "novelty": "Novelty (bits)",
@@ -49,9 +50,10 @@ def metric_bars(
         rows = rows.set_index("model").reindex(list(models)[::-1])
         ax.barh(rows.index, rows["value"].fillna(0), xerr=_errors(rows), color="#4C72B0",
                 ecolor="#222222", capsize=3)
-        for y, value in enumerate(rows["value"]):
+        for y, (x, value) in enumerate(zip(label_positions(rows["value"], rows["ci_high"]),
+                                           rows["value"], strict=True)):
             if pd.notna(value):
-                ax.text(value, y, f" {value:.4f}", va="center", fontsize=8)
+                ax.text(x, y, f" {value:.4f}", va="center", fontsize=8)
         ax.set_title(f"{LABELS.get(metric, metric)}@{k}")
         ax.grid(axis="x", alpha=0.3)
         ax.margins(x=0.25)
@@ -62,35 +64,85 @@ def metric_bars(
     return to_base64(fig)
 
 
+def label_positions(values: pd.Series, ci_high: pd.Series) -> np.ndarray:
+    """Where a bar's value label starts: past the end of its interval whisker (or of the bar
+    when there is no interval), so labels never overlap the whiskers.
+
+    >>> label_positions(pd.Series([0.2, 0.5]), pd.Series([0.3, float("nan")])).tolist()
+    [0.3, 0.5]
+    """
+    values = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    high = pd.to_numeric(ci_high, errors="coerce").to_numpy(dtype=float)
+    return np.fmax(values, high)
+
+
 def _ci_note(rows: pd.DataFrame) -> str:
     return "whiskers = bootstrap interval" if rows["ci_low"].notna().any() else "no intervals"
 
 
 def subset_bars(
-    metrics: pd.DataFrame, target: str, metric: str, ks: Sequence[int], models: Sequence[str]
+    metrics: pd.DataFrame, target: str, metric: str, ks: Sequence[int], models: Sequence[str],
+    subsets: Sequence[str] = ("all", "organic", "recommendation"),
+    title: str = "targets the user found (organic) vs recommendation-driven",
 ) -> str:
-    """Grouped bars: all vs organic-only vs recommendation-driven-only targets, per model."""
+    """Grouped bars: the same lists scored against each subset of the targets, per model."""
     rows_t = metrics[(metrics["target"] == target) & (metrics["metric"] == metric)]
     fig, axes = plt.subplots(1, len(ks), figsize=(5.5 * len(ks), 0.45 * len(models) + 1.8),
                              squeeze=False)
-    width = 0.8 / 3
+    width = 0.8 / len(subsets)
     for ax, k in zip(axes.flat, ks, strict=True):
         y = np.arange(len(models))[::-1]
-        for j, subset in enumerate(("all", "organic", "recommendation")):
+        for j, subset in enumerate(subsets):
             rows = rows_t[(rows_t["k"] == k) & (rows_t["subset"] == subset)]
             rows = rows.set_index("model").reindex(list(models))
             users = rows["users"].dropna()
             label = f"{subset} ({int(users.max()):,} users)" if len(users) else subset
-            ax.barh(y + (1 - j) * width, rows["value"].fillna(0), height=width,
+            ax.barh(y + ((len(subsets) - 1) / 2 - j) * width, rows["value"].fillna(0), height=width,
                     xerr=_errors(rows), color=SUBSET_COLORS[subset], ecolor="#333333",
                     capsize=2, label=label)
         ax.set_yticks(y, list(models))
         ax.set_title(f"{LABELS.get(metric, metric)}@{k}")
         ax.grid(axis="x", alpha=0.3)
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.suptitle(f"{target}: targets the user found (organic) vs recommendation-driven", fontsize=11)
+    fig.suptitle(f"{target}: {title}", fontsize=11)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
-    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=9, frameon=False)
+    fig.legend(handles, labels, loc="lower center", ncol=len(subsets), fontsize=9, frameon=False)
+    return to_base64(fig)
+
+
+def recall_curves(curve: pd.DataFrame, target: str, models: Sequence[str]) -> str:
+    """Recall@k against k (log axis), one line per model."""
+    rows_t = curve[curve["target"] == target]
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for model in models:
+        rows = rows_t[rows_t["model"] == model].sort_values("k")
+        if len(rows):
+            ax.plot(rows["k"], rows["value"], marker="o", markersize=3, label=model)
+    ax.set_xscale("log")
+    ax.set_xlabel("k")
+    ax.set_ylabel("Recall@k (standard)")
+    ax.set_title(f"{target}: Recall@k")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return to_base64(fig)
+
+
+def difference_histograms(diff: pd.DataFrame, target: str) -> str:
+    """Per-user NDCG@10 differences of each model against the strongest single baseline."""
+    rows_t = diff[diff["target"] == target]
+    models = list(dict.fromkeys(rows_t["model"]))
+    fig, axes = plt.subplots(1, max(1, len(models)), figsize=(2.6 * max(1, len(models)), 2.8),
+                             squeeze=False, sharey=True)
+    baseline = rows_t["baseline"].iloc[0] if len(rows_t) else ""
+    for ax, model in zip(axes.flat, models, strict=False):
+        values = rows_t[rows_t["model"] == model]["diff"].to_numpy()
+        ax.hist(values, bins=np.linspace(-1, 1, 41), color="#4C72B0")
+        ax.axvline(0, color="#222222", linewidth=0.8)
+        ax.set_title(f"{model}\nmean {values.mean():+.4f}", fontsize=9)
+        ax.set_yscale("log")
+    fig.suptitle(f"{target}: per-user NDCG@10 minus {baseline}'s", fontsize=10)
+    fig.tight_layout()
     return to_base64(fig)
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from recsys.evaluation import plots
+from recsys.evaluation import report_sections as sections
 from recsys.evaluation.sql import METRIC_FILES
 from recsys.evaluation.tables import paper_columns, paper_frame
 
@@ -47,6 +48,16 @@ class ReportData:
     shell_commands: Sequence[str] = ()
     confidence: float = 0.95
     extra: dict = field(default_factory=dict)
+    convention_order: Sequence[str] = ("standard", "paper", "official")
+    paper: pd.DataFrame | None = None  # recsys.evaluation.paper.paper_values of the size
+    size: str = ""
+    tuned: bool = True
+    tuned_params: pd.DataFrame | None = None  # target, model, params (JSON), metric, value, trials
+    candidate_recall: pd.DataFrame | None = None  # fold, target, source, recall, targets
+    timings: pd.DataFrame | None = None  # fold, target, model, fit_seconds, predict_seconds
+    recall_curve: pd.DataFrame | None = None  # target, model, k, value (recall_curve.sql)
+    headline: pd.DataFrame | None = None  # recsys.evaluation.tables.headline_table rows
+    per_user_diff: pd.DataFrame | None = None  # target, model, baseline, diff
 
 
 def _e(value) -> str:
@@ -57,18 +68,24 @@ def _img(data: str, alt: str) -> str:
     return f'<img alt="{_e(alt)}" src="data:image/png;base64,{data}">'
 
 
+def _supported_best(data: ReportData, target: str, metric: str, k: int) -> str | None:
+    """The model marked best in a column: only when it beats the runner-up significantly."""
+    if metric == "coverage":
+        return None
+    lead = sections.leader(data.metrics, data.tests, data.fold, target, metric, k)
+    return lead["best"] if lead and lead["significant"] else None
+
+
 def _paper_html(data: ReportData, target: str) -> str:
     frame = paper_frame(data.metrics, data.fold, target, data.ks, data.models)
-    cis = data.metrics[(data.metrics["fold"] == data.fold) & (data.metrics["target"] == target)
-                       & (data.metrics["subset"] == "all")].set_index(["model", "metric", "k"])
+    cis = sections.standard_all(data.metrics, data.fold, target).set_index(["model", "metric", "k"])
     head = "".join(f"<th>{_e(label)}</th>" for _, _, label in paper_columns(data.ks))
     rows = []
     for model in data.models:
         cells = []
         for metric, k, label in paper_columns(data.ks):
             value = frame.loc[model, label]
-            best = frame[label].max()
-            css = ' class="best"' if pd.notna(value) and value == best and metric != "coverage" else ""
+            css = ' class="best"' if _supported_best(data, target, metric, k) == model else ""
             text = "-" if pd.isna(value) else f"{value:.4f}"
             if (model, metric, k) in cis.index and pd.notna(cis.loc[(model, metric, k), "ci_low"]):
                 lo, hi = cis.loc[(model, metric, k), ["ci_low", "ci_high"]]
@@ -81,8 +98,7 @@ def _paper_html(data: ReportData, target: str) -> str:
 
 
 def _values_html(data: ReportData, target: str, names: Sequence[str]) -> str:
-    rows = data.metrics[(data.metrics["fold"] == data.fold) & (data.metrics["target"] == target)
-                        & (data.metrics["subset"] == "all")]
+    rows = sections.standard_all(data.metrics, data.fold, target)
     present = set(zip(rows["metric"], rows["k"], strict=True))
     columns = [(m, k) for m in names for k in sorted(set(rows["k"])) if (m, k) in present]
     values = rows.set_index(["model", "metric", "k"])["value"]
@@ -102,7 +118,7 @@ def _tests_html(data: ReportData, target: str) -> str:
     if data.tests is None or data.tests.empty:
         return "<p class='note'>No paired tests (fewer than two models).</p>"
     rows = data.tests[(data.tests["fold"] == data.fold) & (data.tests["subset"] == "all")
-                      & (data.tests["target"] == target)]
+                      & (data.tests["convention"] == "standard") & (data.tests["target"] == target)]
     columns = [(m, k) for m in ("ndcg", "recall", "map", "mrr") for k in data.ks]
     alpha = 1 - data.confidence
     cells = {(r.model, r.metric, r.k): r for r in rows.itertuples()}
@@ -128,15 +144,65 @@ def _tests_html(data: ReportData, target: str) -> str:
 
 def render_html(data: ReportData) -> str:
     """The whole report as one HTML string (images inline as base64 PNGs)."""
-    fold_metrics = data.metrics[data.metrics["fold"] == data.fold]
+    fold_metrics = data.metrics[(data.metrics["fold"] == data.fold)
+                                & (data.metrics["convention"] == "standard")]
     parts = [f"<h1>recsys evaluation: {_e(data.fold)} fold</h1>"]
+    parts.append(sections.verdict_html(data.metrics, data.tests, data.fold, data.targets))
+    parts.append(sections.headline_html(data.headline))
+    parts.append(sections.tuning_html(data.tuned, data.tuned_params))
     if data.settings_lines:
         parts.append("<p class='note'>" + "<br>".join(_e(s) for s in data.settings_lines) + "</p>")
     for note in data.notes:
         parts.append(f"<p class='note'>Note: {_e(note)}</p>")
-    parts.append("<h2>Paper-style table</h2><p class='note'>Mean over evaluated users; brackets: "
-                 f"{data.confidence:.0%} bootstrap interval over users; bold: best model.</p>")
+    parts.append("<h2>Paper-style table</h2><p class='note'>Standard convention; mean over "
+                 f"evaluated users; brackets: {data.confidence:.0%} bootstrap interval over users; "
+                 "bold: the best model, marked only where it beats the runner-up with a "
+                 "Holm-adjusted Wilcoxon p below 0.05.</p>")
     parts += [_paper_html(data, t) for t in data.targets]
+    others = [c for c in data.convention_order if c != "standard"]
+    if others:
+        paper_note = (f" The paper's values for {_e(data.size)} (Tables 6 and 7) and ours / "
+                      "the paper's stand under the paper convention's cells."
+                      if data.paper is not None and not data.paper.empty else "")
+        parts.append("<h2>The paper's conventions</h2><p class='note'>paper: the Yambda paper's "
+                     "code (target events with repeats, Recall = hits / n, NDCG a ratio of sums); "
+                     "official: the official code now (Recall = hits / min(n, k); its NDCG equals "
+                     "HitRate). Coverage in both counts every ranked user's list." + paper_note
+                     + "</p>")
+        for convention in others:
+            for target in data.targets:
+                parts.append(sections.convention_table_html(
+                    data.metrics, data.fold, target, data.ks, data.models, convention, data.paper))
+    parts.append("<h2>Repeat vs discovery, organic vs recommendation-driven</h2><p class='note'>"
+                 "The same lists scored against target subsets: repeat = items the user had "
+                 "listened to before the cut-off, discovery = the rest; organic = the user found "
+                 "the track, recommendation = the platform pushed it (users per subset in the "
+                 "header).</p>")
+    for target in data.targets:
+        parts.append(sections.subsets_html(data.metrics, data.fold, target, data.ks, data.models))
+        parts.append(_img(plots.subset_bars(fold_metrics, target, "ndcg", data.ks, data.models,
+                                            subsets=("all", "repeat", "discovery"),
+                                            title="repeat vs discovery targets"),
+                          f"repeat and discovery {target}"))
+    if data.per_user_diff is not None and not data.per_user_diff.empty:
+        parts.append("<h2>Per-user differences against the strongest baseline</h2>")
+        for target in data.targets:
+            if (data.per_user_diff["target"] == target).any():
+                parts.append(_img(plots.difference_histograms(data.per_user_diff, target),
+                                  f"per-user differences {target}"))
+    if data.recall_curve is not None and not data.recall_curve.empty:
+        parts.append("<h2>Recall@k curves</h2><div class='row'>")
+        for target in data.targets:
+            parts.append(_img(plots.recall_curves(data.recall_curve, target, data.models),
+                              f"recall curve {target}"))
+        parts.append("</div>")
+    parts.append("<h2>Candidate recall per generator</h2><p class='note'>Share of the fold's "
+                 "distinct targets in each generator's candidates (top "
+                 "<code>ranker.candidates_per_model</code>); <code>merged</code> is their union, "
+                 "the ranker's ceiling.</p>")
+    parts.append(sections.candidate_recall_html(data.candidate_recall))
+    parts.append("<h2>Fit and predict time</h2>")
+    parts.append(sections.timings_html(data.timings))
     parts.append("<h2>Accuracy with intervals</h2>")
     panels = [(m, k) for m in ("ndcg", "recall") for k in data.ks]
     for target in data.targets:

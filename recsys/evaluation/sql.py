@@ -40,7 +40,7 @@ CONVENTIONS = ("standard", "paper", "official")
 # the accuracy metrics each convention defines (mrr and map: standard only)
 CONVENTION_METRICS = {"standard": ACCURACY_METRICS, "paper": ACCURACY_METRICS[:4],
                       "official": ACCURACY_METRICS[:4]}
-VARIABLES = ("ks", "fold", "convention", "per_user")
+VARIABLES = ("ks", "fold", "convention", "per_user", "curve_ks")
 
 
 def sql_text(name: str) -> str:
@@ -59,7 +59,7 @@ def set_variables(con: duckdb.DuckDBPyConnection, variables: Mapping[str, object
             raise ConfigError(f"Unknown metrics query variable {name!r}; known: {', '.join(VARIABLES)}.")
         if value is None:
             con.execute(f"RESET VARIABLE {name}")
-        elif name == "ks":
+        elif name in ("ks", "curve_ks"):
             con.execute(f"SET VARIABLE {name} = $value::INTEGER[]", {"value": [int(k) for k in value]})
         else:
             con.execute(f"SET VARIABLE {name} = $value", {"value": value})

@@ -1,4 +1,5 @@
-"""The paper-style table (rows = models; NDCG, Recall, Coverage at each k, per target)."""
+"""The paper-style tables (rows = models; NDCG, Recall, Coverage at each k, per target) and the
+headline comparison of the two-stage model with the best tuned single generator."""
 
 from __future__ import annotations
 
@@ -7,25 +8,46 @@ from collections.abc import Sequence
 import pandas as pd
 
 PAPER_METRICS = (("ndcg", "NDCG"), ("recall", "Recall"), ("coverage", "Coverage"))
-CSV_COLUMNS = ["fold", "target", "model", "subset", "metric", "k", "value", "users", "ci_low", "ci_high"]
+CSV_COLUMNS = ["fold", "target", "model", "convention", "subset", "metric", "k", "value", "users",
+               "ci_low", "ci_high"]
+CONVENTION_TITLES = {
+    "standard": "standard convention (distinct target items, trec_eval-equal)",
+    "paper": "paper convention (the Yambda paper's code: target events, ratio-of-sums NDCG)",
+    "official": "official convention (the official code now: Recall over min(n, k); its NDCG equals HitRate)",
+}
 
 
-def paper_columns(ks: Sequence[int]) -> list[tuple[str, int, str]]:
-    """(metric, k, label) in the paper's order: every metric at every k."""
-    return [(m, int(k), f"{label}@{k}") for m, label in PAPER_METRICS for k in ks]
+def paper_columns(ks: Sequence[int], convention: str = "standard") -> list[tuple[str, int, str]]:
+    """(metric, k, label) in the paper's order: every metric at every k. The official
+    convention's NDCG is labelled as what it is: HitRate."""
+    def label(metric: str, name: str, k: int) -> str:
+        if metric == "ndcg" and convention == "official":
+            return f"NDCG@{k} (=HitRate)"
+        return f"{name}@{k}"
+
+    return [(m, int(k), label(m, name, int(k))) for m, name in PAPER_METRICS for k in ks]
 
 
 def paper_frame(
-    metrics: pd.DataFrame, fold: str, target: str, ks: Sequence[int], models: Sequence[str]
+    metrics: pd.DataFrame, fold: str, target: str, ks: Sequence[int], models: Sequence[str],
+    convention: str = "standard",
 ) -> pd.DataFrame:
     """One target's paper table as a frame: index = models, columns = labels (NaN when absent)."""
     rows = metrics[(metrics["fold"] == fold) & (metrics["target"] == target)
-                   & (metrics["subset"] == "all")]
+                   & (metrics["subset"] == "all") & (metrics["convention"] == convention)]
     values = rows.set_index(["model", "metric", "k"])["value"]
     out = pd.DataFrame(index=list(models))
-    for metric, k, label in paper_columns(ks):
+    for metric, k, label in paper_columns(ks, convention):
         out[label] = [values.get((m, metric, k), float("nan")) for m in models]
     return out
+
+
+def paper_lookup(paper: pd.DataFrame | None, target: str) -> dict[tuple[str, str, int], float]:
+    """``(model, metric, k) -> the paper's value`` for one target (empty without paper values)."""
+    if paper is None or paper.empty:
+        return {}
+    rows = paper[paper["target"] == target]
+    return {(r.model, r.metric, int(r.k)): float(r.paper_value) for r in rows.itertuples()}
 
 
 def paper_table(
@@ -36,28 +58,51 @@ def paper_table(
     ks: Sequence[int],
     models: Sequence[str],
     users: dict[str, int] | None = None,
+    convention: str = "standard",
+    paper: pd.DataFrame | None = None,
 ) -> str:
-    """Plain-text table, one block of columns per target, 4 decimals as in the Yambda paper."""
-    columns = paper_columns(ks)
+    """Plain-text table, one block of columns per target, 4 decimals as in the Yambda paper.
+
+    With ``paper`` (``recsys.evaluation.paper.paper_values``), every model the paper has gets a
+    second line: the paper's values and, in brackets, ours / the paper's.
+    """
+    columns = paper_columns(ks, convention)
     label_width = max(8, *(len(label) for _, _, label in columns)) + 1
-    model_width = max(5, *(len(m) for m in models)) + 2
+    model_width = max(14, *(len(m) for m in models)) + 2
     lines = []
     header_targets = " " * model_width
     header_labels = "model".ljust(model_width)
-    frames = {t: paper_frame(metrics, fold, t, ks, models) for t in targets}
+    frames = {t: paper_frame(metrics, fold, t, ks, models, convention) for t in targets}
+    lookups = {t: paper_lookup(paper, t) for t in targets}
     for target in targets:
         title = target + (f" ({users[target]:,} users)" if users and target in users else "")
         block = label_width * len(columns)
         header_targets += " | " + title[: block - 1].ljust(block)
         header_labels += " |" + "".join(label.rjust(label_width) for _, _, label in columns)
-    lines += [f"{fold} fold", header_targets.rstrip(), header_labels, "-" * len(header_labels)]
+    lines += [f"{fold} fold, {CONVENTION_TITLES.get(convention, convention)}",
+              header_targets.rstrip(), header_labels, "-" * len(header_labels)]
     for model in models:
         line = model.ljust(model_width)
+        paper_line = "  paper (ratio)".ljust(model_width)
+        has_paper = False
         for target in targets:
             row = frames[target].loc[model]
             cells = ("-" if pd.isna(v) else f"{v:.4f}" for v in row.to_numpy())
             line += " |" + "".join(c.rjust(label_width) for c in cells)
+            paper_cells = []
+            for (metric, k, _), ours in zip(columns, row.to_numpy(), strict=True):
+                theirs = lookups[target].get((model, metric, k))
+                has_paper |= theirs is not None
+                if theirs is None:
+                    paper_cells.append("")
+                elif theirs > 0 and pd.notna(ours):
+                    paper_cells.append(f"{theirs:.4f} ({ours / theirs:.2f}x)")
+                else:
+                    paper_cells.append(f"{theirs:.4f}")
+            paper_line += " |" + "".join(c.rjust(label_width) for c in paper_cells)
         lines.append(line)
+        if has_paper:
+            lines.append(paper_line.rstrip())
     return "\n".join(lines)
 
 
@@ -67,4 +112,80 @@ def csv_frame(metrics: pd.DataFrame) -> pd.DataFrame:
     for column in ("ci_low", "ci_high"):
         if column not in frame:
             frame[column] = float("nan")
-    return frame[CSV_COLUMNS].sort_values(CSV_COLUMNS[:6]).reset_index(drop=True)
+    return frame[CSV_COLUMNS].sort_values(CSV_COLUMNS[:7]).reset_index(drop=True)
+
+
+HEADLINE_METRICS = (("ndcg", 10), ("recall", 100))
+
+
+def headline_table(
+    metrics: pd.DataFrame,
+    tests: pd.DataFrame,
+    *,
+    fold: str,
+    target: str,
+    two_stage: str = "two_stage",
+    baselines: Sequence[str],
+) -> pd.DataFrame:
+    """The two-stage model against the best tuned single generator (highest standard NDCG@10,
+    subset all, among ``baselines``), on NDCG@10 and Recall@100, with the paired tests.
+
+    Rows ``target, metric, k, model, value, ci_low, ci_high, baseline, baseline_value,
+    baseline_ci_low, baseline_ci_high, diff, p_wilcoxon, p_ttest, users``; empty when either model
+    is missing.
+    """
+    rows = metrics[(metrics["fold"] == fold) & (metrics["target"] == target)
+                   & (metrics["convention"] == "standard") & (metrics["subset"] == "all")]
+    ranked = rows[(rows["metric"] == "ndcg") & (rows["k"] == 10) & rows["model"].isin(baselines)]
+    if ranked.empty or two_stage not in set(rows["model"]):
+        return pd.DataFrame()
+    ranked = ranked.sort_values(["value", "model"], ascending=[False, True])
+    best = ranked["model"].iloc[0]
+    indexed = rows.set_index(["model", "metric", "k"])
+    out = []
+    for metric, k in HEADLINE_METRICS:
+        if (two_stage, metric, k) not in indexed.index or (best, metric, k) not in indexed.index:
+            continue
+        ours, theirs = indexed.loc[(two_stage, metric, k)], indexed.loc[(best, metric, k)]
+        pair = _pair_test(tests, fold, target, metric, k, two_stage, best)
+        out.append({
+            "target": target, "metric": metric, "k": k, "model": two_stage,
+            "value": ours["value"], "ci_low": ours.get("ci_low"), "ci_high": ours.get("ci_high"),
+            "baseline": best, "baseline_value": theirs["value"],
+            "baseline_ci_low": theirs.get("ci_low"), "baseline_ci_high": theirs.get("ci_high"),
+            "diff": ours["value"] - theirs["value"], "users": int(ours["users"]), **pair,
+        })  # fmt: skip
+    return pd.DataFrame(out)
+
+
+def _pair_test(tests, fold, target, metric, k, a, b) -> dict[str, float]:
+    empty = {"p_wilcoxon": float("nan"), "p_ttest": float("nan")}
+    if tests is None or tests.empty:
+        return empty
+    rows = tests[(tests["fold"] == fold) & (tests["target"] == target)
+                 & (tests["convention"] == "standard") & (tests["subset"] == "all")
+                 & (tests["metric"] == metric) & (tests["k"] == k)
+                 & (((tests["model"] == a) & (tests["best_model"] == b))
+                    | ((tests["model"] == b) & (tests["best_model"] == a)))]
+    if rows.empty:
+        return empty  # neither is the best model of the group: not tested against each other
+    return {"p_wilcoxon": float(rows["p_wilcoxon"].iloc[0]), "p_ttest": float(rows["p_ttest"].iloc[0])}
+
+
+def headline_markdown(frame: pd.DataFrame) -> str:
+    """The headline as a markdown table (for the README; ``recsys headline`` prints it)."""
+    if frame is None or frame.empty:
+        return "(no two-stage model and tuned baseline to compare)"
+
+    def cell(value, low, high) -> str:
+        interval = f" [{low:.3f}, {high:.3f}]" if pd.notna(low) and pd.notna(high) else ""
+        return f"{value:.4f}{interval}"
+
+    lines = ["| target | metric | two_stage | best tuned single model | difference | Wilcoxon p | t-test p |",
+             "|---|---|---|---|---|---|---|"]
+    for r in frame.itertuples():
+        lines.append(
+            f"| {r.target} ({r.users:,} users) | {r.metric}@{r.k} | {cell(r.value, r.ci_low, r.ci_high)} "
+            f"| {r.baseline} {cell(r.baseline_value, r.baseline_ci_low, r.baseline_ci_high)} "
+            f"| {r.diff:+.4f} | {r.p_wilcoxon:.2g} | {r.p_ttest:.2g} |")
+    return "\n".join(lines)

@@ -1,0 +1,200 @@
+"""Sections of ``report.html`` that state the verdict and what was tuned: one function each,
+returning an HTML string (``report.py`` assembles them)."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+
+import pandas as pd
+
+from recsys.evaluation.tables import headline_markdown, paper_columns, paper_lookup
+
+SIGNIFICANCE = 0.05
+
+
+def _e(value) -> str:
+    return html.escape(str(value))
+
+
+def standard_all(metrics: pd.DataFrame, fold: str, target: str) -> pd.DataFrame:
+    return metrics[(metrics["fold"] == fold) & (metrics["target"] == target)
+                   & (metrics["convention"] == "standard") & (metrics["subset"] == "all")]
+
+
+def leader(metrics: pd.DataFrame, tests: pd.DataFrame, fold: str, target: str,
+           metric: str = "ndcg", k: int = 10) -> dict | None:
+    """The best model on (metric, k), the runner-up, and whether the best is significantly ahead
+    (Holm-adjusted Wilcoxon p of the runner-up against it below 0.05)."""
+    rows = standard_all(metrics, fold, target)
+    rows = rows[(rows["metric"] == metric) & (rows["k"] == k)].sort_values(
+        ["value", "model"], ascending=[False, True])
+    if rows.empty:
+        return None
+    best = rows.iloc[0]
+    out = {"best": best["model"], "value": float(best["value"]), "metric": metric, "k": k,
+           "runner_up": None, "runner_value": None, "p_holm": None, "significant": False}
+    if len(rows) > 1:
+        runner = rows.iloc[1]
+        out.update(runner_up=runner["model"], runner_value=float(runner["value"]))
+        if tests is not None and not tests.empty:
+            t = tests[(tests["fold"] == fold) & (tests["target"] == target)
+                      & (tests["convention"] == "standard") & (tests["subset"] == "all")
+                      & (tests["metric"] == metric) & (tests["k"] == k)
+                      & (tests["model"] == runner["model"]) & (tests["best_model"] == best["model"])]
+            if len(t) and pd.notna(t["p_holm"].iloc[0]):
+                out["p_holm"] = float(t["p_holm"].iloc[0])
+                out["significant"] = out["p_holm"] < SIGNIFICANCE
+    return out
+
+
+def verdict_html(metrics, tests, fold: str, targets: Sequence[str]) -> str:
+    """One line per target: the best model and whether it beats the runner-up significantly."""
+    lines = []
+    for target in targets:
+        lead = leader(metrics, tests, fold, target)
+        if lead is None:
+            continue
+        text = f"<b>{_e(target)}</b>: "
+        if lead["runner_up"] is None:
+            text += f"{_e(lead['best'])} is the only model (NDCG@10 {lead['value']:.4f})"
+        elif lead["significant"]:
+            text += (f"<b>{_e(lead['best'])}</b> is best on NDCG@10 ({lead['value']:.4f}), ahead of "
+                     f"{_e(lead['runner_up'])} ({lead['runner_value']:.4f}) with Holm-adjusted "
+                     f"Wilcoxon p = {lead['p_holm']:.2g}")
+        else:
+            p = "no paired test" if lead["p_holm"] is None else f"p = {lead['p_holm']:.2g}"
+            text += (f"{_e(lead['best'])} has the highest NDCG@10 ({lead['value']:.4f}) but is not "
+                     f"significantly ahead of {_e(lead['runner_up'])} ({lead['runner_value']:.4f}; "
+                     f"Holm-adjusted Wilcoxon {p})")
+        lines.append(f"<li>{text}</li>")
+    return "<h2>Verdict</h2><ul>" + "".join(lines) + "</ul>" if lines else ""
+
+
+def headline_html(headline: pd.DataFrame | None) -> str:
+    if headline is None or headline.empty:
+        return ""
+    rows = []
+    for r in headline.itertuples():
+        rows.append(
+            f"<tr><td class='name'>{_e(r.target)}</td><td>{_e(r.metric)}@{r.k}</td>"
+            f"<td>{r.value:.4f}<br><span class='ci'>[{r.ci_low:.4f}, {r.ci_high:.4f}]</span></td>"
+            f"<td class='name'>{_e(r.baseline)}</td>"
+            f"<td>{r.baseline_value:.4f}<br><span class='ci'>[{r.baseline_ci_low:.4f}, "
+            f"{r.baseline_ci_high:.4f}]</span></td><td>{r.diff:+.4f}</td>"
+            f"<td>{r.p_wilcoxon:.2g}</td><td>{r.p_ttest:.2g}</td></tr>")
+    return ("<h2>Two-stage model against the best tuned single model</h2><p class='note'>Best "
+            "single model = the tuned generator with the highest standard NDCG@10 on this fold; "
+            "paired tests over the same users (unadjusted). The README's table is "
+            "<code>recsys headline</code>'s output.</p><table><tr><th class='name'>target</th>"
+            "<th>metric</th><th>two_stage</th><th class='name'>baseline</th><th>baseline value</th>"
+            "<th>difference</th><th>Wilcoxon p</th><th>t-test p</th></tr>" + "".join(rows)
+            + "</table><!-- markdown:\n" + _e(headline_markdown(headline)) + "\n-->")
+
+
+def tuning_html(tuned: bool, tuned_params: pd.DataFrame | None) -> str:
+    if not tuned:
+        return ("<h2>Tuning</h2><p style='font-size:1.3em;color:#a00'><b>Untuned</b>: every "
+                "generator was fitted with its code defaults (<code>--no-tune</code>); these are not "
+                "tuned baselines.</p>")
+    if tuned_params is None or tuned_params.empty:
+        return ""
+    rows = []
+    for r in tuned_params.sort_values(["target", "model"]).itertuples():
+        params = json.loads(r.params) if isinstance(r.params, str) else (r.params or {})
+        text = ", ".join(f"{k}={_short(v)}" for k, v in sorted(params.items()))
+        objective = (f"{r.metric} {r.value:.4f} ({int(r.trials)} trials)"
+                     if isinstance(r.metric, str) and pd.notna(r.value) else "not tuned")
+        rows.append(f"<tr><td class='name'>{_e(r.target)}</td><td class='name'>{_e(r.model)}</td>"
+                    f"<td class='name'>{_e(text)}</td><td>{_e(objective)}</td></tr>")
+    return ("<h2>Parameters of every row</h2><p class='note'>Tuned on the val fold (Optuna; the "
+            "objective is the value on val, in-sample for val); random and mostpop have nothing "
+            "to tune; two_stage lists the ranker's inputs.</p><table><tr><th class='name'>target"
+            "</th><th class='name'>model</th><th class='name'>parameters</th><th>val objective</th>"
+            "</tr>" + "".join(rows) + "</table>")
+
+
+def _short(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def convention_table_html(metrics, fold: str, target: str, ks, models, convention: str,
+                          paper: pd.DataFrame | None) -> str:
+    """A paper-style table of one convention; the paper's values and ratios beside ours."""
+    rows = metrics[(metrics["fold"] == fold) & (metrics["target"] == target)
+                   & (metrics["convention"] == convention) & (metrics["subset"] == "all")]
+    if rows.empty:
+        return ""
+    values = rows.set_index(["model", "metric", "k"])
+    lookup = paper_lookup(paper, target) if convention == "paper" else {}
+    columns = paper_columns(ks, convention)
+    head = "".join(f"<th>{_e(label)}</th>" for _, _, label in columns)
+    body = []
+    for model in models:
+        cells = []
+        for metric, k, _ in columns:
+            key = (model, metric, k)
+            text = f"{values.loc[key, 'value']:.4f}" if key in values.index else "-"
+            if key in values.index and pd.notna(values.loc[key, "ci_low"]):
+                text += (f"<br><span class='ci'>[{values.loc[key, 'ci_low']:.4f}, "
+                         f"{values.loc[key, 'ci_high']:.4f}]</span>")
+            theirs = lookup.get(key)
+            if theirs is not None:
+                ratio = (f", {values.loc[key, 'value'] / theirs:.2f}x"
+                         if theirs > 0 and key in values.index else "")
+                text += f"<br><span class='ci'>paper {theirs:.4f}{ratio}</span>"
+            cells.append(f"<td>{text}</td>")
+        body.append(f"<tr><td class='name'>{_e(model)}</td>{''.join(cells)}</tr>")
+    return (f"<h3>{_e(target)}, {_e(convention)}</h3><table><tr><th class='name'>model</th>{head}"
+            f"</tr>{''.join(body)}</table>")
+
+
+def subsets_html(metrics, fold: str, target: str, ks, models) -> str:
+    """NDCG and Recall per subset, models as rows (standard convention)."""
+    rows = metrics[(metrics["fold"] == fold) & (metrics["target"] == target)
+                   & (metrics["convention"] == "standard")]
+    subsets = [s for s in ("all", "repeat", "discovery", "organic", "recommendation")
+               if s in set(rows["subset"])]
+    values = rows.set_index(["model", "subset", "metric", "k"])["value"]
+    users = rows[rows["metric"] == "ndcg"].groupby("subset")["users"].max()
+    columns = [(s, m, k) for s in subsets for m in ("ndcg", "recall") for k in ks]
+    head = "".join(f"<th>{_e(s)} ({int(users.get(s, 0)):,})<br>{'NDCG' if m == 'ndcg' else 'Recall'}@{k}</th>"
+                   for s, m, k in columns)
+    body = []
+    for model in models:
+        cells = "".join(f"<td>{values[(model, s, m, k)]:.4f}</td>"
+                        if (model, s, m, k) in values.index else "<td>-</td>" for s, m, k in columns)
+        body.append(f"<tr><td class='name'>{_e(model)}</td>{cells}</tr>")
+    return (f"<h3>{_e(target)}</h3><table><tr><th class='name'>model</th>{head}</tr>"
+            f"{''.join(body)}</table>")
+
+
+def candidate_recall_html(recall: pd.DataFrame | None) -> str:
+    if recall is None or recall.empty:
+        return ("<p class='note'>No <code>candidate_recall</code> rows for this fold (run the "
+                "two-stage model).</p>")
+    rows = []
+    for target, group in recall.groupby("target", sort=True):
+        cells = " ".join(f"<tr><td class='name'>{_e(target)}</td><td class='name'>{_e(r.source)}"
+                         f"</td><td>{r.recall:.4f}</td><td>{int(r.targets):,}</td></tr>"
+                         for r in group.sort_values("recall", ascending=False).itertuples())
+        rows.append(cells)
+    return ("<table><tr><th class='name'>target</th><th class='name'>source</th><th>recall</th>"
+            "<th>targets</th></tr>" + "".join(rows) + "</table>")
+
+
+def timings_html(timings: pd.DataFrame | None) -> str:
+    if timings is None or timings.empty:
+        return "<p class='note'>No <code>model_runs</code> rows for this fold.</p>"
+    rows = "".join(
+        f"<tr><td class='name'>{_e(r.target)}</td><td class='name'>{_e(r.model)}</td>"
+        f"<td>{r.fit_seconds:.1f}</td><td>{'-' if pd.isna(r.predict_seconds) else f'{r.predict_seconds:.1f}'}</td></tr>"
+        for r in timings.sort_values(["target", "model"]).itertuples())
+    return ("<p class='note'>Seconds on this machine for this fold: fit, and predict (scoring, "
+            "top-n, writing). two_stage: the whole stage (candidates of its training folds, "
+            "features, training, ranking) as fit. Speed comparisons belong to "
+            "<code>recsys bench</code>.</p><table><tr><th class='name'>target</th>"
+            "<th class='name'>model</th><th>fit s</th><th>predict s</th></tr>" + rows + "</table>")
