@@ -40,7 +40,9 @@ class Tables:
     candidate_features = "candidate_features"  # dbt mart: candidates joined with features
     recommendations = "recommendations"      # Python: fold, target, model, uid, item_id, rank, score
     metrics_per_user = "metrics_per_user"    # SQL: per-user metric values
-    metrics = "metrics"                      # SQL: fold, target, model, metric, k, value, users
+    metrics = "metrics"                      # SQL: fold, target, model, convention, subset, metric, k, value, users
+    model_runs = "model_runs"                # Python: fold, target, model, params, tuned, fit/predict seconds
+    candidate_recall = "candidate_recall"    # Python: fold, target, source, recall, targets
 
 
 class _FoldNames(tuple):

@@ -25,9 +25,11 @@ def _evaluation_options(func):
                      default=None, help="YAML file merged over recsys/defaults.yml."),
         click.option("--ks", default=None,
                      help="Comma-separated cut-offs (default: evaluation.ks of the config, 10,100)."),
-        click.option("--yambda-official/--no-yambda-official", default=None,
-                     help="Official Yambda code conventions: targets with repeats, Recall over "
-                          "min(|T|, k) (default: evaluation.yambda_official, off)."),
+        click.option("--convention", "conventions", default=None, metavar="NAME[,NAME...]",
+                     help="Metric conventions: standard (distinct target items, trec_eval-equal), "
+                          "paper (the Yambda paper's code: target events, ratio-of-sums NDCG), "
+                          "official (its code now: Recall over min(n, k), NDCG = HitRate) "
+                          "(default: evaluation.conventions, all three)."),
         click.option("--bootstrap-samples", type=click.IntRange(min=1), default=None,
                      help="Bootstrap resamples over users (default: evaluation.bootstrap_samples)."),
         click.option("--seed", type=int, default=None, help="Seed (default: seed of the config)."),
@@ -40,7 +42,7 @@ def _evaluation_options(func):
     return func
 
 
-def _config(config_path, ks, yambda_official, bootstrap_samples, seed) -> dict:
+def _config(config_path, ks, conventions, bootstrap_samples, seed) -> dict:
     config = run_or_fail(load_config, config_path)
     ev = config["evaluation"]
     if ks is not None:
@@ -48,8 +50,10 @@ def _config(config_path, ks, yambda_official, bootstrap_samples, seed) -> dict:
             ev["ks"] = [int(k) for k in _split(ks) or []]
         except ValueError as exc:
             raise click.BadParameter(f"--ks must be integers separated by commas, got {ks!r}") from exc
-    if yambda_official is not None:
-        ev["yambda_official"] = yambda_official
+    if conventions is not None:
+        from recsys.evaluation.runner import check_conventions
+
+        ev["conventions"] = run_or_fail(check_conventions, _split(conventions) or [])
     if bootstrap_samples is not None:
         ev["bootstrap_samples"] = bootstrap_samples
     if seed is not None:
@@ -72,25 +76,34 @@ def _echo(result) -> None:
                    "include the ranker when listing models.")
 @click.option("--two-stage/--no-two-stage", default=True, show_default=True,
               help="Train the LightGBM re-ranker on val and add its recommendations.")
-def evaluate(settings, fold, config_path, ks, yambda_official, bootstrap_samples, seed,
-             reports_dir, quiet, models, two_stage) -> None:
+@click.option("--tune/--no-tune", default=None,
+              help="Tune every generator on the val fold first, reusing values tuned on the same "
+                   "inputs (default: candidates.tune, on); --no-tune fits code defaults and the "
+                   "report says untuned.")
+def evaluate(settings, fold, config_path, ks, conventions, bootstrap_samples, seed,
+             reports_dir, quiet, models, two_stage, tune) -> None:
     """Fit the models, write recommendations, score them in SQL and write the reports.
 
-    Runs the candidate generators on the fold's history, keeps each model's top-k
-    (evaluation.top_k, 100) per evaluated user in `recommendations`, adds the two-stage ranker,
-    runs sql/metrics/*.sql into `metrics_per_user` and `metrics`, prints the paper-style table
-    and writes reports/metrics.csv, reports/paired_tests.csv and reports/report.html
-    (bootstrap intervals over users, paired tests against the best model, organic breakdown).
+    Tunes every generator but random on the val fold (Optuna, objective NDCG@100, as the Yambda
+    paper did; values tuned on the same inputs are reused), runs the candidate generators on the
+    fold's history, keeps each model's top-k (evaluation.top_k, 100) per user with target-type
+    history in `recommendations`, adds the two-stage ranker, runs sql/metrics/*.sql in every
+    convention into `metrics_per_user` and `metrics`, prints the paper-style tables and writes
+    reports/metrics.csv, reports/paired_tests.csv, reports/report.html (bootstrap intervals,
+    paired tests, organic and repeat/discovery breakdowns) and reports/run_manifest.json.
 
     \b
     Example:
       recsys evaluate                                  # test fold, every model
       recsys evaluate --fold val --models mostpop,itemknn --no-two-stage
-      recsys evaluate --yambda-official --ks 10,100   # the official code's conventions
+      recsys evaluate --convention paper --ks 10,100  # the paper's conventions only
+      recsys evaluate --no-tune                        # code defaults (reported as untuned)
     """
     from recsys.evaluation.pipeline import run_evaluate
 
-    config = _config(config_path, ks, yambda_official, bootstrap_samples, seed)
+    config = _config(config_path, ks, conventions, bootstrap_samples, seed)
+    if tune is not None:
+        config["candidates"]["tune"] = tune
     settings = settings.with_(reports_dir=reports_dir)
     result = run_or_fail(run_evaluate, settings, config, fold=fold, models=_split(models),
                          two_stage=two_stage, progress=not quiet)
@@ -102,7 +115,7 @@ def evaluate(settings, fold, config_path, ks, yambda_official, bootstrap_samples
 @_evaluation_options
 @click.option("--models", default=None,
               help="Comma-separated models to report (default: every model with recommendations).")
-def metrics(settings, fold, config_path, ks, yambda_official, bootstrap_samples, seed,
+def metrics(settings, fold, config_path, ks, conventions, bootstrap_samples, seed,
             reports_dir, quiet, models) -> None:
     """Score the `recommendations` already in the warehouse and write the reports.
 
@@ -113,10 +126,11 @@ def metrics(settings, fold, config_path, ks, yambda_official, bootstrap_samples,
     Example:
       recsys metrics --fold test
       recsys metrics --models two_stage,itemknn --bootstrap-samples 200
+      recsys metrics --convention standard,official
     """
     from recsys.evaluation.pipeline import score_and_report
 
-    config = _config(config_path, ks, yambda_official, bootstrap_samples, seed)
+    config = _config(config_path, ks, conventions, bootstrap_samples, seed)
     settings = settings.with_(reports_dir=reports_dir)
     result = run_or_fail(score_and_report, settings, config, fold=fold, models=_split(models),
                          progress=not quiet)

@@ -6,8 +6,9 @@ candidate and ranking stages (they open it themselves; DuckDB allows one writer 
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Sequence
+import json
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,14 +19,15 @@ from recsys.atomic import write_text_atomic as write_atomic
 from recsys.columns import TARGETS, Tables
 from recsys.config import Settings
 from recsys.errors import ConfigError, WarehouseError
+from recsys.evaluation.paper import paper_values
 from recsys.evaluation.report import ReportData, render_html
-from recsys.evaluation.runner import compute_metrics
+from recsys.evaluation.runner import check_conventions, compute_metrics
 from recsys.evaluation.sql import run_query, shell_command
-from recsys.evaluation.tables import csv_frame, paper_table
+from recsys.evaluation.tables import csv_frame, headline_table, paper_table
 from recsys.evaluation.uncertainty import ordered_models, with_uncertainty
 from recsys.run_lock import holds_run_lock
 from recsys.run_manifest import MANIFEST_NAME, build_manifest, manifest_json, warehouse_profile
-from recsys.warehouse import open_warehouse, require_tables, table_exists
+from recsys.warehouse import open_warehouse, replace_slice, require_tables, table_exists
 
 RECOMMENDATIONS_DDL = f"""
 create table if not exists {Tables.recommendations} (
@@ -61,18 +63,21 @@ def evaluation_settings(config: dict) -> dict:
         )
     if not 0 < float(ev["confidence"]) < 1 or int(ev["bootstrap_samples"]) < 1:
         raise ConfigError("evaluation.confidence must lie in (0, 1) and bootstrap_samples be >= 1.")
+    conventions = check_conventions(ev.get("conventions") or ["standard"])
     diversity_ks = [int(k) for k in (ev.get("diversity_ks") or ks)]
     if min(diversity_ks) < 1 or max(diversity_ks) > top_k:
         raise ConfigError(f"evaluation.diversity_ks={diversity_ks} must lie in 1..top_k={top_k}.")
-    return {**ev, "ks": ks, "top_k": top_k, "diversity_ks": diversity_ks}
+    return {**ev, "ks": ks, "top_k": top_k, "diversity_ks": diversity_ks, "conventions": conventions}
 
 
 def write_recommendations(
     con: duckdb.DuckDBPyConnection, fold: str, target: str, model: str, top_k: int
 ) -> int:
     """Replace the (fold, target, model) slice of ``recommendations`` with the model's top-k
-    candidates of every evaluated user, in one transaction. Returns the rows written."""
-    require_tables(con, Tables.candidates, Tables.eval_targets)
+    candidates of every ranked user (every user with target-type history: the evaluated users and
+    those without targets, whose lists the paper's Coverage counts), in one transaction.
+    Returns the rows written."""
+    require_tables(con, Tables.candidates, Tables.train_interactions)
     con.execute(RECOMMENDATIONS_DDL)
     key = [fold, target, model]
     con.execute("begin transaction")
@@ -83,7 +88,8 @@ def write_recommendations(
             insert into {Tables.recommendations} (fold, target, model, uid, item_id, rank, score)
             select c.fold, c.target, c.model, c.uid, c.item_id, c.rank, c.score
             from {Tables.candidates} as c
-            semi join (select distinct uid from {Tables.eval_targets} where fold = ? and target = ?) as e
+            semi join (select distinct uid from {Tables.train_interactions}
+                       where fold = ? and target = ? and target_events > 0) as e
                 on e.uid = c.uid
             where c.fold = ? and c.target = ? and c.model = ? and c.rank <= ?
             """,
@@ -123,12 +129,29 @@ def require_targets(settings: Settings, fold: str) -> None:
         )
 
 
-def _two_stage_entry() -> Callable | None:
-    try:
-        ranking = importlib.import_module("recsys.ranking")
-    except ImportError:
-        return None
-    return getattr(ranking, "run_two_stage", None)
+MODEL_RUNS_DDL = f"""
+create table if not exists {Tables.model_runs} (
+    fold varchar, target varchar, model varchar, params varchar, tuned boolean,
+    fit_seconds double, predict_seconds double
+)"""
+
+
+def write_model_run(con: duckdb.DuckDBPyConnection, fold: str, target: str, model: str, *,
+                    params: dict | None, tuned: bool, fit_seconds: float,
+                    predict_seconds: float | None) -> None:
+    """Record the parameters and the fit / predict time behind a (fold, target, model) slice."""
+    row = pd.DataFrame([{
+        "fold": fold, "target": target, "model": model,
+        "params": json.dumps(params or {}, sort_keys=True, default=str), "tuned": bool(tuned),
+        "fit_seconds": float(fit_seconds),
+        "predict_seconds": None if predict_seconds is None else float(predict_seconds),
+    }])  # fmt: skip
+    replace_slice(con, Tables.model_runs, row, {"fold": fold, "target": target, "model": model},
+                  create_sql=MODEL_RUNS_DDL)
+
+
+# what a two_stage row's parameters are in model_runs and the report
+RANKER_SUMMARY = ("models", "candidates_per_model", "train_folds", "best_iteration")
 
 
 @holds_run_lock("recsys evaluate")
@@ -141,23 +164,34 @@ def run_evaluate(
     two_stage: bool = True,
     progress: bool = True,
 ) -> EvaluateResult:
-    """Fit the generators (and the two-stage model), write ``recommendations``, score, report.
+    """Tune on val, fit the generators (and the two-stage model), write ``recommendations``,
+    score, report.
 
     Parameters
     ----------
     settings, config
         Paths and resources; the pipeline config (``evaluation``, ``candidates``, ``ranker``).
+        ``candidates.tune`` (default on; ``--no-tune`` off) runs the tuning stage first
+        (:func:`recsys.candidates.tuned.ensure_tuned`): every generator with a search space is
+        tuned on the val fold unless values tuned on the same inputs exist (then reused).
     fold
-        The fold to evaluate (``test`` by default; ``val`` for tuning checks).
+        The fold to evaluate (``test`` by default; ``val`` gives in-sample numbers for tuned
+        models, and the report says so).
     models
         Generators to fit; default ``candidates.models``. The two-stage model's name
         (``ranker.model_name``) may be listed too.
     two_stage
-        Also train and apply the two-stage ranker when ``recsys.ranking`` provides it (and, when
-        ``models`` is given, only if it lists the two-stage model's name).
+        Also train and apply the two-stage ranker (and, when ``models`` is given, only if it
+        lists the two-stage model's name).
     progress
         Progress bars on stderr.
     """
+    from recsys.candidates import run_candidates  # lazy: heavy imports (implicit, scipy)
+    from recsys.candidates.tuned import ensure_tuned, tuned_models, tuning_enabled
+    from recsys.ranking import run_two_stage
+    from recsys.ranking.pipeline import merged_models
+    from recsys.ranking.settings import ranker_config
+
     ev = evaluation_settings(config)
     require_targets(settings, fold)
     two_stage_name = (config.get("ranker") or {}).get("model_name", "two_stage")
@@ -165,24 +199,44 @@ def run_evaluate(
     generators = [m for m in chosen if m != two_stage_name]
     want_two_stage = two_stage and (not models or two_stage_name in chosen)
     notes = []
-    if generators:
-        from recsys.candidates import run_candidates  # lazy: heavy imports (implicit, scipy)
-
-        runs = run_candidates(settings, config, folds=[fold], targets=TARGETS, models=generators,
-                              progress=progress)
-        with open_warehouse(settings) as con:
-            for run in runs:
-                write_recommendations(con, run.fold, run.target, run.model, ev["top_k"])
     if want_two_stage and fold == "val":
         # the ranker is trained on val: scoring it there would be in-sample
         notes.append("two-stage model skipped on the val fold: it is trained on val")
         want_two_stage = False
+    fitted = list(dict.fromkeys(
+        generators + (merged_models(config, ranker_config(config)) if want_two_stage else [])))
+    tuning = tuning_enabled(config)
+    if tuning:
+        rows = ensure_tuned(settings, config, targets=TARGETS, models=fitted, progress=progress)
+        fresh = [r for r in rows if not r.reused]
+        notes.append(f"tuning on val: {len(fresh)} (target, model) pairs tuned in "
+                     f"{sum(r.seconds for r in fresh):.1f} s, {len(rows) - len(fresh)} reused "
+                     "from candidate_params (same inputs, no fit)")
+        if fold == "val" and tuned_models(config, generators):
+            notes.append("the generators were tuned on the val fold: these val numbers are in-sample")
+    else:
+        notes.append("untuned: every generator was fitted with its code defaults and "
+                     "candidates.params (--no-tune)")
+    if generators:
+        runs = run_candidates(settings, config, folds=[fold], targets=TARGETS, models=generators,
+                              rank_every_user=[fold], progress=progress)
+        tunable = set(tuned_models(config, generators)) if tuning else set()
+        with open_warehouse(settings) as con:
+            for run in runs:
+                write_recommendations(con, run.fold, run.target, run.model, ev["top_k"])
+                write_model_run(con, run.fold, run.target, run.model, params=run.params,
+                                tuned=run.model in tunable, fit_seconds=run.fit_seconds,
+                                predict_seconds=run.predict_seconds)
     if want_two_stage:
-        entry = _two_stage_entry()
-        if entry is None:
-            notes.append("two-stage model skipped: recsys.ranking.run_two_stage is not available")
-        else:
-            entry(settings, config, fold=fold, targets=TARGETS, progress=progress)
+        start = time.perf_counter()
+        summary = run_two_stage(settings, config, fold=fold, targets=TARGETS, progress=progress)
+        seconds = time.perf_counter() - start
+        with open_warehouse(settings) as con:
+            for target in TARGETS:
+                write_model_run(
+                    con, fold, target, two_stage_name,
+                    params={k: summary["train"][target][k] for k in RANKER_SUMMARY},
+                    tuned=tuning, fit_seconds=seconds, predict_seconds=None)
     report_models = chosen + ([two_stage_name] if want_two_stage and two_stage_name not in chosen else [])
     return score_and_report(settings, config, fold=fold, models=report_models, progress=progress,
                             notes=notes)
@@ -207,6 +261,7 @@ def score_and_report(
     """
     ev = evaluation_settings(config)
     notes = list(notes)
+    conventions = ev["conventions"]
     with open_warehouse(settings) as con:
         require_tables(con, Tables.recommendations, Tables.eval_targets)
         present = {r[0] for r in con.execute(
@@ -216,18 +271,13 @@ def score_and_report(
                 f"No recommendations for fold {fold!r}. Run `recsys evaluate --fold {fold}` "
                 "(or the candidate/ranker stages) first."
             )
-        run = compute_metrics(con, ks=ev["ks"], folds=[fold], yambda_official=bool(ev["yambda_official"]),
+        run = compute_metrics(con, ks=ev["ks"], folds=[fold], conventions=conventions,
                               diversity_ks=ev["diversity_ks"], progress=progress)
         notes += [f"not computed: {s}" for s in run.skipped]
         metrics, tests = with_uncertainty(
             con, run.metrics, samples=int(ev["bootstrap_samples"]), confidence=float(ev["confidence"]),
             seed=int(config.get("seed", 42)), progress=progress)
-        item_popularity = run_query(con, "data_item_popularity", {"fold": fold}) \
-            if table_exists(con, Tables.train_interactions) else pd.DataFrame()
-        user_history = run_query(con, "data_user_history", {"fold": fold}) \
-            if table_exists(con, Tables.train_interactions) else pd.DataFrame()
-        importance = con.execute(f"select target, feature, gain from {FEATURE_IMPORTANCE_TABLE}").df() \
-            if table_exists(con, FEATURE_IMPORTANCE_TABLE) else None
+        extras = _report_inputs(con, fold, ev)
         marts = warehouse_profile(con, fold)
     preferred = [*config["candidates"]["models"], (config.get("ranker") or {}).get("model_name", "two_stage")]
     shown = ordered_models([m for m in present if not models or m in set(models)], preferred)
@@ -237,37 +287,127 @@ def score_and_report(
     metrics = metrics[metrics["model"].isin(shown)]
     if not tests.empty:
         tests = tests[tests["model"].isin(shown) & tests["best_model"].isin(shown)]
+    runs = extras.pop("model_runs")
+    runs = runs[runs["model"].isin(shown)]
+    tuned = bool(len(runs)) and bool(runs["tuned"].any())
+    two_stage_name = preferred[-1]
+    baselines = [m for m in shown if m != two_stage_name]
     targets = [t for t in TARGETS if t in set(metrics["target"])]
     users = _evaluated_users(metrics)
-    table = paper_table(metrics, fold=fold, targets=targets, ks=ev["ks"], models=shown, users=users)
+    paper = paper_values(settings.size)
+    table = "\n\n".join(
+        paper_table(metrics, fold=fold, targets=targets, ks=ev["ks"], models=shown, users=users,
+                    convention=c, paper=paper if c == "paper" else None)
+        for c in conventions)
+    headline = pd.concat(
+        [headline_table(metrics, tests, fold=fold, target=t, two_stage=two_stage_name,
+                        baselines=baselines) for t in targets if two_stage_name in shown and baselines],
+        ignore_index=True) if two_stage_name in shown and baselines else None
     reports = Path(settings.reports_dir)
     metrics_csv = write_atomic(reports / "metrics.csv", csv_frame(metrics).to_csv(index=False))
     tests_csv = write_atomic(reports / "paired_tests.csv", tests.to_csv(index=False))
+    commands = [shell_command(settings.warehouse, q, {"ks": ev["ks"], "fold": fold, "convention": c})
+                for c in conventions for q in ("accuracy", "coverage")]
     variables = {"ks": ev["ks"], "fold": fold}
-    official = {"yambda_official": True} if ev["yambda_official"] else {}
-    commands = [shell_command(settings.warehouse, q, {**variables, **official})
-                for q in ("accuracy", "coverage", "popularity")]
+    commands.append(shell_command(settings.warehouse, "popularity", variables))
     commands.append(shell_command(settings.warehouse, "diversity",
                                   {**variables, "ks": ev["diversity_ks"]}))
     data = ReportData(
         fold=fold, targets=targets, ks=ev["ks"], models=shown, metrics=metrics, tests=tests,
-        item_popularity=item_popularity, user_history=user_history, feature_importance=importance,
         settings_lines=[
             f"dataset {settings.size} ({settings.data_dir}), warehouse {settings.warehouse}",
             f"cut-offs {ev['ks']}, top {ev['top_k']} recommendations per user, "
             f"{ev['bootstrap_samples']} bootstrap resamples, seed {config.get('seed', 42)}",
-            "official Yambda conventions (targets with repeats, Recall over min(|T|, k))"
-            if ev["yambda_official"] else "binary relevance over distinct target items",
+            f"metric conventions: {', '.join(conventions)} (sql/metrics/README.md)",
+            _tuning_line(config) if tuned else "untuned baselines (--no-tune)",
         ],
         notes=notes, shell_commands=commands, confidence=float(ev["confidence"]),
+        convention_order=conventions, paper=paper if len(paper) else None, size=settings.size,
+        tuned=tuned, tuned_params=_tuned_frame(runs, extras.pop("tuning")), timings=runs,
+        headline=headline,
+        per_user_diff=_per_user_diff(extras.pop("per_user_ndcg"), shown, baselines),
+        **extras,
     )
     report_html = write_atomic(reports / "report.html", render_html(data))
-    # config, seeds, package versions and data profile behind these numbers
-    write_atomic(reports / MANIFEST_NAME, manifest_json(
-        build_manifest(settings, config, fold=fold, models=shown, marts=marts)))
+    # config, seeds, package versions, data profile and tuned parameters behind these numbers
+    manifest = build_manifest(settings, config, fold=fold, models=shown, marts=marts)
+    manifest["conventions"] = conventions
+    manifest["tuned"] = tuned
+    manifest["model_runs"] = [
+        {**r, "params": json.loads(r["params"])} for r in runs.drop(
+            columns=["fit_seconds", "predict_seconds"]).to_dict("records")]
+    write_atomic(reports / MANIFEST_NAME, manifest_json(manifest))
     return EvaluateResult(fold=fold, table=table, metrics=metrics, tests=tests,
                           metrics_csv=metrics_csv, tests_csv=tests_csv, report_html=report_html,
                           notes=notes)
+
+
+def _tuning_line(config: dict) -> str:
+    from recsys.candidates.tuned import tuning_settings
+
+    cfg = tuning_settings(config)
+    per_model = "".join(f", {m}: {n}" for m, n in sorted(cfg["model_trials"].items()))
+    users = f"a seeded sample of {cfg['max_users']:,} val users" if cfg["max_users"] else "every val user"
+    return (f"baselines tuned on the val fold with Optuna: objective {cfg['metric']} on {users}, "
+            f"{cfg['trials']} trials per model and target{per_model} (candidates.tuning)")
+
+
+def _report_inputs(con: duckdb.DuckDBPyConnection, fold: str, ev: dict) -> dict:
+    """The warehouse tables the report shows besides the metrics (empty where absent)."""
+    from recsys.candidates.store import tuning_rows
+
+    has_history = table_exists(con, Tables.train_interactions)
+    out = {
+        "item_popularity": run_query(con, "data_item_popularity", {"fold": fold})
+        if has_history else pd.DataFrame(),
+        "user_history": run_query(con, "data_user_history", {"fold": fold})
+        if has_history else pd.DataFrame(),
+        "feature_importance": con.execute(
+            f"select target, feature, gain from {FEATURE_IMPORTANCE_TABLE}").df()
+        if table_exists(con, FEATURE_IMPORTANCE_TABLE) else None,
+        "candidate_recall": con.execute(
+            f"select fold, target, source, recall, targets from {Tables.candidate_recall} "
+            "where fold = ? order by target, source", [fold]).df()
+        if table_exists(con, Tables.candidate_recall) else None,
+        "recall_curve": run_query(con, "recall_curve", {"fold": fold})[
+            ["target", "model", "k", "value"]],
+        "model_runs": con.execute(
+            f"select * from {Tables.model_runs} where fold = ? order by target, model", [fold]).df()
+        if table_exists(con, Tables.model_runs) else pd.DataFrame(
+            columns=["fold", "target", "model", "params", "tuned", "fit_seconds", "predict_seconds"]),
+        "tuning": tuning_rows(con),
+        "per_user_ndcg": con.execute(
+            f"select target, model, uid, value from {Tables.metrics_per_user} where fold = ? "
+            "and convention = 'standard' and subset = 'all' and metric = 'ndcg' and k = ?",
+            [fold, min(ev["ks"], key=lambda k: abs(k - 10))]).df(),
+    }
+    return out
+
+
+def _tuned_frame(runs: pd.DataFrame, tuning: pd.DataFrame) -> pd.DataFrame:
+    """Per (target, model): the parameters of its row, and for tuned ones the val objective."""
+    frame = runs[["target", "model", "params", "tuned"]].merge(
+        tuning[["target", "model", "metric", "value", "trials"]], on=["target", "model"], how="left")
+    untuned = ~frame["tuned"].astype(bool)
+    frame.loc[untuned, ["metric", "value", "trials"]] = [None, float("nan"), float("nan")]
+    return frame.drop(columns=["tuned"])
+
+
+def _per_user_diff(per_user: pd.DataFrame, shown: Sequence[str], baselines: Sequence[str]) -> pd.DataFrame:
+    """Per-user NDCG@10 of each model minus that of the strongest single baseline of its target."""
+    parts = []
+    for target, rows in per_user[per_user["model"].isin(shown)].groupby("target"):
+        wide = rows.pivot(index="uid", columns="model", values="value")
+        candidates = [m for m in baselines if m in wide]
+        if not candidates:
+            continue
+        best = max(candidates, key=lambda m: (wide[m].mean(), m))
+        for model in wide.columns:
+            if model != best:
+                parts.append(pd.DataFrame({"target": target, "model": model, "baseline": best,
+                                           "diff": (wide[model] - wide[best]).to_numpy()}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=["target", "model", "baseline", "diff"])
 
 
 def _evaluated_users(metrics: pd.DataFrame) -> dict[str, int]:

@@ -40,6 +40,13 @@ def metric_bars(
     metrics: pd.DataFrame, target: str, panels: Sequence[tuple[str, int]], models: Sequence[str]
 ) -> str:
     """Horizontal bars per model with bootstrap interval whiskers, one panel per (metric, k)."""
+    return to_base64(metric_bars_figure(metrics, target, panels, models))
+
+
+def metric_bars_figure(
+    metrics: pd.DataFrame, target: str, panels: Sequence[tuple[str, int]], models: Sequence[str]
+):
+    """The figure behind :func:`metric_bars`; each value label starts past its whisker."""
     rows_all = metrics[(metrics["target"] == target) & (metrics["subset"] == "all")]
     ncols = 2
     nrows = -(-len(panels) // ncols)
@@ -50,10 +57,11 @@ def metric_bars(
         rows = rows.set_index("model").reindex(list(models)[::-1])
         ax.barh(rows.index, rows["value"].fillna(0), xerr=_errors(rows), color="#4C72B0",
                 ecolor="#222222", capsize=3)
-        for y, (x, value) in enumerate(zip(label_positions(rows["value"], rows["ci_high"]),
-                                           rows["value"], strict=True)):
+        ends = label_positions(rows["value"], rows["ci_high"])
+        margin = LABEL_MARGIN * (float(np.nanmax(ends)) if np.isfinite(ends).any() else 0.0)
+        for y, (x, value) in enumerate(zip(ends + margin, rows["value"], strict=True)):
             if pd.notna(value):
-                ax.text(x, y, f" {value:.4f}", va="center", fontsize=8)
+                ax.text(x, y, f"{value:.4f}", va="center", ha="left", fontsize=8)
         ax.set_title(f"{LABELS.get(metric, metric)}@{k}")
         ax.grid(axis="x", alpha=0.3)
         ax.margins(x=0.25)
@@ -61,19 +69,23 @@ def metric_bars(
         ax.axis("off")
     fig.suptitle(f"{target}: mean over evaluated users, {_ci_note(rows_all)}", fontsize=11)
     fig.tight_layout()
-    return to_base64(fig)
+    return fig
 
 
-def label_positions(values: pd.Series, ci_high: pd.Series) -> np.ndarray:
-    """Where a bar's value label starts: past the end of its interval whisker (or of the bar
-    when there is no interval), so labels never overlap the whiskers.
+# gap between a whisker's end and its value label, as a share of the panel's largest bar end
+LABEL_MARGIN = 0.02
 
-    >>> label_positions(pd.Series([0.2, 0.5]), pd.Series([0.3, float("nan")])).tolist()
-    [0.3, 0.5]
+
+def label_positions(values: pd.Series, ci_high: pd.Series, margin: float = 0.0) -> np.ndarray:
+    """Where a bar's value label starts (left-aligned): ``margin`` past the end of its interval
+    whisker, or of the bar when there is no interval, so a label never overlaps a whisker.
+
+    >>> label_positions(pd.Series([0.2, 0.5]), pd.Series([0.3, float("nan")]), margin=0.01).tolist()
+    [0.31, 0.51]
     """
-    values = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-    high = pd.to_numeric(ci_high, errors="coerce").to_numpy(dtype=float)
-    return np.fmax(values, high)
+    values = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
+    high = pd.to_numeric(pd.Series(ci_high), errors="coerce").to_numpy(dtype=float)
+    return np.fmax(values, high) + margin
 
 
 def _ci_note(rows: pd.DataFrame) -> str:

@@ -214,7 +214,8 @@ def load_frame(
     exclude
         Extra columns never used as features.
     uids
-        Read only these users (``None``: every evaluated user); bounds memory at scale.
+        Read only these users (``None``: every evaluated user); bounds memory at scale. Users
+        without targets (ranked for the paper's Coverage) get label 0 everywhere.
     graded_cap
         Graded labels: ``min(target_events, graded_cap)``; ``None``: binary labels.
     """
@@ -249,7 +250,8 @@ def load_frame(
         for f in features
     )
     label = "1" if graded_cap is None else f"least(greatest(t.target_events, 1), {int(graded_cap)})"
-    user_filter = ""
+    # the given users (ranking: every user with target-type history), else the evaluated ones
+    user_filter = "and cf.uid in (select uid from eval_targets where fold = $fold and target = $target)"
     if uids is not None:
         con.register("_ranker_uids", pa.table({"uid": pa.array(np.asarray(uids), pa.uint32())}))
         user_filter = "and cf.uid in (select uid from _ranker_uids)"
@@ -260,7 +262,6 @@ def load_frame(
                                 and t.uid = cf.uid and t.item_id = cf.item_id), 0) as utinyint) as label
         from candidate_features cf
         where cf.fold = $fold and cf.target = $target and ({merged})
-          and cf.uid in (select uid from eval_targets where fold = $fold and target = $target)
           {user_filter}
         order by cf.uid, cf.item_id
     """

@@ -145,10 +145,11 @@ def _rank_one(con, settings, cfg, target, fold) -> dict[str, Any]:
     ranker, meta = LightGBMRanker.load(model_dir(settings) / target)
     models, per_model = meta["models"], int(meta["candidates_per_model"])
     check_point_in_time(con, fold)
-    # every user with target-type history, evaluated or not (the paper's Coverage counts them all)
+    # every user with candidates: on the evaluated fold the generators serve every user with
+    # target-type history (the paper's Coverage counts them all), evaluated or not
     users = con.execute(
-        "select distinct uid from train_interactions where fold = ? and target = ? "
-        "and target_events > 0 order by uid", [fold, target]
+        f"select distinct uid from {Tables.candidate_features} where fold = ? and target = ? "
+        "order by uid", [fold, target]
     ).fetchnumpy()["uid"]
     parts, candidates, queries = [], 0, 0
     # users in blocks: memory ~ one block's feature matrix, whatever the number of users

@@ -6,7 +6,8 @@
 --   standard          the evaluated users (distinct uid of eval_targets for the fold and target)
 --   paper, official   every ranked user: every user with target-type history, with or without
 --                     targets (the official code's Coverage); `recommendations` holds their lists
--- Lists of other users are ignored. Coverage is one number per model: there is no per-user value,
+-- Lists of other users are ignored, and so are recommended items outside the denominator's set
+-- (items a generator may propose that have no target-type event, e.g. only a dislike). Coverage is one number per model: there is no per-user value,
 -- so `per_user` does not change this query (uid is always null; users = the users counted).
 --
 -- Grain: fold, target, model, convention, subset ('all'), metric ('coverage'), k -> value, users.
@@ -39,9 +40,13 @@ history as (
     where i.target_events > 0 and (p.only_fold is null or i.fold = p.only_fold)
 ),
 
+history_item_ids as (
+    select distinct fold, target, item_id from history
+),
+
 history_items as (
-    select fold, target, count(distinct item_id) as n_items
-    from history
+    select fold, target, count(*) as n_items
+    from history_item_ids
     group by fold, target
 ),
 
@@ -64,9 +69,13 @@ users_per_slice as (
 ),
 
 counted_recommendations as (
+    -- items outside the ranked catalogue (e.g. only disliked before the cut-off) do not count,
+    -- so coverage stays a share of the catalogue (<= 1)
     select r.fold, r.target, r.model, r.item_id, r.rank
     from recommendations as r
     semi join counted_users as u on u.fold = r.fold and u.target = r.target and u.uid = r.uid
+    semi join history_item_ids as i
+        on i.fold = r.fold and i.target = r.target and i.item_id = r.item_id
 )
 
 select

@@ -157,9 +157,11 @@ def _beyond_accuracy(fixture, fold, target, model, users, ranked, ks, convention
                      if (fold, target, model, u) in ranked]
     rows = []
     for k in ks:
-        if item_users and counted_lists:
+        # items outside the ranked catalogue (target-type history) do not count
+        in_catalogue = [[i for i in r[:k] if i in item_users] for r in counted_lists]
+        if item_users and any(in_catalogue):
             rows.append((fold, target, model, convention, "all", "coverage", k,
-                         ref.coverage(counted_lists, k, len(item_users)), len(counted)))
+                         ref.coverage(in_catalogue, k, len(item_users)), len(counted)))
         if convention != "standard":
             continue
         nov = [ref.novelty(r, k, pop, n_users) for r in lists if r]

@@ -11,7 +11,7 @@ from recsys.pipeline_config import load_config
 pytestmark = pytest.mark.slow
 
 HISTORY_END, TARGET_START = 25_911_800, 25_913_600  # the test fold (YAMBDA.md)
-EVENT_FILES = ("listens", "likes", "dislikes", "unlikes", "undislikes")
+
 
 
 @pytest.fixture(scope="module")
@@ -41,25 +41,32 @@ def from_parquet(root, top_k=100):
     top = counts.sort_values(["n", "item_id"], ascending=[False, True])["item_id"].head(top_k).tolist()
     users = set(history["uid"]) & set(targets["uid"])
     per_user = targets[targets["uid"].isin(users)].groupby("uid")["item_id"].apply(set)
-    catalogue = set()
-    for name in EVENT_FILES:
-        events = pd.read_parquet(flat / f"{name}.parquet", columns=["timestamp", "item_id"])
-        catalogue |= set(events.loc[events["timestamp"] < HISTORY_END, "item_id"])
+    events = targets[targets["uid"].isin(users)].groupby("uid")["item_id"].apply(list)
+    catalogue = set(history["item_id"])  # the items with a Listen+ event in the history
     out = {}
     for k in (10, 100):
-        out[("ndcg", k)] = sum(ref.ndcg(top, t, k) for t in per_user) / len(per_user)
-        out[("recall", k)] = sum(ref.recall(top, t, k) for t in per_user) / len(per_user)
-        out[("coverage", k)] = len(top[:k]) / len(catalogue)
-    return out, len(per_user)
+        out[("standard", "ndcg", k)] = sum(ref.ndcg(top, t, k) for t in per_user) / len(per_user)
+        out[("standard", "recall", k)] = sum(ref.recall(top, t, k) for t in per_user) / len(per_user)
+        out[("paper", "ndcg", k)] = ref.paper_ndcg([(top, e) for e in events], k)
+        out[("paper", "recall", k)] = sum(
+            ref.recall(top, set(e), k, len(e)) for e in events) / len(events)
+        out[("official", "ndcg", k)] = sum(ref.official_ndcg(top, set(e), k) for e in events) / len(events)
+        out[("official", "recall", k)] = sum(
+            ref.recall(top, set(e), k, len(e), capped=True) for e in events) / len(events)
+        for convention in ("standard", "paper", "official"):
+            out[(convention, "coverage", k)] = len(top[:k]) / len(catalogue)
+    return out, len(per_user), len(set(history["uid"]))
 
 
 def test_mostpop_metrics_equal_an_independent_computation_from_parquet(evaluated):
     result, root = evaluated
-    expected, n_users = from_parquet(root)
+    expected, n_users, n_ranked = from_parquet(root)
     rows = result.metrics[(result.metrics["model"] == "mostpop") & (result.metrics["subset"] == "all")
-                          & (result.metrics["target"] == "listen_plus")].set_index(["metric", "k"])
-    assert n_users > 0
+                          & (result.metrics["target"] == "listen_plus")].set_index(
+                              ["convention", "metric", "k"])
+    assert 0 < n_users < n_ranked
     for key, value in expected.items():
         assert rows.loc[key, "value"] == pytest.approx(value, abs=1e-9), key
-        assert rows.loc[key, "users"] == n_users
+        counted = n_ranked if key[1] == "coverage" and key[0] != "standard" else n_users
+        assert rows.loc[key, "users"] == counted, key
     assert "mostpop" in result.table and result.report_html.exists()

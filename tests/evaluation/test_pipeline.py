@@ -16,7 +16,7 @@ from recsys.evaluation.pipeline import score_and_report, write_recommendations
 from recsys.evaluation.runner import compute_metrics
 from recsys.pipeline_config import load_config
 
-KEYS = ["fold", "target", "model", "subset", "metric", "k"]
+KEYS = ["fold", "target", "model", "convention", "subset", "metric", "k"]
 
 
 @pytest.fixture
@@ -35,35 +35,40 @@ def small_config(**evaluation):
     return config
 
 
-def test_write_recommendations_keeps_top_k_of_evaluated_users_and_replaces_the_slice(warehouse):
+def test_write_recommendations_keeps_top_k_of_ranked_users_and_replaces_the_slice(warehouse):
     path, _ = warehouse
     con = duckdb.connect(str(path))
     con.execute("""create table candidates as select * from (values
         ('test', 'like', 'x', 1::uinteger, 1, 7::uinteger, 0.9::double),
         ('test', 'like', 'x', 1, 2, 3, 0.5), ('test', 'like', 'x', 1, 3, 4, 0.5),
-        ('test', 'like', 'x', 999999, 1, 7, 0.9),
+        ('test', 'like', 'x', 999999, 1, 7, 0.9), ('test', 'like', 'x', 1001, 1, 5, 0.9),
         ('val', 'like', 'x', 1, 1, 8, 0.9)) t(fold, target, model, uid, rank, item_id, score)""")
-    assert write_recommendations(con, "test", "like", "x", top_k=2) == 2
+    con.execute("delete from train_interactions where fold = 'test' and target = 'like' and uid in (1, 1001)")
+    con.execute("insert into train_interactions values ('test', 'like', 1, 1, 1), "
+                "('test', 'like', 1001, 1, 2)")
+    assert write_recommendations(con, "test", "like", "x", top_k=2) == 3
     rows = con.execute("select uid, item_id, rank from recommendations where model = 'x' "
-                       "order by rank").fetchall()
-    assert rows == [(1, 7, 1), (1, 3, 2)]  # user 999999 is not evaluated; rank 3 is cut
-    assert write_recommendations(con, "test", "like", "x", top_k=1) == 1
-    assert con.execute("select count(*) from recommendations where model = 'x'").fetchone()[0] == 1
+                       "order by uid, rank").fetchall()
+    # user 999999 has no target-type history; 1001 has history but no targets (ranked); rank 3 cut
+    assert rows == [(1, 7, 1), (1, 3, 2), (1001, 5, 1)]
+    assert write_recommendations(con, "test", "like", "x", top_k=1) == 2
+    assert con.execute("select count(*) from recommendations where model = 'x'").fetchone()[0] == 2
     con.close()
 
 
 def test_compute_metrics_writes_both_tables_per_fold(warehouse):
     path, fixture = warehouse
     con = duckdb.connect(str(path))
-    run = compute_metrics(con, ks=[1, 5], folds=["test"])
-    expected = reference_metrics(fixture, [1, 5])
+    run = compute_metrics(con, ks=[1, 5], folds=["test"], conventions=["standard", "paper", "official"])
+    expected = pd.concat([reference_metrics(fixture, [1, 5], convention=c)
+                          for c in ("standard", "paper", "official")])
     expected = expected[expected["fold"] == "test"]
     merged = run.metrics.merge(expected, on=KEYS, suffixes=("", "_py"))
     assert len(merged) == len(expected) == len(run.metrics)
     assert (merged["value"] - merged["value_py"]).abs().max() < 1e-9
     per_user = con.execute("select count(*), count(distinct fold) from metrics_per_user").fetchone()
     assert per_user[0] > 0 and per_user[1] == 1
-    compute_metrics(con, ks=[1, 5], folds=["test"])  # rerun replaces, never duplicates
+    compute_metrics(con, ks=[1, 5], folds=["test"], conventions=["standard", "paper", "official"])  # rerun replaces
     assert con.execute("select count(*) from metrics").fetchone()[0] == len(run.metrics)
     con.close()
 
@@ -82,14 +87,17 @@ def test_score_and_report_writes_csv_and_self_contained_html(warehouse, tmp_path
     settings = Settings(warehouse=path, reports_dir=tmp_path / "reports", temp_dir=tmp_path / "t")
     result = score_and_report(settings, small_config(), fold="test", progress=False)
     csv = pd.read_csv(result.metrics_csv)
-    assert list(csv.columns) == ["fold", "target", "model", "subset", "metric", "k", "value",
-                                 "users", "ci_low", "ci_high"]
-    assert set(csv["subset"]) == {"all", "organic", "recommendation"}
+    assert list(csv.columns) == ["fold", "target", "model", "convention", "subset", "metric", "k",
+                                 "value", "users", "ci_low", "ci_high"]
+    assert set(csv["subset"]) == {"all", "organic", "recommendation", "repeat", "discovery"}
+    assert set(csv["convention"]) == {"standard", "paper", "official"}
     assert {"ndcg", "recall", "coverage", "novelty", "popularity_bias", "diversity"} <= set(csv["metric"])
     ndcg = csv[(csv.metric == "ndcg")]
     assert ((ndcg.ci_low <= ndcg.value + 1e-12) & (ndcg.value <= ndcg.ci_high + 1e-12)).all()
-    expected = reference_metrics(fixture, [1, 5]).query("fold == 'test'")
+    expected = pd.concat([reference_metrics(fixture, [1, 5], convention=c)
+                          for c in ("standard", "paper", "official")]).query("fold == 'test'")
     merged = csv.merge(expected, on=KEYS, suffixes=("", "_py"))
+    assert len(merged) == len(expected)
     assert (merged["value"] - merged["value_py"]).abs().max() < 1e-9
     html = result.report_html.read_text()
     images = html.count("data:image/png;base64,")
@@ -98,7 +106,7 @@ def test_score_and_report_writes_csv_and_self_contained_html(warehouse, tmp_path
     assert base64.b64decode(first)[:8] == b"\x89PNG\r\n\x1a\n"
     assert "Organic vs recommendation-driven" in html and "Paired tests" in html
     assert ".read sql/metrics/accuracy.sql" in html
-    assert result.table.splitlines()[0] == "test fold"
+    assert result.table.splitlines()[0].startswith("test fold, standard convention")
     assert result.table.splitlines()[4].startswith("b ")  # the config's model order
     assert not list(result.report_html.parent.glob(".*"))  # no temporary files left
 

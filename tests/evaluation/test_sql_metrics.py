@@ -52,7 +52,8 @@ def hand_built(tmp_path_factory):
         (*T, "m", 1, 11, 1, 0.9), (*T, "m", 1, 12, 2, 0.5), (*T, "m", 1, 10, 3, 0.2),
         (*T, "m", 3, 20, 1, 0.7),                      # fewer than k recommendations
         (*T, "m", 4, 31, 1, 0.5), (*T, "m", 4, 32, 2, 0.5),
-        (*T, "m", 5, 40, 1, 0.3),                      # user 5: history but no targets
+        (*T, "m", 5, 38, 1, 0.3), (*T, "m", 5, 40, 2, 0.2),  # user 5: history, no targets;
+                                                       # item 40 is outside the catalogue
         (*T, "m", 6, 41, 1, 0.3),                      # user 6: no target-type history
         (*T, "pop", 1, 10, 1, 3.0), (*T, "pop", 3, 10, 1, 3.0), (*T, "pop", 4, 10, 1, 3.0),
     ]
@@ -116,8 +117,8 @@ IDCG3 = 1 + 1 / math.log2(3) + 1 / math.log2(4)
         ("official", "m", "all", "ndcg", 1, (1 + 0 + 0 + 1) / 4),
         ("official", "pop", "all", "ndcg", 3, (1 + 0 + 0 + 0) / 4),
         # paper / official coverage: every user with target-type history (1-5, not 6) counts
-        ("paper", "m", "all", "coverage", 1, len({11, 20, 31, 40}) / 30),
-        ("official", "m", "all", "coverage", 3, len({11, 12, 10, 20, 31, 32, 40}) / 30),
+        ("paper", "m", "all", "coverage", 1, len({11, 20, 31, 38}) / 30),
+        ("official", "m", "all", "coverage", 3, len({11, 12, 10, 20, 31, 32, 38}) / 30),
     ],
 )
 def test_hand_built_values_match_the_formulas(hand_built, convention, model, subset, metric, k,

@@ -38,7 +38,12 @@ def test_train_then_rank_writes_two_stage_recommendations(settings, config):
         "select uid, item_id, rank, score from recommendations "
         "where fold = 'test' and target = 'listen_plus' and model = 'two_stage' order by uid, rank"
     ).df()
-    assert len(recs) == 6 * N_USERS
+    evaluated = {u for (u,) in con.execute(
+        "select distinct uid from eval_targets where fold = 'test' and target = 'listen_plus'").fetchall()}
+    # every user with candidates is ranked: the evaluated ones and the fixture's one without targets
+    assert recs["uid"].nunique() == N_USERS + 1 and len(evaluated) == N_USERS
+    assert len(recs) == 6 * (N_USERS + 1)
+    recs = recs[recs["uid"].isin(evaluated)]
     # the perfect feature puts each user's two targets (items ending in 1 and 2) on top
     top2 = recs[recs["rank"] <= 2]
     assert sorted(set((top2["item_id"] % 10).tolist())) == [1, 2]
@@ -64,7 +69,7 @@ def test_rank_is_reproducible(settings, config):
 def test_run_two_stage_uses_existing_fresh_inputs(settings, config):
     summary = run_two_stage(settings, config, fold="test", targets=("listen_plus",), progress=False)
     assert summary["inputs"] == {"candidates_generated": [], "features_rebuilt": False}
-    assert summary["rank"]["listen_plus"]["recommendations"] == 6 * N_USERS
+    assert summary["rank"]["listen_plus"]["recommendations"] == 6 * (N_USERS + 1)  # + the user without targets
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     folds = con.execute("select distinct fold from candidate_recall order by fold").fetchall()
     assert folds == [("test",), ("val",)]
@@ -102,6 +107,6 @@ def test_rank_in_user_blocks_equals_one_block(settings, config, monkeypatch):
             rows = con.execute("select uid, item_id, rank, score from recommendations order by uid, rank").fetchall()
         return summary, rows
 
-    (one, rows_one), (blocks, rows_blocks) = ranked(10_000), ranked(7)  # 30 users: 5 blocks
-    assert rows_one == rows_blocks and len(rows_one) == 6 * N_USERS
-    assert one["users"] == blocks["users"] == N_USERS
+    (one, rows_one), (blocks, rows_blocks) = ranked(10_000), ranked(7)  # 31 users: 5 blocks
+    assert rows_one == rows_blocks and len(rows_one) == 6 * (N_USERS + 1)
+    assert one["users"] == blocks["users"] == N_USERS + 1
