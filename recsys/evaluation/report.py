@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -20,7 +20,7 @@ h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ddd; padding-bottom: .2e
 table { border-collapse: collapse; margin: .8em 0; font-size: .85em; }
 th, td { border: 1px solid #ddd; padding: .25em .55em; text-align: right; }
 th { background: #f4f4f4; } td.name, th.name { text-align: left; }
-td.best { font-weight: bold; background: #eef5ee; }
+td.best { font-weight: bold; background: #eef5ee; } td.tied { background: #f3f3e6; }
 .ci { color: #777; font-size: .85em; }
 img { max-width: 100%; display: block; margin: .6em 0; }
 code, pre { background: #f6f6f6; padding: .1em .3em; font-size: .88em; }
@@ -68,12 +68,17 @@ def _img(data: str, alt: str) -> str:
     return f'<img alt="{_e(alt)}" src="data:image/png;base64,{data}">'
 
 
-def _supported_best(data: ReportData, target: str, metric: str, k: int) -> str | None:
-    """The model marked best in a column: only when it beats the runner-up significantly."""
+def _mark(data: ReportData, target: str, metric: str, k: int, model: str) -> str:
+    """The css class of a cell: ``best`` for a model significantly ahead of the runner-up,
+    ``tied`` for the top two when the lead is not significant; none for coverage."""
     if metric == "coverage":
-        return None
+        return ""
     lead = sections.leader(data.metrics, data.tests, data.fold, target, metric, k)
-    return lead["best"] if lead and lead["significant"] else None
+    if not lead or lead["runner_up"] is None:
+        return ""
+    if lead["significant"]:
+        return ' class="best"' if model == lead["best"] else ""
+    return ' class="tied"' if model in (lead["best"], lead["runner_up"]) else ""
 
 
 def _paper_html(data: ReportData, target: str) -> str:
@@ -85,7 +90,7 @@ def _paper_html(data: ReportData, target: str) -> str:
         cells = []
         for metric, k, label in paper_columns(data.ks):
             value = frame.loc[model, label]
-            css = ' class="best"' if _supported_best(data, target, metric, k) == model else ""
+            css = _mark(data, target, metric, k, model)
             text = "-" if pd.isna(value) else f"{value:.4f}"
             if (model, metric, k) in cis.index and pd.notna(cis.loc[(model, metric, k), "ci_low"]):
                 lo, hi = cis.loc[(model, metric, k), ["ci_low", "ci_high"]]
@@ -130,7 +135,7 @@ def _tests_html(data: ReportData, target: str) -> str:
         for metric, k in columns:
             r = cells.get((model, metric, k))
             if best.get((metric, k)) == model:
-                tds.append("<td class='best'>best</td>")
+                tds.append(_reference_cell(rows, metric, k))
             elif r is None or pd.isna(r.p_holm):
                 tds.append("<td>-</td>")
             else:
@@ -142,8 +147,29 @@ def _tests_html(data: ReportData, target: str) -> str:
             f"{''.join(body)}</table>")
 
 
+def _with_convention(frame: pd.DataFrame | None) -> pd.DataFrame | None:
+    if frame is None or "convention" in frame:
+        return frame
+    return frame.assign(convention="standard")
+
+
+def _reference_cell(rows: pd.DataFrame, metric: str, k: int) -> str:
+    """The tested-against model's cell: "best" only when the runner-up (the highest other mean)
+    is significantly behind it (Holm-adjusted Wilcoxon p < 0.05)."""
+    others = rows[(rows["metric"] == metric) & (rows["k"] == k)]
+    runner = others.sort_values(["mean", "model"], ascending=[False, True]).head(1)
+    if len(runner) and pd.notna(runner["p_holm"].iloc[0]) \
+            and runner["p_holm"].iloc[0] < sections.SIGNIFICANCE:
+        return "<td class='best'>best</td>"
+    return "<td class='tied'>highest mean<br><span class='ci'>not significant</span></td>"
+
+
 def render_html(data: ReportData) -> str:
-    """The whole report as one HTML string (images inline as base64 PNGs)."""
+    """The whole report as one HTML string (images inline as base64 PNGs).
+
+    Frames without a ``convention`` column (older callers) are read as the standard convention.
+    """
+    data = replace(data, metrics=_with_convention(data.metrics), tests=_with_convention(data.tests))
     fold_metrics = data.metrics[(data.metrics["fold"] == data.fold)
                                 & (data.metrics["convention"] == "standard")]
     parts = [f"<h1>recsys evaluation: {_e(data.fold)} fold</h1>"]
@@ -157,7 +183,8 @@ def render_html(data: ReportData) -> str:
     parts.append("<h2>Paper-style table</h2><p class='note'>Standard convention; mean over "
                  f"evaluated users; brackets: {data.confidence:.0%} bootstrap interval over users; "
                  "bold: the best model, marked only where it beats the runner-up with a "
-                 "Holm-adjusted Wilcoxon p below 0.05.</p>")
+                 "Holm-adjusted Wilcoxon p below 0.05; shaded: the top two where that lead is not "
+                 "significant (no best). Coverage is not ranked.</p>")
     parts += [_paper_html(data, t) for t in data.targets]
     others = [c for c in data.convention_order if c != "standard"]
     if others:

@@ -79,18 +79,28 @@ def headline_html(headline: pd.DataFrame | None) -> str:
     for r in headline.itertuples():
         rows.append(
             f"<tr><td class='name'>{_e(r.target)}</td><td>{_e(r.metric)}@{r.k}</td>"
-            f"<td>{r.value:.4f}<br><span class='ci'>[{r.ci_low:.4f}, {r.ci_high:.4f}]</span></td>"
-            f"<td class='name'>{_e(r.baseline)}</td>"
-            f"<td>{r.baseline_value:.4f}<br><span class='ci'>[{r.baseline_ci_low:.4f}, "
-            f"{r.baseline_ci_high:.4f}]</span></td><td>{r.diff:+.4f}</td>"
-            f"<td>{r.p_wilcoxon:.2g}</td><td>{r.p_ttest:.2g}</td></tr>")
+            f"<td>{_value_ci(r.value, r.ci_low, r.ci_high)}</td><td class='name'>{_e(r.baseline)}"
+            f"</td><td>{_value_ci(r.baseline_value, r.baseline_ci_low, r.baseline_ci_high)}</td>"
+            f"<td>{r.diff:+.4f}</td><td>{_p(r.p_wilcoxon)}</td><td>{_p(r.p_ttest)}</td></tr>")
     return ("<h2>Two-stage model against the best tuned single model</h2><p class='note'>Best "
             "single model = the tuned generator with the highest standard NDCG@10 on this fold; "
-            "paired tests over the same users (unadjusted). The README's table is "
-            "<code>recsys headline</code>'s output.</p><table><tr><th class='name'>target</th>"
-            "<th>metric</th><th>two_stage</th><th class='name'>baseline</th><th>baseline value</th>"
-            "<th>difference</th><th>Wilcoxon p</th><th>t-test p</th></tr>" + "".join(rows)
-            + "</table><!-- markdown:\n" + _e(headline_markdown(headline)) + "\n-->")
+            "brackets: bootstrap intervals; paired tests over the same users (unadjusted; - where "
+            "the pair was not tested, i.e. neither was the best model of its column).</p>"
+            "<table><tr><th class='name'>target</th><th>metric</th><th>two_stage</th>"
+            "<th class='name'>baseline</th><th>baseline value</th><th>difference</th>"
+            "<th>Wilcoxon p</th><th>t-test p</th></tr>" + "".join(rows) + "</table>"
+            "<details><summary class='note'>as markdown (for the README)</summary><pre>"
+            + _e(headline_markdown(headline)) + "</pre></details>")
+
+
+def _value_ci(value, low, high) -> str:
+    interval = (f"<br><span class='ci'>[{low:.4f}, {high:.4f}]</span>"
+                if pd.notna(low) and pd.notna(high) else "")
+    return f"{value:.4f}{interval}"
+
+
+def _p(value) -> str:
+    return "-" if value is None or pd.isna(value) else f"{value:.2g}"
 
 
 def tuning_html(tuned: bool, tuned_params: pd.DataFrame | None) -> str:
@@ -131,7 +141,8 @@ def convention_table_html(metrics, fold: str, target: str, ks, models, conventio
     values = rows.set_index(["model", "metric", "k"])
     lookup = paper_lookup(paper, target) if convention == "paper" else {}
     columns = paper_columns(ks, convention)
-    head = "".join(f"<th>{_e(label)}</th>" for _, _, label in columns)
+    head = "".join(f"<th>{_e(label.replace('(=HitRate)', '(equals HitRate)'))}</th>"
+                   for _, _, label in columns)
     body = []
     for model in models:
         cells = []

@@ -63,12 +63,13 @@ def paper_table(
 ) -> str:
     """Plain-text table, one block of columns per target, 4 decimals as in the Yambda paper.
 
-    With ``paper`` (``recsys.evaluation.paper.paper_values``), every model the paper has gets a
-    second line: the paper's values and, in brackets, ours / the paper's.
+    With ``paper`` (``recsys.evaluation.paper.paper_values``), every model the paper has gets two
+    more lines under its own: ``  paper``, the paper's values, and ``  ours/paper``, the ratio
+    (``-`` where the paper's value is 0 or one of the two is missing).
     """
     columns = paper_columns(ks, convention)
     label_width = max(8, *(len(label) for _, _, label in columns)) + 1
-    model_width = max(14, *(len(m) for m in models)) + 2
+    model_width = max(12, *(len(m) for m in models)) + 2
     lines = []
     header_targets = " " * model_width
     header_labels = "model".ljust(model_width)
@@ -77,32 +78,80 @@ def paper_table(
     for target in targets:
         title = target + (f" ({users[target]:,} users)" if users and target in users else "")
         block = label_width * len(columns)
-        header_targets += " | " + title[: block - 1].ljust(block)
+        header_targets += " |" + (" " + title)[:block].ljust(block)
         header_labels += " |" + "".join(label.rjust(label_width) for _, _, label in columns)
     lines += [f"{fold} fold, {CONVENTION_TITLES.get(convention, convention)}",
               header_targets.rstrip(), header_labels, "-" * len(header_labels)]
     for model in models:
         line = model.ljust(model_width)
-        paper_line = "  paper (ratio)".ljust(model_width)
+        paper_line = "  paper".ljust(model_width)
+        ratio_line = "  ours/paper".ljust(model_width)
         has_paper = False
         for target in targets:
             row = frames[target].loc[model]
-            cells = ("-" if pd.isna(v) else f"{v:.4f}" for v in row.to_numpy())
-            line += " |" + "".join(c.rjust(label_width) for c in cells)
-            paper_cells = []
-            for (metric, k, _), ours in zip(columns, row.to_numpy(), strict=True):
-                theirs = lookups[target].get((model, metric, k))
-                has_paper |= theirs is not None
-                if theirs is None:
-                    paper_cells.append("")
-                elif theirs > 0 and pd.notna(ours):
-                    paper_cells.append(f"{theirs:.4f} ({ours / theirs:.2f}x)")
-                else:
-                    paper_cells.append(f"{theirs:.4f}")
-            paper_line += " |" + "".join(c.rjust(label_width) for c in paper_cells)
+            line += " |" + "".join(_cell(v).rjust(label_width) for v in row.to_numpy())
+            theirs = [lookups[target].get((model, metric, k)) for metric, k, _ in columns]
+            has_paper |= any(v is not None for v in theirs)
+            paper_line += " |" + "".join(_cell(v).rjust(label_width) for v in theirs)
+            ratio_line += " |" + "".join(
+                _ratio(ours, v).rjust(label_width) for ours, v in zip(row.to_numpy(), theirs, strict=True))
         lines.append(line)
         if has_paper:
-            lines.append(paper_line.rstrip())
+            lines += [paper_line, ratio_line]
+    return "\n".join(lines)
+
+
+def _cell(value) -> str:
+    return "-" if value is None or pd.isna(value) else f"{value:.4f}"
+
+
+def _ratio(ours, theirs) -> str:
+    if theirs is None or pd.isna(ours) or not theirs > 0:
+        return "-"
+    return f"{ours / theirs:.2f}x"
+
+
+SUBSET_ORDER = ("all", "repeat", "discovery", "organic", "recommendation")
+
+
+def subset_table(
+    metrics: pd.DataFrame,
+    *,
+    fold: str,
+    target: str,
+    ks: Sequence[int],
+    models: Sequence[str],
+    convention: str = "standard",
+) -> str:
+    """Plain-text NDCG@k and Recall@k per target subset (all, repeat, discovery, organic,
+    recommendation; those present), rows = models, one block of columns per subset headed by its
+    number of users."""
+    rows = metrics[(metrics["fold"] == fold) & (metrics["target"] == target)
+                   & (metrics["convention"] == convention)]
+    subsets = [s for s in SUBSET_ORDER if s in set(rows["subset"])]
+    values = rows.set_index(["model", "subset", "metric", "k"])["value"]
+    users = rows[rows["metric"].isin(["ndcg", "recall"])].groupby("subset")["users"].max()
+    labels = [(m, int(k), f"{name}@{k}") for m, name in (("ndcg", "NDCG"), ("recall", "Recall"))
+              for k in ks]
+    titles = {s: s + (f" ({int(users[s]):,} users)" if s in users.index else "") for s in subsets}
+    longest = max((len(t) for t in titles.values()), default=0)
+    # columns wide enough for the labels and for each subset's title over its block
+    width = max(9, *(len(label) + 1 for _, _, label in labels), -(-(longest + 1) // len(labels)))
+    model_width = max(5, *(len(m) for m in models)) + 2
+    block = width * len(labels)
+    header_subsets = " " * model_width
+    header_labels = "model".ljust(model_width)
+    for subset in subsets:
+        header_subsets += " |" + (" " + titles[subset]).ljust(block)
+        header_labels += " |" + "".join(label.rjust(width) for _, _, label in labels)
+    lines = [f"{target}, {fold} fold, {convention} convention: target subsets",
+             header_subsets.rstrip(), header_labels, "-" * len(header_labels)]
+    for model in models:
+        line = model.ljust(model_width)
+        for subset in subsets:
+            line += " |" + "".join(
+                _cell(values.get((model, subset, m, k))).rjust(width) for m, k, _ in labels)
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -173,7 +222,7 @@ def _pair_test(tests, fold, target, metric, k, a, b) -> dict[str, float]:
 
 
 def headline_markdown(frame: pd.DataFrame) -> str:
-    """The headline as a markdown table (for the README; ``recsys headline`` prints it)."""
+    """The headline as a markdown table (for the README)."""
     if frame is None or frame.empty:
         return "(no two-stage model and tuned baseline to compare)"
 
@@ -187,5 +236,9 @@ def headline_markdown(frame: pd.DataFrame) -> str:
         lines.append(
             f"| {r.target} ({r.users:,} users) | {r.metric}@{r.k} | {cell(r.value, r.ci_low, r.ci_high)} "
             f"| {r.baseline} {cell(r.baseline_value, r.baseline_ci_low, r.baseline_ci_high)} "
-            f"| {r.diff:+.4f} | {r.p_wilcoxon:.2g} | {r.p_ttest:.2g} |")
+            f"| {r.diff:+.4f} | {_p(r.p_wilcoxon)} | {_p(r.p_ttest)} |")
     return "\n".join(lines)
+
+
+def _p(value) -> str:
+    return "-" if pd.isna(value) else f"{value:.2g}"

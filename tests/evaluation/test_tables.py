@@ -6,7 +6,13 @@ import pytest
 
 from recsys.evaluation.paper import paper_values
 from recsys.evaluation.sql import shell_command
-from recsys.evaluation.tables import csv_frame, headline_markdown, headline_table, paper_table
+from recsys.evaluation.tables import (
+    csv_frame,
+    headline_markdown,
+    headline_table,
+    paper_table,
+    subset_table,
+)
 from recsys.evaluation.uncertainty import ordered_models
 
 COLUMNS = ["fold", "target", "model", "convention", "subset", "metric", "k", "value", "users"]
@@ -40,28 +46,37 @@ def test_paper_table_has_one_row_per_model_and_six_columns_per_target():
 def test_paper_convention_shows_the_paper_value_and_the_ratio():
     paper = paper_values("50m")
     text = paper_table(metrics_rows(("paper",)), fold="test", targets=["listen_plus"], ks=[10],
-                       models=["mostpop"], convention="paper", paper=paper)
+                       models=["mostpop", "two_stage"], convention="paper", paper=paper)
     lines = text.splitlines()
     assert lines[0].startswith("test fold, paper convention")
-    paper_line = lines[5]
+    ours, theirs, ratio = lines[4].split(), lines[5].split(), lines[6].split()
+    assert ours == ["mostpop", "|", "0.0100", "0.0100", "0.0100"]
     # MostPop Listen+ on 50m: NDCG@10 0.0186, Recall@10 0.0064, Coverage@10 0.0000 (Table 6)
-    assert "0.0186 (0.54x)" in paper_line and "0.0064 (1.56x)" in paper_line
-    assert paper_line.strip().endswith("0.0000")  # a zero in the paper: no ratio
+    assert theirs == ["paper", "|", "0.0186", "0.0064", "0.0000"]
+    assert ratio == ["ours/paper", "|", f"{0.01 / 0.0186:.2f}x", f"{0.01 / 0.0064:.2f}x", "-"]
+    assert lines[7].split()[0] == "two_stage" and len(lines) == 8  # not in the paper: one line
+
+
+def test_subset_table_has_a_block_per_present_subset():
+    rows = metrics_rows()
+    rows = pd.concat([rows.assign(subset=s, users=u, value=rows["value"] * f) for s, u, f in
+                      (("all", 50, 1), ("discovery", 20, 0.5), ("repeat", 40, 2))])
+    text = subset_table(rows, fold="test", target="like", ks=[10], models=["mostpop", "itemknn"])
+    lines = text.splitlines()
+    assert lines[0] == "like, test fold, standard convention: target subsets"
+    # all, repeat, discovery in that order; organic and recommendation absent
+    assert [t.strip() for t in lines[1].split("|")[1:]] == [
+        "all (50 users)", "repeat (40 users)", "discovery (20 users)"]
+    assert [len(b) for b in lines[1].split("|")[1:-1]] == [len(b) for b in lines[2].split("|")[1:-1]]
+    assert lines[2].split().count("NDCG@10") == 3 and lines[2].split().count("Recall@10") == 3
+    assert lines[4].split() == ["mostpop", "|", "0.0100", "0.0100", "|", "0.0200", "0.0200", "|",
+                                "0.0050", "0.0050"]
 
 
 def test_official_ndcg_is_labelled_hitrate():
     text = paper_table(metrics_rows(("official",)), fold="test", targets=["like"], ks=[10],
                        models=["mostpop"], convention="official")
     assert "NDCG@10 (=HitRate)" in text
-
-
-def test_paper_values_follow_the_csv():
-    values = paper_values("50m").set_index(["target", "model", "metric", "k"])["paper_value"]
-    assert values[("listen_plus", "itemknn", "recall", 100)] == 0.1297
-    assert values[("like", "decaypop", "ndcg", 10)] == 0.0180
-    assert ("listen_plus", "sansa", "ndcg", 10) not in paper_values("500m").set_index(
-        ["target", "model", "metric", "k"]).index  # empty in the paper
-    assert paper_values("small").empty
 
 
 def test_headline_compares_two_stage_with_the_best_tuned_baseline():
