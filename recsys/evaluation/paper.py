@@ -3,7 +3,8 @@
 The paper's numbers come from the official code before its fixes: compare them with our
 ``paper`` convention (sql/metrics/README.md).
 
->>> paper_values("50m").query("target == 'listen_plus' and model == 'mostpop' and metric == 'ndcg' and k == 10")["paper_value"].item()
+>>> values = paper_values("50m").set_index(["target", "model", "metric", "k"])["paper_value"]
+>>> float(values[("listen_plus", "mostpop", "ndcg", 10)])
 0.0186
 """
 

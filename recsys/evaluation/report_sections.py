@@ -172,7 +172,8 @@ def subsets_html(metrics, fold: str, target: str, ks, models) -> str:
     values = rows.set_index(["model", "subset", "metric", "k"])["value"]
     users = rows[rows["metric"] == "ndcg"].groupby("subset")["users"].max()
     columns = [(s, m, k) for s in subsets for m in ("ndcg", "recall") for k in ks]
-    head = "".join(f"<th>{_e(s)} ({int(users.get(s, 0)):,})<br>{'NDCG' if m == 'ndcg' else 'Recall'}@{k}</th>"
+    names = {"ndcg": "NDCG", "recall": "Recall"}
+    head = "".join(f"<th>{_e(s)} ({int(users.get(s, 0)):,})<br>{names[m]}@{k}</th>"
                    for s, m, k in columns)
     body = []
     for model in models:
@@ -202,10 +203,14 @@ def timings_html(timings: pd.DataFrame | None) -> str:
         return "<p class='note'>No <code>model_runs</code> rows for this fold.</p>"
     rows = "".join(
         f"<tr><td class='name'>{_e(r.target)}</td><td class='name'>{_e(r.model)}</td>"
-        f"<td>{r.fit_seconds:.1f}</td><td>{'-' if pd.isna(r.predict_seconds) else f'{r.predict_seconds:.1f}'}</td></tr>"
+        f"<td>{r.fit_seconds:.1f}</td><td>{_seconds(r.predict_seconds)}</td></tr>"
         for r in timings.sort_values(["target", "model"]).itertuples())
     return ("<p class='note'>Seconds on this machine for this fold: fit, and predict (scoring, "
             "top-n, writing). two_stage: the whole stage (candidates of its training folds, "
             "features, training, ranking) as fit. Speed comparisons belong to "
             "<code>recsys bench</code>.</p><table><tr><th class='name'>target</th>"
             "<th class='name'>model</th><th>fit s</th><th>predict s</th></tr>" + rows + "</table>")
+
+
+def _seconds(value) -> str:
+    return "-" if value is None or pd.isna(value) else f"{value:.1f}"

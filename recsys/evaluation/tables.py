@@ -13,7 +13,8 @@ CSV_COLUMNS = ["fold", "target", "model", "convention", "subset", "metric", "k",
 CONVENTION_TITLES = {
     "standard": "standard convention (distinct target items, trec_eval-equal)",
     "paper": "paper convention (the Yambda paper's code: target events, ratio-of-sums NDCG)",
-    "official": "official convention (the official code now: Recall over min(n, k); its NDCG equals HitRate)",
+    "official": "official convention (the official code now: Recall over min(n, k); "
+                "its NDCG equals HitRate)",
 }
 
 
@@ -93,8 +94,8 @@ def paper_table(
             theirs = [lookups[target].get((model, metric, k)) for metric, k, _ in columns]
             has_paper |= any(v is not None for v in theirs)
             paper_line += " |" + "".join(_cell(v).rjust(label_width) for v in theirs)
-            ratio_line += " |" + "".join(
-                _ratio(ours, v).rjust(label_width) for ours, v in zip(row.to_numpy(), theirs, strict=True))
+            ratios = (_ratio(ours, v) for ours, v in zip(row.to_numpy(), theirs, strict=True))
+            ratio_line += " |" + "".join(c.rjust(label_width) for c in ratios)
         lines.append(line)
         if has_paper:
             lines += [paper_line, ratio_line]
@@ -230,11 +231,13 @@ def headline_markdown(frame: pd.DataFrame) -> str:
         interval = f" [{low:.3f}, {high:.3f}]" if pd.notna(low) and pd.notna(high) else ""
         return f"{value:.4f}{interval}"
 
-    lines = ["| target | metric | two_stage | best tuned single model | difference | Wilcoxon p | t-test p |",
+    lines = ["| target | metric | two_stage | best tuned single model | difference | Wilcoxon p "
+             "| t-test p |",
              "|---|---|---|---|---|---|---|"]
     for r in frame.itertuples():
         lines.append(
-            f"| {r.target} ({r.users:,} users) | {r.metric}@{r.k} | {cell(r.value, r.ci_low, r.ci_high)} "
+            f"| {r.target} ({r.users:,} users) | {r.metric}@{r.k} "
+            f"| {cell(r.value, r.ci_low, r.ci_high)} "
             f"| {r.baseline} {cell(r.baseline_value, r.baseline_ci_low, r.baseline_ci_high)} "
             f"| {r.diff:+.4f} | {_p(r.p_wilcoxon)} | {_p(r.p_ttest)} |")
     return "\n".join(lines)

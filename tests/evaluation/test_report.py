@@ -64,10 +64,12 @@ def report_data(**changes) -> ReportData:
             [(t, m, json.dumps(p), metric, v, n) for t, m, p, metric, v, n in params],
             columns=["target", "model", "params", "metric", "value", "trials"]),
         candidate_recall=pd.DataFrame(
-            [("test", "listen_plus", "itemknn", 0.21, 5000), ("test", "listen_plus", "merged", 0.34, 5000)],
+            [("test", "listen_plus", "itemknn", 0.21, 5000),
+             ("test", "listen_plus", "merged", 0.34, 5000)],
             columns=["fold", "target", "source", "recall", "targets"]),
         timings=pd.DataFrame(
-            [("test", "listen_plus", "itemknn", 12.5, 3.25), ("test", "listen_plus", "two_stage", 80.0, None)],
+            [("test", "listen_plus", "itemknn", 12.5, 3.25),
+             ("test", "listen_plus", "two_stage", 80.0, None)],
             columns=["fold", "target", "model", "fit_seconds", "predict_seconds"]),
         recall_curve=pd.DataFrame(
             [(t, m, k, 0.01 * k ** 0.5) for t in TARGETS for m in MODELS for k in (1, 10, 100)],
