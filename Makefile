@@ -12,18 +12,41 @@ BENCH_SIZES ?= tiny small
 CONFIG ?=
 CONFIG_FLAG := $(if $(CONFIG),--config $(CONFIG))
 
-.PHONY: help setup data validate build evaluate run test bench lint clean shell docs
+.PHONY: help setup lock data validate build evaluate run test bench lint clean shell docs
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-$(BIN)/recsys: pyproject.toml
+# the ranges are in pyproject.toml, the exact versions in requirements.lock (`make lock`)
+$(BIN)/recsys: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
 	@touch $@
 
 setup: $(BIN)/recsys ## create .venv and install the project, dbt, duckdb shell and dev tools
+
+define LOCK_HEADER
+# requirements.lock: the exact version of every package recsys and its dev extra resolve to.
+# The ranges stay in pyproject.toml; `make setup` installs with this file as constraints
+# (pip install -c requirements.lock -e '.[dev]'), so a checkout gets the same packages anywhere,
+# and run_manifest.json records this file's sha256 next to the git commit.
+# Regenerate with `make lock` after changing pyproject.toml (a fresh temporary venv:
+#   python3 -m venv /tmp/x && /tmp/x/bin/pip install -e '.[dev]' && /tmp/x/bin/pip freeze --exclude-editable
+# with this header prepended), then commit it with the pyproject.toml change.
+endef
+export LOCK_HEADER
+
+lock: ## re-resolve pyproject.toml in a fresh temporary venv and pin the result in requirements.lock
+	@set -euo pipefail; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(PYTHON) -m venv "$$tmp/venv"; \
+	"$$tmp/venv/bin/pip" install --quiet --upgrade pip; \
+	"$$tmp/venv/bin/pip" install --quiet -e '.[dev]'; \
+	{ printf '%s\n' "$$LOCK_HEADER"; \
+	  "$$tmp/venv/bin/python" -c 'import platform; print(f"# resolved with Python {platform.python_version()} on {platform.system().lower()}-{platform.machine()}")'; \
+	  "$$tmp/venv/bin/pip" freeze --exclude-editable | grep -vi '^recsys=='; } > "$$tmp/requirements.lock"; \
+	mv "$$tmp/requirements.lock" requirements.lock; \
+	echo "lock: wrote requirements.lock ($$(grep -c '==' requirements.lock) pins)"
 
 data: $(BIN)/recsys ## generate the default dataset (RECSYS_SIZE) if it is missing
 	@if [ -f "$(RECSYS_DATA_DIR)/flat/$(RECSYS_SIZE)/listens.parquet" ]; then \

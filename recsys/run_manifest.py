@@ -3,9 +3,12 @@
 It records the resolved pipeline config (seeds included), the fold and models, the dataset
 (every input file's rows and bytes from its parquet footer, plus a fingerprint of the footers),
 a profile of the warehouse marts the metrics came from (evaluated users and target rows per fold
-and target, training rows, catalogue size), and the versions of Python and of every package that
-shapes the numbers. Two runs with equal ``config``, ``data`` and ``packages`` sections must give
-equal recommendations and metrics (tests/robustness/test_reproducibility.py).
+and target, training rows, catalogue size), the versions of Python and of every package that
+shapes the numbers, and the code's provenance: the git commit of the checkout the package runs
+from (and whether tracked files differ from it) and the sha256 of ``requirements.lock``, the pins
+``make setup`` installs. Two runs with equal ``config``, ``data`` and ``packages`` sections must
+give equal recommendations and metrics (tests/robustness/test_reproducibility.py); an equal
+``provenance`` (a clean checkout of one commit, hence one lock) gives the same packages anywhere.
 
 Example
 -------
@@ -18,7 +21,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
+import subprocess
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -35,7 +40,10 @@ from recsys.warehouse import table_exists
 
 MANIFEST_NAME = "run_manifest.json"
 PACKAGES = ("recsys", "duckdb", "dbt-core", "dbt-duckdb", "pyarrow", "pandas", "numpy", "scipy",
-            "implicit", "lightgbm", "threadpoolctl", "pyyaml")
+            "implicit", "lightgbm", "threadpoolctl", "pyyaml", "optuna")
+# the checkout the package lives in (an editable install), and its pinned environment
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LOCK_NAME = "requirements.lock"
 
 
 def package_versions() -> dict[str, str | None]:
@@ -47,6 +55,39 @@ def package_versions() -> dict[str, str | None]:
         except metadata.PackageNotFoundError:
             out[name] = None
     return out
+
+
+def _git(root: Path, *args: str) -> str | None:
+    """stdout of ``git -C root args`` (stripped), None if git is absent or fails."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30,
+            # status must not take the index lock: other processes may use the checkout
+            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"}, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def provenance(root: Path | None = None) -> dict:
+    """The code behind a run: ``git_commit`` (HEAD of the checkout at ``root``, by default the one
+    the package lives in), ``git_dirty`` (whether tracked files differ from it) and ``lock_sha256``
+    (of ``root/requirements.lock``). Each is None when unknown: no git, not a checkout (an
+    installed package: the checkout must be ``root`` itself, not one that merely contains it, such
+    as a venv inside another repository), no lock file."""
+    root = Path(REPO_ROOT if root is None else root).resolve()
+    commit = dirty = None
+    top = _git(root, "rev-parse", "--show-toplevel")
+    if top is not None and Path(top).resolve() == root:
+        commit = _git(root, "rev-parse", "HEAD")
+        status = _git(root, "status", "--porcelain", "--untracked-files=no")
+        dirty = None if commit is None or status is None else bool(status)
+    lock = root / LOCK_NAME
+    try:
+        lock_sha256 = hashlib.sha256(lock.read_bytes()).hexdigest() if lock.is_file() else None
+    except OSError:
+        lock_sha256 = None
+    return {"git_commit": commit, "git_dirty": dirty, "lock_sha256": lock_sha256}
 
 
 def data_profile(data_dir: Path, size: str) -> dict:
@@ -120,6 +161,7 @@ def build_manifest(
                      "warehouse": str(settings.warehouse), "memory_limit": settings.memory_limit,
                      "threads": settings.threads},
         "packages": package_versions(),
+        "provenance": provenance(),
         "data": data_profile(settings.data_dir, settings.size),
         "warehouse": marts,
     }
@@ -130,5 +172,5 @@ def manifest_json(manifest: dict) -> str:
     return json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
 
 
-__all__ = ["MANIFEST_NAME", "build_manifest", "data_profile", "manifest_json", "package_versions",
-           "warehouse_profile"]
+__all__ = ["LOCK_NAME", "MANIFEST_NAME", "REPO_ROOT", "build_manifest", "data_profile",
+           "manifest_json", "package_versions", "provenance", "warehouse_profile"]
