@@ -54,6 +54,7 @@ def compare_metrics(ours: pd.DataFrame, theirs: pd.DataFrame, tol: float = TOLER
         keys.append("subset")
         if "subset" not in ours.columns:
             ours = ours.assign(subset="all")
+        ours = ours[ours["subset"].isin(theirs["subset"].unique())]
     elif "subset" in ours.columns:
         ours = ours[ours["subset"] == "all"]
     ours, theirs = ours[keys + ["value", "users"]], theirs[keys + ["value", "users"]]

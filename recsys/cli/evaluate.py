@@ -8,6 +8,7 @@ import click
 
 from recsys.cli.common import run_or_fail, settings_options
 from recsys.columns import FOLDS
+from recsys.evaluation.tables import headline_markdown
 from recsys.pipeline_config import load_config
 
 
@@ -63,6 +64,14 @@ def _config(config_path, ks, conventions, bootstrap_samples, seed) -> dict:
 
 def _echo(result) -> None:
     click.echo(result.table)
+    if result.parameters is not None and len(result.parameters):
+        click.echo("\nparameters of every row (tuned on val: objective value and trials)")
+        for row in result.parameters.sort_values(["target", "model"]).itertuples():
+            tuned = (f"  [{row.metric} {row.value:.4f} on val, {int(row.trials)} trials]"
+                     if isinstance(row.metric, str) else "")
+            click.echo(f"  {row.target:12} {row.model:10} {row.params}{tuned}")
+    if result.headline is not None and len(result.headline):
+        click.echo("\n" + headline_markdown(result.headline))
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(f"\nwrote {result.metrics_csv}, {result.tests_csv}, {result.report_html}")
@@ -137,4 +146,28 @@ def metrics(settings, fold, config_path, ks, conventions, bootstrap_samples, see
     _echo(result)
 
 
-COMMANDS = [evaluate, metrics]
+@click.command("headline")
+@click.option("--reports-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Where metrics.csv and paired_tests.csv are [env RECSYS_REPORTS_DIR, default reports].")
+@click.option("--two-stage-model", default="two_stage", show_default=True,
+              help="Name of the two-stage model's rows.")
+def headline(reports_dir, two_stage_model) -> None:
+    """Print the two-stage model against the best tuned single model, as a markdown table.
+
+    Reads reports/metrics.csv and reports/paired_tests.csv of the last `recsys evaluate`: per
+    target, NDCG@10 and Recall@100 of the two-stage model and of the single generator with the
+    highest standard NDCG@10, with bootstrap intervals, the difference and the paired tests.
+    The README's headline table is this command's output.
+
+    \b
+    Example:
+      make run && .venv/bin/recsys headline
+    """
+    from recsys.config import load_settings
+    from recsys.evaluation.headline import headline_from_reports
+
+    folder = reports_dir or load_settings().reports_dir
+    click.echo(run_or_fail(headline_from_reports, Path(folder), two_stage=two_stage_model))
+
+
+COMMANDS = [evaluate, metrics, headline]

@@ -49,6 +49,9 @@ class EvaluateResult:
     tests_csv: Path
     report_html: Path
     notes: list[str] = field(default_factory=list)
+    # per (target, model): the parameters of its row (JSON), the val objective when tuned
+    parameters: pd.DataFrame = field(default_factory=pd.DataFrame)
+    headline: pd.DataFrame | None = None
 
 
 def evaluation_settings(config: dict) -> dict:
@@ -339,7 +342,7 @@ def score_and_report(
     write_atomic(reports / MANIFEST_NAME, manifest_json(manifest))
     return EvaluateResult(fold=fold, table=table, metrics=metrics, tests=tests,
                           metrics_csv=metrics_csv, tests_csv=tests_csv, report_html=report_html,
-                          notes=notes)
+                          notes=notes, parameters=data.tuned_params, headline=headline)
 
 
 def _tuning_line(config: dict) -> str:

@@ -159,7 +159,7 @@ def _beyond_accuracy(fixture, fold, target, model, users, ranked, ks, convention
     for k in ks:
         # items outside the ranked catalogue (target-type history) do not count
         in_catalogue = [[i for i in r[:k] if i in item_users] for r in counted_lists]
-        if item_users and any(in_catalogue):
+        if item_users and counted:
             rows.append((fold, target, model, convention, "all", "coverage", k,
                          ref.coverage(in_catalogue, k, len(item_users)), len(counted)))
         if convention != "standard":

@@ -137,3 +137,23 @@ def test_cli_metrics_prints_the_table(warehouse, tmp_path, monkeypatch):
 def test_commands_have_help_with_an_example(command):
     result = CliRunner().invoke(main, [command, "--help"])
     assert result.exit_code == 0 and "Example:" in result.output
+
+
+def test_cli_headline_reads_the_reports(tmp_path):
+    rows = []
+    for model, value in (("history", 0.20), ("itemknn", 0.05), ("two_stage", 0.25)):
+        for metric, k in (("ndcg", 10), ("recall", 100)):
+            rows.append({"fold": "test", "target": "listen_plus", "model": model,
+                         "convention": "standard", "subset": "all", "metric": metric, "k": k,
+                         "value": value, "users": 40, "ci_low": value - 0.02, "ci_high": value + 0.02})
+    pd.DataFrame(rows).to_csv(tmp_path / "metrics.csv", index=False)
+    pd.DataFrame([{"fold": "test", "target": "listen_plus", "convention": "standard",
+                   "subset": "all", "metric": "ndcg", "k": 10, "model": "history",
+                   "best_model": "two_stage", "p_wilcoxon": 0.004, "p_ttest": 0.03}]
+                 ).to_csv(tmp_path / "paired_tests.csv", index=False)
+    result = CliRunner().invoke(main, ["headline", "--reports-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert ("| listen_plus (40 users) | ndcg@10 | 0.2500 [0.230, 0.270] | history 0.2000 "
+            "[0.180, 0.220] | +0.0500 | 0.004 | 0.03 |") in result.output
+    missing = CliRunner().invoke(main, ["headline", "--reports-dir", str(tmp_path / "none")])
+    assert missing.exit_code == 1 and "run `recsys evaluate` first" in missing.output

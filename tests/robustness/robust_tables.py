@@ -10,8 +10,8 @@ import pandas as pd
 KEYS = {
     "candidates": ["fold", "target", "model", "uid", "rank"],
     "recommendations": ["fold", "target", "model", "uid", "rank"],
-    "metrics_per_user": ["fold", "target", "model", "subset", "metric", "k", "uid"],
-    "metrics": ["fold", "target", "model", "subset", "metric", "k"],
+    "metrics_per_user": ["fold", "target", "model", "convention", "subset", "metric", "k", "uid"],
+    "metrics": ["fold", "target", "model", "convention", "subset", "metric", "k"],
 }
 
 

@@ -132,8 +132,11 @@ def test_killed_evaluate_leaves_complete_slices_and_reports(evaluated, tmp_path)
                    if not p.name.startswith(".")}
 
     assert new != old  # the seed changed the random and ials slices
-    # every slice left by the kill is a whole slice of the old run or of the new one
-    assert set(killed) == set(old) | set(killed)
+    # every slice left by the kill is a whole slice of the old run or of the new one; the only
+    # slices that may vanish are candidates of a model the new seed retuned (ials): fitted with
+    # the old tuning, they are dropped so no stage reads them
+    vanished = set(old) - set(killed)
+    assert all(key[0] == "candidates" and key[-1] == "ials" for key in vanished), vanished
     for key, value in killed.items():
         assert value in (old.get(key), new.get(key)), key
     for name, data in killed_reports.items():

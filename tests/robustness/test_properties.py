@@ -39,7 +39,8 @@ def metrics_warehouse(log: dict) -> duckdb.DuckDBPyConnection:
     """In-memory warehouse: model ``random`` ranks ``ranked``; model ``perfect`` ranks the targets."""
     targets, recs, train = [], [], []
     for uid, user in log.items():
-        targets += [("test", "listen_plus", uid, i, 1, 1, 0) for i in sorted(user["targets"])]
+        targets += [("test", "listen_plus", uid, i, 1, 1, 0, int(i in user["history"]))
+                    for i in sorted(user["targets"])]
         train += [("test", "listen_plus", uid, i, 1) for i in sorted(user["history"] | {1})]
         recs += [("test", "listen_plus", "random", uid, i, r, 1.0 / r)
                  for r, i in enumerate(user["ranked"], start=1)]
@@ -48,14 +49,15 @@ def metrics_warehouse(log: dict) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     frames = {
         "eval_targets": pd.DataFrame(targets, columns=["fold", "target", "uid", "item_id", "is_organic",
-                                                       "target_events", "first_target_ts"]),
+                                                       "target_events", "first_target_ts",
+                                                       "is_repeat"]),
         "recommendations": pd.DataFrame(recs, columns=["fold", "target", "model", "uid", "item_id",
                                                        "rank", "score"]),
         "train_interactions": pd.DataFrame(train, columns=["fold", "target", "uid", "item_id",
                                                            "target_events"]),
         "item_features": pd.DataFrame({"fold": "test", "item_id": range(1, 16)}),
     }
-    types = {"uid": "uinteger", "item_id": "uinteger", "is_organic": "utinyint",
+    types = {"uid": "uinteger", "item_id": "uinteger", "is_organic": "utinyint", "is_repeat": "utinyint",
              "first_target_ts": "uinteger", "rank": "integer"}
     for name, frame in frames.items():
         columns = ", ".join(f'cast("{c}" as {types[c]}) as "{c}"' if c in types else f'"{c}"'

@@ -1,0 +1,34 @@
+"""The headline of a run, re-read from its reports: the two-stage model against the best tuned
+single model (``recsys headline``; the README's table is its output)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from recsys.columns import TARGETS
+from recsys.errors import ConfigError
+from recsys.evaluation.tables import headline_markdown, headline_table
+
+
+def headline_from_reports(reports_dir: Path, *, two_stage: str = "two_stage") -> str:
+    """The markdown headline of ``reports_dir/metrics.csv`` and ``paired_tests.csv``.
+
+    Baselines are every single model of the CSV (every model but ``two_stage``).
+    """
+    metrics_csv, tests_csv = Path(reports_dir) / "metrics.csv", Path(reports_dir) / "paired_tests.csv"
+    if not metrics_csv.is_file():
+        raise ConfigError(f"No {metrics_csv}: run `recsys evaluate` first (or pass --reports-dir).")
+    metrics = pd.read_csv(metrics_csv)
+    tests = pd.read_csv(tests_csv) if tests_csv.is_file() and tests_csv.stat().st_size else pd.DataFrame()
+    if "convention" not in metrics.columns:
+        raise ConfigError(f"{metrics_csv} has no convention column: it is from an older recsys; "
+                          "rerun `recsys metrics`.")
+    baselines = sorted(set(metrics["model"]) - {two_stage})
+    frames = [headline_table(metrics, tests, fold=fold, target=target, two_stage=two_stage,
+                             baselines=baselines)
+              for fold in sorted(set(metrics["fold"]))
+              for target in sorted(set(metrics["target"]), key=lambda t: (TARGETS.index(t) if t in TARGETS else len(TARGETS), t))]
+    frames = [f for f in frames if not f.empty]
+    return headline_markdown(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame())
