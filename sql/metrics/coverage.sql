@@ -76,17 +76,33 @@ counted_recommendations as (
     semi join counted_users as u on u.fold = r.fold and u.target = r.target and u.uid = r.uid
     semi join history_item_ids as i
         on i.fold = r.fold and i.target = r.target and i.item_id = r.item_id
+),
+
+slices as (
+    select distinct r.fold, r.target, r.model
+    from recommendations as r
+    cross join params as p
+    where p.only_fold is null or r.fold = p.only_fold
+),
+
+covered as (
+    select r.fold, r.target, r.model, c.k, count(distinct r.item_id) as n_covered
+    from counted_recommendations as r
+    inner join cutoffs as c on r.rank <= c.k
+    group by r.fold, r.target, r.model, c.k
 )
 
+-- every model of a slice gets a row per k (0 when none of its counted items is in the catalogue)
 select
-    r.fold, r.target, r.model, any_value(p.convention) as convention, 'all' as subset,
-    'coverage' as metric, c.k::integer as k, null::uinteger as uid,
-    (count(distinct r.item_id) / any_value(h.n_items))::double as value,
-    any_value(u.users) as users
-from counted_recommendations as r
+    s.fold, s.target, s.model, p.convention, 'all' as subset, 'coverage' as metric,
+    c.k::integer as k, null::uinteger as uid,
+    (coalesce(v.n_covered, 0) / h.n_items)::double as value,
+    u.users
+from slices as s
 cross join params as p
-inner join cutoffs as c on r.rank <= c.k
-inner join history_items as h on h.fold = r.fold and h.target = r.target
-inner join users_per_slice as u on u.fold = r.fold and u.target = r.target
-group by r.fold, r.target, r.model, c.k
+cross join cutoffs as c
+inner join history_items as h on h.fold = s.fold and h.target = s.target
+inner join users_per_slice as u on u.fold = s.fold and u.target = s.target
+left join covered as v
+    on v.fold = s.fold and v.target = s.target and v.model = s.model and v.k = c.k
 order by all
