@@ -73,3 +73,16 @@ def test_the_documented_command_reproduces_the_metrics_table(random_warehouse, t
     assert (merged["value_sh"] - merged["value_db"]).abs().max() < 1e-12
     aggregated = shell(copy, ".read sql/metrics/aggregate.sql")
     assert len(aggregated.merge(run.metrics, on=KEYS)) == len(aggregated)
+
+
+def test_recall_curve_runs_unchanged_in_the_shell(random_warehouse):
+    path, _ = random_warehouse
+    query = METRICS_SQL_DIR / "recall_curve.sql"
+    from_shell = shell(path, "SET VARIABLE curve_ks = [1, 3, 7]", f".read {query}")
+    con = duckdb.connect(str(path), read_only=True)
+    from_python = run_query(con, "recall_curve", {"curve_ks": [1, 3, 7]})
+    con.close()
+    keys = ["fold", "target", "model", "k"]
+    merged = from_shell.merge(from_python, on=keys, suffixes=("_sh", "_py"))
+    assert len(merged) == len(from_python) > 0 and sorted(set(merged["k"])) == [1, 3, 7]
+    assert (merged["value_sh"] - merged["value_py"]).abs().max() < 1e-12
