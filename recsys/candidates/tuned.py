@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from recsys.candidates import store
+from recsys.candidates import search_space, store
 from recsys.candidates.registry import GENERATORS, check_models
 from recsys.candidates.tuning import parse_metric, searched_space, tune_model
 from recsys.columns import Tables
@@ -82,6 +82,13 @@ def tuned_models(config: dict, models: Sequence[str]) -> list[str]:
     explicit = config["candidates"].get("params") or {}
     return [m for m in check_models(models) if m != "random" and m in space
             and searched_space(m, space[m], explicit.get(m) or {})]
+
+
+def planned_trials(cfg: dict, model: str, explicit: dict) -> int:
+    """Trials the search will run: the grid's size when it is searched whole, else the budget."""
+    budget = model_trials(cfg, model)
+    points = search_space.grid(searched_space(model, cfg["search_space"].get(model), explicit))
+    return search_space.grid_size(points) if points and search_space.grid_size(points) <= budget else budget
 
 
 def tuning_enabled(config: dict) -> bool:
@@ -177,7 +184,8 @@ def ensure_tuned(
             val_targets = _val_targets(con, target, cfg["max_users"], seed)
             for model, key in todo:
                 start = time.perf_counter()
-                with tqdm(total=model_trials(cfg, model), desc=f"tune val/{target} {model}",
+                with tqdm(total=planned_trials(cfg, model, explicit.get(model) or {}),
+                          desc=f"tune val/{target} {model}",
                           disable=not progress, leave=False) as bar:
                     result = tune_model(
                         model, cfg["search_space"].get(model), data, val_targets,
