@@ -164,9 +164,9 @@ def ensure_tuned(
         require_tables(con, Tables.folds, Tables.train_interactions, Tables.eval_targets)
         for target in targets:
             todo = []
+            saved = store.tuning_rows(con)
             for model in wanted:
                 key = fingerprint(con, digest, config, target, model)
-                saved = store.tuning_rows(con)
                 hit = saved[(saved["target"] == target) & (saved["model"] == model)
                             & (saved["fingerprint"] == key)]
                 if len(hit):
