@@ -150,6 +150,8 @@ def pipeline_plan(
         args = ["--models", model]
         if has_option(cand, "--fold"):
             args += ["--fold", "val,test"]
+        if has_option(cand, "--skip-existing"):
+            args += ["--skip-existing"]  # the val slices the tune stage wrote from its chosen fits
         plan.append(_cmd(commands, "candidates", args + cfg, f"candidates-{model}", extra={"model": model}))
     plan.append(_cmd(commands, "build", ["--select", "candidate_features"] + build_cfg, "build-candidate-features"))
     plan.append(_cmd(commands, "train-ranker", cfg, "train-ranker"))

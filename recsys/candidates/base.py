@@ -163,6 +163,9 @@ class CandidateGenerator:
     defaults: ClassVar[dict[str, Any]] = {}
     requires: ClassVar[frozenset[str]] = frozenset()
     personalised: ClassVar[bool] = True
+    # a user's scores read that user's rows only (no other user's): tuning fits on the sampled
+    # val users alone (``TrainData.restrict_users``), with the same scores for them
+    user_local: ClassVar[bool] = False
     # parameters that change only ``recommend``, not ``fit`` (tuning reuses one fit across them)
     score_params: ClassVar[frozenset[str]] = frozenset()
     # ``train_interactions`` columns read besides uid and item_id: the loader fetches only these

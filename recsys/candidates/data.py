@@ -209,6 +209,32 @@ class TrainData:
         has[idx[keep]] = True
         return out, has
 
+    def restrict_users(self, uids: np.ndarray) -> TrainData:
+        """The same fold and target with only the rows of users ``uids`` (external ids).
+
+        For generators whose scores for a user read that user's rows alone
+        (``CandidateGenerator.user_local``): fitted on the restriction, they score those users
+        exactly as fitted on everything, in a fraction of the time (tuning on a val-user sample).
+        Items are re-indexed to those users' items; ``cache`` starts empty.
+        """
+        keep_users = np.isin(self.column(C.uid), np.asarray(uids, dtype=np.uint32))
+        frame = self.interactions.loc[keep_users, [c for c in INTERACTION_COLUMNS
+                                                   if c in self.interactions.columns]]
+        out = TrainData.from_frames(frame, self.history_end_ts, fold=self.fold, target=self.target)
+        if self.events is not None:
+            ev = self.events
+            user_ok = np.zeros(len(self.users), dtype=bool)
+            user_ok[self.users.to_internal(out.users.ids)] = True
+            mask = user_ok[ev.user]
+            user = out.users.to_internal(self.users.to_external(ev.user[mask])).astype(np.int32)
+            item = out.items.to_internal(self.items.to_external(ev.item[mask])).astype(np.int32)
+            keep = item >= 0
+            out.events = Events(user[keep], item[keep], ev.timestamp[mask][keep])
+        if self.embeddings is not None:
+            rows = self.items.to_internal(out.items.ids)
+            out.embeddings, out.has_embedding = self.embeddings[rows], self.has_embedding[rows]
+        return out
+
     # ---- sparse views ---------------------------------------------------------------------------
     def matrix(self, values: np.ndarray, *, rows: np.ndarray | None = None) -> sp.csr_matrix:
         """users x items CSR of ``values`` (one per interaction row), restricted to mask ``rows``."""

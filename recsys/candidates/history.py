@@ -26,6 +26,7 @@ class HistoryGenerator(CandidateGenerator):
     name = "history"
     columns = frozenset({"is_disliked"})
     requires = frozenset({"events"})
+    user_local = True
     defaults = {"half_life_days": 7.0, "drop_disliked": True}
 
     def _fit(self, data: TrainData) -> None:

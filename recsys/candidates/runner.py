@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
 import duckdb
+import numpy as np
 from tqdm.auto import tqdm
 
 from recsys.candidates import store
-from recsys.candidates.base import Recommendations, validate_n
+from recsys.candidates.base import CandidateGenerator, Recommendations, validate_n
 from recsys.candidates.data import TrainData
 from recsys.candidates.registry import GENERATORS, check_models, make_generator
 from recsys.candidates.tuned import data_hash, ensure_tuned, resolve_params, tuning_settings
@@ -93,6 +94,7 @@ def run_candidates(
     models: Sequence[str] | None = None,
     tune: bool = False,
     rank_every_user: Sequence[str] = ("test",),
+    skip_existing: bool = False,
     progress: bool = True,
 ) -> list[CandidateRun]:
     """Fit every generator in ``models`` for each fold and target and write ``candidates``.
@@ -117,6 +119,9 @@ def run_candidates(
         Folds whose candidates cover every user with target-type history (the evaluated fold,
         test by default: the paper's Coverage counts every ranked user); other folds (the
         ranker's training folds) serve the evaluated users only.
+    skip_existing : bool
+        Keep slices that already have rows (e.g. the val slices the tuning stage wrote from its
+        chosen fit) and fit only the others.
     progress : bool
         Show tqdm bars on stderr.
 
@@ -139,12 +144,16 @@ def run_candidates(
     summary: list[CandidateRun] = []
     with open_warehouse(settings) as con:
         require_tables(con, Tables.folds, Tables.train_interactions, Tables.eval_targets)
+        have = store.candidate_slices(con) if skip_existing else set()
         for target in targets:
-            load = fold_data_loader(con, config, models, target)
+            wanted = [m for m in models if any((f, target, m) not in have for f in folds)]
+            if not wanted:
+                continue
+            load = fold_data_loader(con, config, wanted, target)
             for fold in folds:
                 users = (store.ranked_users(con, fold, target) if fold in set(rank_every_user)
                          else store.eval_users(con, fold, target))
-                for model in models:
+                for model in [m for m in wanted if (fold, target, m) not in have]:
                     params = resolve_params(con, config, target, model, digest)
                     summary.append(_run_one(con, load(fold), users, model, params, seed, top_n,
                                             progress))
@@ -177,15 +186,20 @@ def _run_one(con, data, users, model, params, seed, top_n, progress) -> Candidat
               disable=not progress) as bar:  # fmt: skip
         bar.set_postfix_str("fitting")
         generator = make_generator(model, seed=seed, params=params).fit(data)
-        fitted = time.perf_counter()
-        bar.set_postfix_str("scoring")
-        parts = []
-        for served, part in generator.recommend_blocks(users, top_n):
-            parts.append(part)
-            bar.update(served)
-        recs = Recommendations.concat(parts)
-        rows = store.write_candidates(con, data.fold, data.target, model, recs)
-    end = time.perf_counter()
-    return CandidateRun(data.fold, data.target, model, len(users), rows, end - start,
-                        generator.params, fitted - start, end - fitted)
+        return write_fitted(con, generator, data, users, top_n, bar, start)
 
+
+def write_fitted(con, generator: CandidateGenerator, data: TrainData, users: np.ndarray,
+                 top_n: int, bar, start: float) -> CandidateRun:
+    """Score ``users`` with a generator fitted on ``data`` and write its ``candidates`` slice."""
+    fitted = time.perf_counter()
+    bar.set_postfix_str("scoring")
+    parts = []
+    for served, part in generator.recommend_blocks(users, top_n):
+        parts.append(part)
+        bar.update(served)
+    recs = Recommendations.concat(parts)
+    rows = store.write_candidates(con, data.fold, data.target, generator.name, recs)
+    end = time.perf_counter()
+    return CandidateRun(data.fold, data.target, generator.name, len(users), rows, end - start,
+                        generator.params, fitted - start, end - fitted)

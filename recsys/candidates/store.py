@@ -196,6 +196,14 @@ def write_candidates(
     return replace_slice(con, Tables.candidates, table, key, create_sql=CANDIDATES_DDL)
 
 
+def candidate_slices(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str, str]]:
+    """Every (fold, target, model) with rows in ``candidates``."""
+    if not con.execute("select count(*) from information_schema.tables where table_name = ?",
+                       [Tables.candidates]).fetchone()[0]:
+        return set()
+    return set(con.execute(f"select distinct fold, target, model from {Tables.candidates}").fetchall())
+
+
 def ranked_users(con: duckdb.DuckDBPyConnection, fold: str, target: str) -> np.ndarray:
     """Every user with target-type history in the fold (evaluated or not), sorted.
 

@@ -23,7 +23,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from recsys.candidates import search_space, store
-from recsys.candidates.registry import GENERATORS, check_models
+from recsys.candidates.base import validate_n
+from recsys.candidates.registry import GENERATORS, check_models, make_generator
 from recsys.candidates.tuning import parse_metric, searched_space, tune_model
 from recsys.columns import Tables
 from recsys.config import Settings
@@ -49,6 +50,7 @@ class TunedModel:
     sampler: str
     seconds: float
     reused: bool  # found in candidate_params for the same fingerprint: nothing was fitted
+    val_candidates: bool = False  # the val fold's candidates were written from the chosen fit
 
 
 def tuning_settings(config: dict) -> dict[str, Any]:
@@ -147,10 +149,18 @@ def ensure_tuned(
     *,
     targets: Sequence[str],
     models: Sequence[str],
+    val_candidates: Sequence[str] = (),
     progress: bool = True,
 ) -> list[TunedModel]:
-    """Tune on val every (target, model) that has no valid tuned values; reuse the others."""
-    from recsys.candidates.runner import fold_data_loader  # the runner's shared data loading
+    """Tune on val every (target, model) that has no valid tuned values; reuse the others.
+
+    A retuned (target, model) loses its ``candidates`` (fitted with other values). For the models
+    in ``val_candidates`` (the ranker's sources when it trains on val) the val fold's slice is
+    written at once from the chosen point's fit, as ``recsys candidates --fold val`` would write
+    it: the same parameters, seed, data and users, without fitting again.
+    """
+    # the runner's shared data loading and candidate writer
+    from recsys.candidates.runner import fold_data_loader, write_fitted
 
     cfg = tuning_settings(config)
     seed = int(config["seed"])
@@ -199,7 +209,27 @@ def ensure_tuned(
                     trials=len(result.trials), sampler=result.sampler, seed=seed, seconds=seconds,
                 )  # fmt: skip
                 store.drop_candidate_slices(con, target, model)
+                if model in set(val_candidates):
+                    _write_val_candidates(con, config, result, data, write_fitted, progress)
                 out.append(TunedModel(target, model, result.params, result.metric, result.value,
                                       result.default_value, len(result.trials), result.sampler,
-                                      seconds, reused=False))
+                                      seconds, reused=False,
+                                      val_candidates=model in set(val_candidates)))
     return out
+
+
+def _write_val_candidates(con, config: dict, result, data, write_fitted, progress: bool) -> None:
+    """The val slice of ``candidates`` from the tuning's chosen fit (refit only when that fit saw
+    the sampled users alone: ``user_local`` generators)."""
+    start = time.perf_counter()
+    generator = result.fitted
+    users = store.eval_users(con, "val", data.target)
+    with tqdm(total=len(users), desc=f"val/{data.target} {result.model} (tuned fit)", unit="user",
+              disable=not progress, leave=False) as bar:  # fmt: skip
+        if generator is None or generator.data is not data:
+            bar.set_postfix_str("fitting")
+            generator = make_generator(result.model, seed=int(config["seed"]),
+                                       params=result.params).fit(data)
+        write_fitted(con, generator, data, users, validate_n(config["candidates"]["top_n"]), bar,
+                     start)
+    result.fitted = None  # the fit's memory goes with the next model's tuning

@@ -91,6 +91,9 @@ class TuningResult:
     default_value: float | None  # the objective of the default fit's point, when in the space
     trials: list[tuple[dict[str, Any], float]]
     sampler: str  # "grid" or "tpe"
+    # the chosen point's fitted generator (its ``data`` is the val-user restriction when the
+    # generator is ``user_local``): the val fold's candidates come from it without a refit
+    fitted: CandidateGenerator | None = None
 
 
 def tune_model(
@@ -118,6 +121,8 @@ def tune_model(
     base = dict(base_params or {})
     dists = searched_space(model, space, base)
     users = np.unique(targets["uid"].to_numpy()).astype(np.uint32)
+    if GENERATORS[model].user_local:
+        data = data.restrict_users(users)  # same scores for these users, a fraction of the fit
     defaults = {**GENERATORS[model].defaults, **base}
     default_point = {p: defaults[p] for p in dists if search_space.contains(dists[p], defaults[p])}
     points = search_space.grid(dists)
@@ -131,6 +136,7 @@ def tune_model(
         study.enqueue_trial(default_point)
     fits: dict[tuple, CandidateGenerator] = {}  # one fit per value of the fit-relevant params
     history: list[tuple[dict[str, Any], float]] = []
+    chosen: list[CandidateGenerator] = []  # the best so far (the earliest of ties)
 
     def objective(trial: optuna.Trial) -> float:
         point = {p: _suggest(trial, p, d) for p, d in dists.items()}
@@ -144,6 +150,8 @@ def tune_model(
         else:
             generator = fits[fit_key] = generator.fit(data)
         value = evaluate(generator.recommend(users, k), targets, k)[name]
+        if not history or value > max(v for _, v in history):
+            chosen[:] = [generator]
         history.append((dict(generator.params), value))
         if on_trial is not None:
             on_trial(params, value)
@@ -154,4 +162,4 @@ def tune_model(
     default_value = next((v for p, v in history
                           if all(search_space._same(p[q], defaults[q]) for q in dists)), None)
     return TuningResult(model, history[best][0], metric, history[best][1], default_value,
-                        history, kind)
+                        history, kind, chosen[0])

@@ -28,13 +28,17 @@ def _split(value: str | None) -> list[str] | None:
 @click.option("--tune/--no-tune", default=True, show_default=True,
               help="Tune on the val fold first every generator without values tuned on the same "
                    "inputs (reused otherwise); --no-tune fits code defaults and candidates.params.")
+@click.option("--skip-existing", is_flag=True,
+              help="Keep (fold, target, model) slices that already have candidates, e.g. the val "
+                   "slices `recsys tune` wrote from its chosen fit; fit only the others.")
 @click.option("--top-n", type=click.IntRange(min=1), default=None,
               help="Candidates per user (default: candidates.top_n of the config, 200).")
 @click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="YAML file merged over recsys/defaults.yml.")
 @click.option("--seed", type=int, default=None, help="Random seed (default: seed of the config).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def candidates(settings, folds, targets, models, tune, top_n, config_path, seed, quiet) -> None:
+def candidates(settings, folds, targets, models, tune, skip_existing, top_n, config_path, seed,
+               quiet) -> None:
     """Fit candidate generators per fold and target and write the `candidates` table.
 
     Users served are those of `eval_targets` for the fold and target; each gets its top-N items
@@ -46,6 +50,7 @@ def candidates(settings, folds, targets, models, tune, top_n, config_path, seed,
     Example:
       recsys candidates --fold test --target listen_plus --models mostpop,itemknn
       recsys candidates --no-tune --top-n 200 --seed 7
+      recsys tune && recsys candidates --skip-existing   # val slices from the tuning's fits
     """
     from recsys.candidates import run_candidates
 
@@ -57,7 +62,7 @@ def candidates(settings, folds, targets, models, tune, top_n, config_path, seed,
     config["candidates"]["tune"] = tune
     summary = run_or_fail(
         run_candidates, settings, config, folds=_split(folds), targets=_split(targets),
-        models=_split(models), tune=tune, progress=not quiet,
+        models=_split(models), tune=tune, skip_existing=skip_existing, progress=not quiet,
     )  # fmt: skip
     for run in summary:
         click.echo(
@@ -85,7 +90,8 @@ def tune(settings, targets, models, config_path, seed, quiet) -> None:
     (objective candidates.tuning.metric, NDCG@100 by default; candidates.tuning.trials trials,
     the default fit's point first), unless values tuned on the same inputs (data files, val fold,
     search space, trials, metric, seed, candidates.params) are saved already: those are reused
-    without a fit. `recsys evaluate` runs this step itself.
+    without a fit. The val candidates of the ranker's sources are written from the chosen fit
+    (`recsys candidates --skip-existing` then keeps them). `recsys evaluate` runs this step itself.
 
     \b
     Example:
@@ -93,13 +99,15 @@ def tune(settings, targets, models, config_path, seed, quiet) -> None:
       recsys tune --models itemknn,ials --target like --seed 7
     """
     from recsys.candidates.tuned import ensure_tuned
+    from recsys.ranking.pipeline import val_candidate_sources
 
     config = run_or_fail(load_config, config_path)
     if seed is not None:
         config["seed"] = seed
     chosen = _split(models) or config["candidates"]["models"]
     rows = run_or_fail(ensure_tuned, settings, config, targets=_split(targets) or TARGETS,
-                       models=chosen, progress=not quiet)
+                       models=chosen, progress=not quiet,
+                       val_candidates=run_or_fail(val_candidate_sources, config))
     for row in rows:
         state = "reused" if row.reused else f"tuned in {row.seconds:.1f}s"
         click.echo(f"{row.target:12} {row.model:9} {row.metric}={row.value:.4f} "

@@ -192,7 +192,7 @@ def run_evaluate(
     from recsys.candidates import run_candidates  # lazy: heavy imports (implicit, scipy)
     from recsys.candidates.tuned import ensure_tuned, tuned_models, tuning_enabled
     from recsys.ranking import run_two_stage
-    from recsys.ranking.pipeline import merged_models
+    from recsys.ranking.pipeline import merged_models, val_candidate_sources
     from recsys.ranking.settings import ranker_config
 
     ev = evaluation_settings(config)
@@ -210,7 +210,8 @@ def run_evaluate(
         generators + (merged_models(config, ranker_config(config)) if want_two_stage else [])))
     tuning = tuning_enabled(config)
     if tuning:
-        rows = ensure_tuned(settings, config, targets=TARGETS, models=fitted, progress=progress)
+        rows = ensure_tuned(settings, config, targets=TARGETS, models=fitted, progress=progress,
+                            val_candidates=val_candidate_sources(config) if want_two_stage else ())
         fresh = [r for r in rows if not r.reused]
         notes.append(f"tuning on val: {len(fresh)} (target, model) pairs tuned in "
                      f"{sum(r.seconds for r in fresh):.1f} s, {len(rows) - len(fresh)} reused "

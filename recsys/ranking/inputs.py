@@ -26,11 +26,10 @@ def missing_candidate_slices(
     con, folds: Sequence[str], targets: Sequence[str], models: Sequence[str]
 ) -> list[tuple[str, str, str]]:
     """(fold, target, model) slices of ``candidates`` with no rows."""
-    wanted = [(f, t, m) for f in folds for t in targets for m in models]
-    if not table_exists(con, Tables.candidates):
-        return wanted
-    have = set(con.execute("select distinct fold, target, model from candidates").fetchall())
-    return [s for s in wanted if s not in have]
+    from recsys.candidates.store import candidate_slices
+
+    have = candidate_slices(con)
+    return [(f, t, m) for f in folds for t in targets for m in models if (f, t, m) not in have]
 
 
 def stale_feature_slices(

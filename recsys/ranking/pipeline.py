@@ -54,6 +54,13 @@ def merged_models(config: Mapping[str, Any], cfg: RankerConfig) -> list[str]:
     return list((config.get("candidates") or {}).get("models") or [])
 
 
+def val_candidate_sources(config: Mapping[str, Any]) -> list[str]:
+    """The ranker's sources whose val candidates the tuning stage writes from its chosen fit
+    (when the ranker trains on val); none when the two-stage model is off."""
+    cfg = ranker_config(config)
+    return merged_models(config, cfg) if TRAIN_FOLD in cfg.train_folds else []
+
+
 def _train_one(con, settings, config, cfg, target, progress) -> dict[str, Any]:
     models = merged_models(config, cfg) or generators_in(list(column_types(con, Tables.candidate_features)))
     for fold in cfg.train_folds:

@@ -169,3 +169,31 @@ def test_tuning_is_reused_on_the_same_inputs_and_redone_when_one_changes(setting
         assert resolve_params(con, config, "listen_plus", "itemknn", data_hash(settings))["k"] == 100
     finally:
         con.close()
+
+
+def test_tuning_writes_the_val_slice_a_refit_would_and_skip_existing_keeps_it(settings, monkeypatch):
+    """The val candidates written from the tuning's chosen fit equal a fresh `recsys candidates
+    --fold val` fit; `skip_existing` then fits only what is missing."""
+    from recsys.candidates.tuned import ensure_tuned
+
+    config = small_config()
+    models = ["history", "itemknn", "ials"]
+    rows = ensure_tuned(settings, config, targets=["listen_plus"], models=models,
+                        val_candidates=["history", "itemknn"], progress=False)
+    assert {r.model: r.val_candidates for r in rows} == {"history": True, "itemknn": True, "ials": False}
+    sql = ("select model, uid, item_id, rank, score from candidates where fold = 'val' "
+           "order by all")
+    written = query(settings, sql)
+    assert {r[0] for r in written} == {"history", "itemknn"}
+    fitted = []
+    from recsys.candidates.runner import CandidateGenerator
+
+    original = CandidateGenerator.fit
+    monkeypatch.setattr(CandidateGenerator, "fit",
+                        lambda self, data: (fitted.append((data.fold, self.name)), original(self, data))[1])
+    run_candidates(settings, config, folds=["val", "test"], targets=["listen_plus"], models=models,
+                   skip_existing=True, progress=False)
+    assert sorted(fitted) == [("test", "history"), ("test", "ials"), ("test", "itemknn"), ("val", "ials")]
+    run_candidates(settings, config, folds=["val"], targets=["listen_plus"], models=["history", "itemknn"],
+                   progress=False)
+    assert query(settings, sql.replace("order by", "and model <> 'ials' order by")) == written

@@ -113,3 +113,32 @@ def test_scoring_only_params_reuse_one_fit(monkeypatch):
                         base_params={"factors": 4, "iterations": 2})  # fmt: skip
     assert len(result.trials) == 4 and len(calls) == 2  # one fit per alpha
     assert {p["exclude_seen"] for p, _ in result.trials} == {False, True}
+
+
+def test_user_local_generator_scores_the_restricted_users_as_on_everything():
+    """history reads a user's own rows only: fitted on the sampled users' rows (as tuning does),
+    it recommends to them exactly what the fit on every user does."""
+    data = train_data()
+    users = np.unique(data.interactions["uid"].to_numpy())[::2].astype(np.uint32)
+    params = {"half_life_days": 3.0, "drop_disliked": True}
+    full = make_generator("history", seed=0, params=params).fit(data).recommend(users, 5)
+    restricted = data.restrict_users(users)
+    assert set(restricted.interactions["uid"]) == set(users.tolist())
+    part = make_generator("history", seed=0, params=params).fit(restricted).recommend(users, 5)
+    for a, b in zip(full, part, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("model", ["history", "itemknn"])
+def test_result_keeps_the_chosen_points_fit(model):
+    targets = eval_targets(make_events(), "val", "listen_plus")
+    space = load_config()["candidates"]["tuning"]["search_space"][model]
+    data = train_data()
+    result = tune_model(model, space, data, targets, metric="ndcg@10", trials=3, seed=2)
+    assert result.fitted is not None and result.fitted.params == result.params
+    # user-local generators are fitted on the sampled val users alone
+    assert (result.fitted.data is data) == (model != "history")
+    users = np.unique(targets["uid"].to_numpy()).astype(np.uint32)
+    refit = make_generator(model, seed=2, params=result.params).fit(data)
+    for a, b in zip(result.fitted.recommend(users, 10), refit.recommend(users, 10), strict=True):
+        np.testing.assert_array_equal(a, b)
