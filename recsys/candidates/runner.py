@@ -193,13 +193,58 @@ def write_fitted(con, generator: CandidateGenerator, data: TrainData, users: np.
                  top_n: int, bar, start: float) -> CandidateRun:
     """Score ``users`` with a generator fitted on ``data`` and write its ``candidates`` slice."""
     fitted = time.perf_counter()
-    bar.set_postfix_str("scoring")
-    parts = []
-    for served, part in generator.recommend_blocks(users, top_n):
-        parts.append(part)
-        bar.update(served)
-    recs = Recommendations.concat(parts)
+    recs = _score(generator, users, top_n, bar)
     rows = store.write_candidates(con, data.fold, data.target, generator.name, recs)
     end = time.perf_counter()
     return CandidateRun(data.fold, data.target, generator.name, len(users), rows, end - start,
                         generator.params, fitted - start, end - fitted)
+
+
+def _score(generator: CandidateGenerator, users: np.ndarray, n: int, bar) -> Recommendations:
+    bar.set_postfix_str("scoring")
+    parts = []
+    for served, part in generator.recommend_blocks(users, n):
+        parts.append(part)
+        bar.update(served)
+    return Recommendations.concat(parts)
+
+
+def run_seed_repeats(
+    settings: Settings,
+    config: dict,
+    *,
+    fold: str,
+    targets: Sequence[str],
+    models: Sequence[str],
+    seeds: Sequence[int],
+    n: int,
+    name: Callable[[str, int], str],
+    progress: bool = True,
+) -> list[tuple[CandidateRun, Recommendations]]:
+    """Refit ``models`` on ``fold`` once per seed in ``seeds`` with the parameters of their main
+    run (tuned values and ``candidates.params``), and return each one's top ``n`` for every
+    ranked user of the fold, as model ``name(model, seed)``. Nothing is written here."""
+    models = check_models(models)
+    if not models or not seeds:
+        return []
+    digest = data_hash(settings)
+    out = []
+    with open_warehouse(settings) as con:
+        for target in targets:
+            data = fold_data_loader(con, config, models, target)(fold)
+            users = store.ranked_users(con, fold, target)
+            for model in models:
+                params = resolve_params(con, config, target, model, digest)
+                for seed in seeds:
+                    label = name(model, seed)
+                    start = time.perf_counter()
+                    with tqdm(total=len(users), desc=f"{fold}/{target} {label}", unit="user",
+                              disable=not progress) as bar:  # fmt: skip
+                        bar.set_postfix_str("fitting")
+                        generator = make_generator(model, seed=int(seed), params=params).fit(data)
+                        fitted = time.perf_counter()
+                        recs = _score(generator, users, n, bar)
+                    end = time.perf_counter()
+                    out.append((CandidateRun(fold, target, label, len(users), len(recs), end - start,
+                                             generator.params, fitted - start, end - fitted), recs))
+    return out

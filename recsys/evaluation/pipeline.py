@@ -22,6 +22,8 @@ from recsys.errors import ConfigError, WarehouseError
 from recsys.evaluation.paper import paper_values
 from recsys.evaluation.report import ReportData, render_html
 from recsys.evaluation.runner import check_conventions, compute_metrics
+from recsys.evaluation.seeds import (SEP, base_model, extra_seeds, is_variant, seed_run_settings,
+                                     seed_summary, variant_name)
 from recsys.evaluation.sql import run_query, shell_command
 from recsys.evaluation.tables import csv_frame, headline_table, paper_table
 from recsys.evaluation.uncertainty import ordered_models, with_uncertainty
@@ -106,6 +108,43 @@ def write_recommendations(
         con.execute("rollback")
         raise
     return int(rows)
+
+
+def write_recommendation_rows(con: duckdb.DuckDBPyConnection, fold: str, target: str, model: str,
+                              recs) -> int:
+    """Replace the (fold, target, model) slice of ``recommendations`` with ``recs`` (top-k lists
+    fitted for the evaluation only, such as seed repeats)."""
+    from recsys.candidates.store import candidates_table
+
+    return replace_slice(con, Tables.recommendations, candidates_table(fold, target, model, recs),
+                         {"fold": fold, "target": target, "model": model},
+                         create_sql=RECOMMENDATIONS_DDL)
+
+
+def _seed_repeats(settings, config, fold, generators, tunable, top_k, progress) -> list[str]:
+    """Fit the ``evaluation.seed_runs`` models once per extra seed; returns the report's note."""
+    from recsys.candidates.runner import run_seed_repeats
+
+    models, seeds = seed_run_settings(config)
+    repeated = [m for m in models if m in generators]
+    extra = extra_seeds(config)
+    with open_warehouse(settings) as con:  # repeats of an earlier run with other seeds go
+        if table_exists(con, Tables.recommendations):
+            con.execute(f"delete from {Tables.recommendations} where fold = ? and model like '%{SEP}%'",
+                        [fold])
+    if not repeated or not extra:
+        return []
+    runs = run_seed_repeats(settings, config, fold=fold, targets=TARGETS, models=repeated,
+                            seeds=extra, n=top_k, name=variant_name, progress=progress)
+    with open_warehouse(settings) as con:
+        for run, recs in runs:
+            write_recommendation_rows(con, run.fold, run.target, run.model, recs)
+            write_model_run(con, run.fold, run.target, run.model, params=run.params,
+                            tuned=base_model(run.model) in tunable, fit_seconds=run.fit_seconds,
+                            predict_seconds=run.predict_seconds)
+    return [f"{', '.join(repeated)}: also fitted with seeds {', '.join(map(str, extra))} "
+            f"(evaluation.seed_runs); the seed table gives the mean over seeds "
+            f"{', '.join(map(str, seeds))}, as the official code reports them"]
 
 
 def require_targets(settings: Settings, fold: str) -> None:
@@ -231,6 +270,7 @@ def run_evaluate(
                 write_model_run(con, run.fold, run.target, run.model, params=run.params,
                                 tuned=run.model in tunable, fit_seconds=run.fit_seconds,
                                 predict_seconds=run.predict_seconds)
+        notes += _seed_repeats(settings, config, fold, generators, tunable, ev["top_k"], progress)
     if want_two_stage:
         start = time.perf_counter()
         summary = run_two_stage(settings, config, fold=fold, targets=TARGETS, progress=progress)
@@ -278,17 +318,24 @@ def score_and_report(
         run = compute_metrics(con, ks=ev["ks"], folds=[fold], conventions=conventions,
                               diversity_ks=ev["diversity_ks"], progress=progress)
         notes += [f"not computed: {s}" for s in run.skipped]
+        repeats = is_variant(run.metrics["model"])
+        _, seeds = seed_run_settings(config)
+        repeated = {base_model(v) for v in run.metrics.loc[repeats, "model"]}
+        seeds_table = seed_summary(run.metrics, {m: seeds for m in repeated},
+                                   int(config.get("seed", 42)))
         metrics, tests = with_uncertainty(
-            con, run.metrics, samples=int(ev["bootstrap_samples"]), confidence=float(ev["confidence"]),
-            seed=int(config.get("seed", 42)), progress=progress)
+            con, run.metrics[~repeats], samples=int(ev["bootstrap_samples"]),
+            confidence=float(ev["confidence"]), seed=int(config.get("seed", 42)), progress=progress)
         extras = _report_inputs(con, fold, ev)
         marts = warehouse_profile(con, fold)
     preferred = [*config["candidates"]["models"], (config.get("ranker") or {}).get("model_name", "two_stage")]
+    present = {m for m in present if base_model(m) is None}  # seed repeats: the seed table only
     shown = ordered_models([m for m in present if not models or m in set(models)], preferred)
     missing = [m for m in (models or []) if m not in present]
     if missing:
         notes.append(f"no recommendations for fold {fold} from: {', '.join(missing)}")
     metrics = metrics[metrics["model"].isin(shown)]
+    seeds_table = seeds_table[seeds_table["model"].isin(shown)]
     if not tests.empty:
         tests = tests[tests["model"].isin(shown) & tests["best_model"].isin(shown)]
     runs = extras.pop("model_runs")
@@ -301,7 +348,7 @@ def score_and_report(
     paper = paper_values(settings.size)
     table = "\n\n".join(
         paper_table(metrics, fold=fold, targets=targets, ks=ev["ks"], models=shown, users=users,
-                    convention=c, paper=paper if c == "paper" else None)
+                    convention=c, paper=paper if c == "paper" else None, seeds=seeds_table)
         for c in conventions)
     headline = pd.concat(
         [headline_table(metrics, tests, fold=fold, target=t, two_stage=two_stage_name,
@@ -310,6 +357,7 @@ def score_and_report(
     reports = Path(settings.reports_dir)
     metrics_csv = write_atomic(reports / "metrics.csv", csv_frame(metrics).to_csv(index=False))
     tests_csv = write_atomic(reports / "paired_tests.csv", tests.to_csv(index=False))
+    write_atomic(reports / "seed_metrics.csv", seeds_table.to_csv(index=False))
     commands = [shell_command(settings.warehouse, q, {"ks": ev["ks"], "fold": fold, "convention": c})
                 for c in conventions for q in ("accuracy", "coverage")]
     variables = {"ks": ev["ks"], "fold": fold}
@@ -324,12 +372,14 @@ def score_and_report(
             f"{ev['bootstrap_samples']} bootstrap resamples, seed {config.get('seed', 42)}",
             f"metric conventions: {', '.join(conventions)} (sql/metrics/README.md)",
             _tuning_line(config) if tuned else "untuned baselines (--no-tune)",
+            _seeds_line(config, seeds_table),
         ],
         notes=notes, shell_commands=commands, confidence=float(ev["confidence"]),
         convention_order=conventions, paper=paper if len(paper) else None, size=settings.size,
         tuned=tuned, tuned_params=_tuned_frame(runs, extras.pop("tuning")), timings=runs,
         headline=headline,
         per_user_diff=_per_user_diff(extras.pop("per_user_ndcg"), shown, baselines),
+        seeds=seeds_table,
         **extras,
     )
     report_html = write_atomic(reports / "report.html", render_html(data))
@@ -337,6 +387,7 @@ def score_and_report(
     manifest = build_manifest(settings, config, fold=fold, models=shown, marts=marts)
     manifest["conventions"] = conventions
     manifest["tuned"] = tuned
+    manifest["seed_runs"] = {"models": sorted(set(seeds_table["model"])), "seeds": seeds}
     manifest["model_runs"] = [
         {**r, "params": json.loads(r["params"])} for r in runs.drop(
             columns=["fit_seconds", "predict_seconds"]).to_dict("records")]
@@ -344,6 +395,14 @@ def score_and_report(
     return EvaluateResult(fold=fold, table=table, metrics=metrics, tests=tests,
                           metrics_csv=metrics_csv, tests_csv=tests_csv, report_html=report_html,
                           notes=notes, parameters=data.tuned_params, headline=headline)
+
+
+def _seeds_line(config: dict, seeds_table: pd.DataFrame) -> str:
+    models, seeds = seed_run_settings(config)
+    if len(seeds_table):
+        return (f"seed repeats (evaluation.seed_runs): {', '.join(sorted(set(seeds_table['model'])))} "
+                f"over seeds {', '.join(map(str, seeds))}, the mean beside the seed-{config['seed']} row")
+    return f"one seed ({config['seed']}) per model: no seed repeats (evaluation.seed_runs)"
 
 
 def _tuning_line(config: dict) -> str:

@@ -58,6 +58,7 @@ class ReportData:
     recall_curve: pd.DataFrame | None = None  # target, model, k, value (recall_curve.sql)
     headline: pd.DataFrame | None = None  # recsys.evaluation.tables.headline_table rows
     per_user_diff: pd.DataFrame | None = None  # target, model, baseline, diff
+    seeds: pd.DataFrame | None = None  # recsys.evaluation.seeds.seed_summary rows
 
 
 def _e(value) -> str:
@@ -200,6 +201,7 @@ def render_html(data: ReportData) -> str:
             for target in data.targets:
                 parts.append(sections.convention_table_html(
                     data.metrics, data.fold, target, data.ks, data.models, convention, data.paper))
+    parts.append(sections.seeds_html(data.seeds, data.fold, data.ks))
     parts.append("<h2>Repeat vs discovery, organic vs recommendation-driven</h2><p class='note'>"
                  "The same lists scored against target subsets: repeat = items the user had "
                  "listened to before the cut-off, discovery = the rest; organic = the user found "

@@ -214,3 +214,36 @@ def timings_html(timings: pd.DataFrame | None) -> str:
 
 def _seconds(value) -> str:
     return "-" if value is None or pd.isna(value) else f"{value:.1f}"
+
+
+def seeds_html(seeds: pd.DataFrame | None, fold: str, ks: Sequence[int]) -> str:
+    """Per (target, convention, model): mean ± standard deviation over the seeds of NDCG and
+    Recall at every k, and each seed's value."""
+    if seeds is None or seeds.empty:
+        return ""
+    rows = seeds[(seeds["fold"] == fold) & (seeds["subset"] == "all")
+                 & seeds["metric"].isin(["ndcg", "recall"]) & seeds["k"].isin(list(ks))]
+    columns = [(m, int(k)) for m in ("ndcg", "recall") for k in ks]
+    head = "".join(f"<th>{_e(m.upper() if m == 'ndcg' else m.capitalize())}@{k}</th>"
+                   for m, k in columns)
+    body = []
+    for (target, convention, model), group in rows.groupby(["target", "convention", "model"]):
+        cells = group.set_index(["metric", "k"])
+        out = ""
+        for key in columns:
+            if key not in cells.index:
+                out += "<td>-</td>"
+                continue
+            r = cells.loc[key]
+            out += (f"<td>{r['mean']:.4f} ± {r['std']:.4f}<br><span class='ci'>"
+                    f"{_e(r['values'])}</span></td>")
+        body.append(f"<tr><td class='name'>{_e(target)}</td><td class='name'>{_e(convention)}"
+                    f"</td><td class='name'>{_e(model)}</td><td>{int(group['seeds'].iloc[0])}</td>"
+                    f"{out}</tr>")
+    return ("<h2>Seed repeats</h2><p class='note'>Models fitted once per seed of "
+            "<code>evaluation.seed_runs</code> with the same parameters: mean ± sample standard "
+            "deviation over the seeds, and each seed's value (<code>seed_metrics.csv</code>). "
+            "The official code reports iALS and BPR as such means; the tables above show the "
+            "config seed's fit, the paper-style text table its mean line.</p>"
+            "<table><tr><th class='name'>target</th><th class='name'>convention</th>"
+            f"<th class='name'>model</th><th>seeds</th>{head}</tr>{''.join(body)}</table>")

@@ -61,12 +61,16 @@ def paper_table(
     users: dict[str, int] | None = None,
     convention: str = "standard",
     paper: pd.DataFrame | None = None,
+    seeds: pd.DataFrame | None = None,
 ) -> str:
     """Plain-text table, one block of columns per target, 4 decimals as in the Yambda paper.
 
-    With ``paper`` (``recsys.evaluation.paper.paper_values``), every model the paper has gets two
-    more lines under its own: ``  paper``, the paper's values, and ``  ours/paper``, the ratio
-    (``-`` where the paper's value is 0 or one of the two is missing).
+    With ``seeds`` (``recsys.evaluation.seeds.seed_summary``), a model fitted with several seeds
+    gets a line ``  mean, N seeds`` under its own (single-seed) row. With ``paper``
+    (``recsys.evaluation.paper.paper_values``), every model the paper has gets two more lines:
+    ``  paper``, the paper's values, and ``  ours/paper``, the ratio (of the seed mean where there
+    is one, as the paper's iALS / BPR values are; ``-`` where the paper's value is 0 or one of
+    the two is missing).
     """
     columns = paper_columns(ks, convention)
     label_width = max(8, *(len(label) for _, _, label in columns)) + 1
@@ -76,6 +80,7 @@ def paper_table(
     header_labels = "model".ljust(model_width)
     frames = {t: paper_frame(metrics, fold, t, ks, models, convention) for t in targets}
     lookups = {t: paper_lookup(paper, t) for t in targets}
+    means = {t: seed_lookup(seeds, fold, t, convention) for t in targets}
     for target in targets:
         title = target + (f" ({users[target]:,} users)" if users and target in users else "")
         block = label_width * len(columns)
@@ -87,19 +92,40 @@ def paper_table(
         line = model.ljust(model_width)
         paper_line = "  paper".ljust(model_width)
         ratio_line = "  ours/paper".ljust(model_width)
-        has_paper = False
+        mean_cells = ""
+        has_paper = has_mean = False
+        n_seeds = 0
         for target in targets:
-            row = frames[target].loc[model]
-            line += " |" + "".join(_cell(v).rjust(label_width) for v in row.to_numpy())
+            row = frames[target].loc[model].to_numpy()
+            line += " |" + "".join(_cell(v).rjust(label_width) for v in row)
+            mean = [means[target].get((model, metric, k)) for metric, k, _ in columns]
+            if any(m is not None for m in mean):
+                has_mean = True
+                n_seeds = max(n_seeds, *(m[1] for m in mean if m is not None))
+            mean_values = [None if m is None else m[0] for m in mean]
+            mean_cells += " |" + "".join(_cell(v).rjust(label_width) for v in mean_values)
+            ours = [m if m is not None else v for m, v in zip(mean_values, row, strict=True)]
             theirs = [lookups[target].get((model, metric, k)) for metric, k, _ in columns]
             has_paper |= any(v is not None for v in theirs)
             paper_line += " |" + "".join(_cell(v).rjust(label_width) for v in theirs)
-            ratios = (_ratio(ours, v) for ours, v in zip(row.to_numpy(), theirs, strict=True))
+            ratios = (_ratio(o, v) for o, v in zip(ours, theirs, strict=True))
             ratio_line += " |" + "".join(c.rjust(label_width) for c in ratios)
         lines.append(line)
+        if has_mean:
+            lines.append(f"  {n_seeds}-seed mean".ljust(model_width) + mean_cells)
         if has_paper:
             lines += [paper_line, ratio_line]
     return "\n".join(lines)
+
+
+def seed_lookup(seeds: pd.DataFrame | None, fold: str, target: str, convention: str
+                ) -> dict[tuple[str, str, int], tuple[float, int]]:
+    """``(model, metric, k) -> (mean over seeds, seeds)`` for one target (subset all)."""
+    if seeds is None or seeds.empty:
+        return {}
+    rows = seeds[(seeds["fold"] == fold) & (seeds["target"] == target)
+                 & (seeds["convention"] == convention) & (seeds["subset"] == "all")]
+    return {(r.model, r.metric, int(r.k)): (float(r.mean), int(r.seeds)) for r in rows.itertuples()}
 
 
 def _cell(value) -> str:

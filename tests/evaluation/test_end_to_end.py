@@ -25,10 +25,13 @@ def evaluated(tiny_dataset, tmp_path_factory):
                         temp_dir=work / "tmp")
     build(settings, target_path=work / "dbt_target", log_path=work / "dbt_logs")
     config = load_config()
-    config["candidates"]["models"] = ["mostpop"]
+    config["candidates"]["models"] = ["mostpop", "bpr"]
+    config["candidates"]["params"] = {"bpr": {"factors": 8, "iterations": 5}}
+    config["candidates"]["tuning"]["trials"] = 1
     config["evaluation"]["bootstrap_samples"] = 50
+    config["evaluation"]["seed_runs"] = {"models": ["bpr"], "seeds": [41, 42, 43]}
     result = run_evaluate(settings, config, fold="test", two_stage=False, progress=False)
-    return result, tiny_dataset
+    return result, tiny_dataset, settings, config
 
 
 def from_parquet(root, top_k=100):
@@ -59,7 +62,7 @@ def from_parquet(root, top_k=100):
 
 
 def test_mostpop_metrics_equal_an_independent_computation_from_parquet(evaluated):
-    result, root = evaluated
+    result, root, *_ = evaluated
     expected, n_users, n_ranked = from_parquet(root)
     rows = result.metrics[(result.metrics["model"] == "mostpop") & (result.metrics["subset"] == "all")
                           & (result.metrics["target"] == "listen_plus")].set_index(
@@ -70,3 +73,45 @@ def test_mostpop_metrics_equal_an_independent_computation_from_parquet(evaluated
         counted = n_ranked if key[1] == "coverage" and key[0] != "standard" else n_users
         assert rows.loc[key, "users"] == counted, key
     assert "mostpop" in result.table and result.report_html.exists()
+
+
+def test_seed_repeats_are_refits_scored_by_the_same_sql_and_averaged(evaluated):
+    """evaluation.seed_runs: bpr is refitted with seeds 41 and 43 (its own row is seed 42); the
+    seed table's mean is the mean of the three SQL values, and the repeats stay out of the main
+    tables and tests."""
+    import duckdb
+    import numpy as np
+
+    from recsys.candidates.registry import make_generator
+    from recsys.candidates.runner import fold_data_loader
+    from recsys.candidates.store import ranked_users
+    from recsys.candidates.tuned import data_hash, resolve_params
+
+    result, _, settings, config = evaluated
+    assert set(result.metrics["model"]) == {"mostpop", "bpr"}
+    assert "bpr@seed41" not in set(result.tests.get("model", []))
+    seeds = pd.read_csv(result.metrics_csv.parent / "seed_metrics.csv")
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    per_model = con.execute("""
+        select model, value from metrics where fold = 'test' and target = 'listen_plus'
+          and convention = 'standard' and subset = 'all' and metric = 'ndcg' and k = 10
+          and model in ('bpr', 'bpr@seed41', 'bpr@seed43') order by model""").fetchall()
+    assert [m for m, _ in per_model] == ["bpr", "bpr@seed41", "bpr@seed43"]
+    row = seeds.query("target == 'listen_plus' and convention == 'standard' and subset == 'all' "
+                      "and metric == 'ndcg' and k == 10").iloc[0]
+    values = [v for _, v in per_model]
+    assert row["model"] == "bpr" and row["seeds"] == 3
+    assert row["mean"] == pytest.approx(np.mean(values))
+    assert row["std"] == pytest.approx(np.std(values, ddof=1))
+    assert len(set(values)) > 1  # the seeds give different fits
+    # the seed-41 repeat is what a fit with seed 41 and the same parameters recommends
+    data = fold_data_loader(con, config, ["bpr"], "listen_plus")("test")
+    params = resolve_params(con, config, "listen_plus", "bpr", data_hash(settings))
+    users = ranked_users(con, "test", "listen_plus")
+    expected = make_generator("bpr", seed=41, params=params).fit(data).recommend(users, 100)
+    got = con.execute("select uid, item_id from recommendations where fold = 'test' and "
+                      "target = 'listen_plus' and model = 'bpr@seed41' order by uid, rank").fetchnumpy()
+    con.close()
+    np.testing.assert_array_equal(got["uid"], expected.uid)
+    np.testing.assert_array_equal(got["item_id"], expected.item_id)
+    assert "3-seed mean" in result.table
