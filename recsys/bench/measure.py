@@ -28,7 +28,7 @@ class StageResult:
     Attributes
     ----------
     name : str
-        Stage name (``generate``, ``build``, ``candidates-ials``, ...).
+        Stage name (``generate``, ``build``, ``candidates``, ...).
     command : list[str]
         The command line that ran.
     status : str

@@ -128,9 +128,9 @@ def pipeline_plan(
 ) -> list[Stage]:
     """The pipeline stages of one size, in order.
 
-    generate -> build (dbt, fresh warehouse) -> tune (every generator on val, Optuna) -> one
-    ``candidates-<model>`` per generator (the tuned values; both
-    folds, both targets) -> build-candidate-features (dbt, the mart joining candidates with
+    generate -> build (dbt, fresh warehouse) -> tune (every generator on val, Optuna; the
+    ranker's val candidates from the chosen fits) -> candidates (every generator, the tuned
+    values, both folds and targets, the slices tune wrote kept) -> build-candidate-features (dbt, the mart joining candidates with
     features) -> train-ranker (val) -> rank (test) -> recommendations (each generator's top-k
     of the test fold) -> evaluate (SQL metrics, bootstrap intervals, reports).
     """
@@ -145,14 +145,16 @@ def pipeline_plan(
     ]
     # tuning on val first (as `recsys evaluate` does): the candidate stages then reuse the values
     plan.append(_cmd(commands, "tune", ["--models", ",".join(models)] + cfg, "tune"))
+    # every generator in one process, as `recsys evaluate` fits them: each target's training data
+    # and events are read once, not once per model; the stage log has
+    # each (fold, target, model)'s users, rows and seconds
     cand = commands.get("candidates")
-    for model in models:
-        args = ["--models", model]
-        if has_option(cand, "--fold"):
-            args += ["--fold", "val,test"]
-        if has_option(cand, "--skip-existing"):
-            args += ["--skip-existing"]  # the val slices the tune stage wrote from its chosen fits
-        plan.append(_cmd(commands, "candidates", args + cfg, f"candidates-{model}", extra={"model": model}))
+    args = ["--models", ",".join(models)]
+    if has_option(cand, "--fold"):
+        args += ["--fold", "val,test"]
+    if has_option(cand, "--skip-existing"):
+        args += ["--skip-existing"]  # the val slices the tune stage wrote from its chosen fits
+    plan.append(_cmd(commands, "candidates", args + cfg, "candidates"))
     plan.append(_cmd(commands, "build", ["--select", "candidate_features"] + build_cfg, "build-candidate-features"))
     plan.append(_cmd(commands, "train-ranker", cfg, "train-ranker"))
     plan.append(_cmd(commands, "rank", ["--fold", "test"] + cfg, "rank"))

@@ -151,8 +151,8 @@ def run_candidates(
                 continue
             load = fold_data_loader(con, config, wanted, target)
             for fold in folds:
-                users = (store.ranked_users(con, fold, target) if fold in set(rank_every_user)
-                         else store.eval_users(con, fold, target))
+                users = store.candidate_users(con, config, fold, target,
+                                              every_user=fold in set(rank_every_user))
                 for model in [m for m in wanted if (fold, target, m) not in have]:
                     params = resolve_params(con, config, target, model, digest)
                     summary.append(_run_one(con, load(fold), users, model, params, seed, top_n,

@@ -196,6 +196,25 @@ def write_candidates(
     return replace_slice(con, Tables.candidates, table, key, create_sql=CANDIDATES_DDL)
 
 
+def candidate_users(con: duckdb.DuckDBPyConnection, config: dict, fold: str, target: str, *,
+                    every_user: bool) -> np.ndarray:
+    """The users a generator serves on ``fold``, sorted.
+
+    ``every_user`` (the evaluated fold): every user with target-type history
+    (:func:`ranked_users`). Otherwise (a ranker training fold) the evaluated users, or a seeded
+    sample of ``ranker.max_train_users`` of them (the config's ``seed``; the same sample for
+    every generator, so the merged candidates of a sampled user are complete).
+    """
+    if every_user:
+        return ranked_users(con, fold, target)
+    users = eval_users(con, fold, target)
+    limit = (config.get("ranker") or {}).get("max_train_users")
+    if limit is None or len(users) <= int(limit):
+        return users
+    rng = np.random.default_rng([int(config["seed"]), 11])
+    return np.sort(rng.choice(users, size=int(limit), replace=False))
+
+
 def candidate_slices(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str, str]]:
     """Every (fold, target, model) with rows in ``candidates``."""
     if not con.execute("select count(*) from information_schema.tables where table_name = ?",

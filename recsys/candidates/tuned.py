@@ -223,7 +223,7 @@ def _write_val_candidates(con, config: dict, result, data, write_fitted, progres
     the sampled users alone: ``user_local`` generators)."""
     start = time.perf_counter()
     generator = result.fitted
-    users = store.eval_users(con, "val", data.target)
+    users = store.candidate_users(con, config, "val", data.target, every_user=False)
     with tqdm(total=len(users), desc=f"val/{data.target} {result.model} (tuned fit)", unit="user",
               disable=not progress, leave=False) as bar:  # fmt: skip
         if generator is None or generator.data is not data:

@@ -36,8 +36,8 @@ def bench(sizes, more_sizes, regenerate, repeats, seed, niceness, config, until,
     """Run every pipeline stage on generated data and measure each one.
 
     For each size: generate (reused if data/bench/<size> exists), dbt build into a fresh
-    warehouse/bench-<size>.duckdb, fit + recommend each candidate generator (one process per
-    model, both folds), train the ranker and rank, score in SQL; then the pandas baselines. Wall
+    warehouse/bench-<size>.duckdb, tune every generator on val, fit + recommend them all (one
+    process, both folds), train the ranker and rank, score in SQL; then the pandas baselines. Wall
     time, CPU time and peak memory per stage go to reports/bench.json and reports/bench.md
     (RECSYS_REPORTS_DIR), merged with the other sizes of earlier runs. Stage logs are in
     reports/bench-logs/<size>/. Sizes may also follow as arguments: `recsys bench --sizes tiny small`.

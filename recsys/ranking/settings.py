@@ -56,6 +56,10 @@ class RankerConfig:
     max_train_queries
         Training query groups (fold, user) at most, a seeded sample of them; the held-out users
         are capped in the same proportion. ``None``: all.
+    max_train_users
+        Evaluated users of each training fold (and target) the generators serve at most, a seeded
+        sample (``recsys.candidates.store.candidate_users``); their candidates and features are
+        all the ranker can learn from. ``None``: all.
     seed
         Seed of the user split and of LightGBM.
     top_k
@@ -75,6 +79,7 @@ class RankerConfig:
     train_folds: tuple[str, ...] = ("val",)
     valid_share: float = 0.2
     max_train_queries: int | None = None
+    max_train_users: int | None = None
     graded_labels: int | None = None
     seed: int = 42
     top_k: int = 100
@@ -166,6 +171,9 @@ def ranker_config(config: Mapping[str, Any]) -> RankerConfig:
     max_queries = section.get("max_train_queries")
     if max_queries is not None:
         max_queries = _positive_int(section, "max_train_queries", 1)
+    max_users = section.get("max_train_users")
+    if max_users is not None:
+        max_users = _positive_int(section, "max_train_users", 1)
     graded = section.get("graded_labels")
     if graded is not None:
         graded = _positive_int(section, "graded_labels", 1)
@@ -186,6 +194,7 @@ def ranker_config(config: Mapping[str, Any]) -> RankerConfig:
         train_folds=_train_folds(section),
         valid_share=float(share),
         max_train_queries=max_queries,
+        max_train_users=max_users,
         graded_labels=graded,
         seed=seed,
         top_k=_positive_int(evaluation, "top_k", 100),

@@ -95,3 +95,16 @@ def test_top_n_dense_wide_rows_equal_a_full_sort(seed):
         expected = sorted(finite, key=lambda c: (-scores[r, c], c))[:6]
         assert cols[rows == r].tolist() == expected
         assert values[rows == r].tolist() == scores[r, expected].tolist()
+
+
+@pytest.mark.parametrize("density", [0.02, 0.5])  # the sorted path and the dense-block path
+def test_top_n_sparse_equals_a_brute_force_ranking_on_both_paths(density):
+    rng = np.random.default_rng(3)
+    m = sp.random(40, 300, density=density, random_state=4, format="csr")
+    m.data = rng.integers(1, 4, size=m.nnz).astype(float)  # many ties: broken by column
+    rows, cols, values = top_n_sparse(m, 3)
+    dense = m.toarray()
+    for r in range(40):
+        entries = [c for c in range(300) if m[r, c] != 0]
+        expected = sorted(entries, key=lambda c: (-dense[r, c], c))[:3]
+        assert cols[rows == r].tolist() == expected
