@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,10 +59,12 @@ class DbtRunSummary:
     ----------
     command : the dbt arguments that ran.
     statuses : node name -> status (``success``, ``pass``, ``warn``, ``skipped``, ...).
+    dropped : Python-written tables dropped because the build's inputs changed (``recsys.state``).
     """
 
     command: list[str]
     statuses: dict[str, str] = field(default_factory=dict)
+    dropped: list[str] = field(default_factory=list)
 
     @property
     def warned(self) -> list[str]:
@@ -143,7 +145,8 @@ class _StagedWarehouse:
     The copy costs one extra warehouse size of disk while the build runs.
     """
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, on_success: Callable[[Path], object] | None = None):
+        self.on_success = on_success  # called with the staged file before it replaces the target
         self.target = settings.warehouse.resolve()
         self.path = self.target.with_name(self.target.name + ".building")
         self.created = not self.target.exists()
@@ -162,6 +165,8 @@ class _StagedWarehouse:
         try:
             if success:
                 _checkpoint(self.path)
+                if self.on_success is not None:
+                    self.on_success(self.path)
                 os.replace(self.path, self.target)
         finally:
             self._hold.close()
@@ -214,6 +219,7 @@ def run_dbt(
     log_path: Path | None = None,
     progress: bool = False,
     staged: bool = True,
+    on_success: Callable[[Path], object] | None = None,
 ) -> DbtRunSummary:
     """Run one dbt command (``["build", "--select", "x"]``) against the warehouse of ``settings``.
 
@@ -228,6 +234,8 @@ def run_dbt(
     staged : build/run/seed/snapshot into ``<warehouse>.building`` and rename it over the
         warehouse on success (a killed run leaves the previous warehouse). ``False`` writes in
         place: for a single-model rebuild (one transaction in dbt-duckdb), saving a warehouse copy.
+    on_success : called with the staged warehouse file once dbt succeeded, before it replaces the
+        warehouse (``build`` records the build's fingerprint there: ``recsys.state``).
 
     Returns
     -------
@@ -239,7 +247,8 @@ def run_dbt(
         dbt failed; the message names every failing model or test and dbt's message for it.
     """
     from dbt.cli.main import dbtRunner
-    from tqdm.auto import tqdm
+
+    from recsys.progress import progress_bar
 
     args = [str(a) for a in args]
     if not args:
@@ -256,19 +265,20 @@ def run_dbt(
     settings.warehouse.resolve().parent.mkdir(parents=True, exist_ok=True)
     settings.temp_dir.resolve().mkdir(parents=True, exist_ok=True)
     stage = staged and args[0] in _WRITING_COMMANDS
-    staging = _StagedWarehouse(settings) if stage else None
+    staging = _StagedWarehouse(settings, on_success) if stage else None
     if not stage and settings.warehouse.exists():
         _checkpoint(settings.warehouse)  # a clear lock error instead of dbt's
     success = False
     try:
-        with tqdm(desc=f"dbt {args[0]}", unit="node", disable=not progress, total=None) as bar:
+        with progress_bar(desc=f"dbt {args[0]}", unit="node", disable=not progress, total=None) as bar:
             callbacks = [_progress_callback(bar)] if progress else []
             with _environment((staging.settings if staging else settings).env()):
                 try:
                     result = dbtRunner(callbacks=callbacks).invoke(cli)
                 finally:
                     _close_duckdb()
-        success = bool(result.success)
+        # a run that built nothing (a selection matching no node) leaves the warehouse as it was
+        success = bool(result.success) and bool(getattr(result.result, "results", None))
     finally:
         if staging is not None:
             staging.close(success=success)
@@ -310,6 +320,11 @@ def build(
     """
     if select and list(select) == [Tables.candidate_features]:
         kwargs.setdefault("staged", False)
+    dropped: list[str] = []
+    if not (select and list(select) == [Tables.candidate_features]):
+        # the marts may change: record the build; Python's tables of other inputs are dropped
+        recorder = _build_recorder(settings, vars)
+        kwargs.setdefault("on_success", lambda path: dropped.extend(recorder(path)))
     args = ["build"]
     if select:
         args += ["--select", *select]
@@ -323,7 +338,19 @@ def build(
             f"--select {' '.join(select)} matched no dbt model or test, so nothing was built. "
             "Use model names from dbt_project/models/ (e.g. `eval_targets`, `folds+`)."
         )
+    summary.dropped = dropped
     return summary
+
+
+def _build_recorder(settings: Settings, vars: Mapping[str, object] | None) -> Callable[[Path], object]:
+    from recsys import state
+    from recsys.run_manifest import data_profile
+
+    data_hash = data_profile(settings.data_dir, settings.size)["footer_sha256"]
+    fingerprint = state.build_fingerprint(data_hash, {k: v for k, v in dict(vars or {}).items()
+                                                      if k not in state.FEATURE_ONLY_VARS})
+    details = {"data_dir": str(settings.data_dir), "size": settings.size, "vars": dict(vars or {})}
+    return lambda path: state.record_build(path, fingerprint, details)
 
 
 def build_candidate_features(settings: Settings, **kwargs) -> DbtRunSummary:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from recsys.protocol import last_timestamp
+
 EVENT_TYPES = ("listen", "dislike", "like", "undislike", "unlike")
 EMBEDDING_DIM = 128
 
@@ -51,4 +53,4 @@ ROOT_FILES: dict[str, pa.Schema] = {
 
 # Timestamps: seconds since dataset start, multiples of 5, at most about 26,000,000.
 TIMESTAMP_STEP = 5
-TIMESTAMP_MAX = 26_000_000
+TIMESTAMP_MAX = last_timestamp()  # dbt var last_timestamp (recsys.protocol)

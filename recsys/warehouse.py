@@ -96,14 +96,20 @@ def replace_slice(
     key: Mapping[str, object],
     *,
     create_sql: str,
+    fingerprint: str | None = None,
 ) -> int:
     """Atomically replace the rows of ``table`` matching ``key`` with ``data``.
 
     ``data`` is anything DuckDB can scan (pandas DataFrame, pyarrow Table). ``create_sql`` creates
     the table if it does not exist yet. Delete and insert run in one transaction: a crash leaves
-    the previous slice in place. Returns the number of rows written.
+    the previous slice in place. ``fingerprint`` (what the slice was computed from) is recorded
+    in the same transaction (``recsys.state``). Returns the number of rows written.
     """
+    from recsys import state
+
     con.execute(create_sql)
+    if fingerprint is not None:
+        con.execute(state.SLICE_STATE_DDL)
     where = " and ".join(f'"{c}" = ?' for c in key)
     con.register("_slice_data", data)
     try:
@@ -111,6 +117,8 @@ def replace_slice(
         try:
             con.execute(f'delete from "{table}" where {where}', list(key.values()))
             con.execute(f'insert into "{table}" by name select * from _slice_data')
+            if fingerprint is not None:
+                state.record_slice(con, table, key, fingerprint)
             con.execute("commit")
         except BaseException:
             con.execute("rollback")

@@ -25,12 +25,13 @@ from recsys.bench.pandas_metrics import pandas_accuracy, pandas_ndcg_recall
 from recsys.columns import Columns as C
 from recsys.columns import Tables
 from recsys.config import SQL_DIR
+from recsys.protocol import fold_bounds, listen_plus_threshold
 
 METRIC_KEYS = [C.fold, C.target, C.model, "metric", "k"]
 TOLERANCE = 1e-9
-# the test fold's history cut-off and the Listen+ threshold (../shared/YAMBDA.md)
-DEFAULT_CUTOFF = 25_911_800
-DEFAULT_THRESHOLD = 50
+# the test fold's history cut-off and the Listen+ threshold (dbt vars, recsys.protocol)
+DEFAULT_CUTOFF = fold_bounds()["test"][0]
+DEFAULT_THRESHOLD = listen_plus_threshold()
 BENCH_SQL_DIR = SQL_DIR / "bench"
 
 

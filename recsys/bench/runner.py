@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-from tqdm import tqdm
 
 from recsys.bench.machine import machine_info, package_versions
 from recsys.bench.measure import StageResult, run_stage
@@ -33,6 +32,7 @@ from recsys.bench.stages import (
 from recsys.config import Settings
 from recsys.errors import ConfigError
 from recsys.pipeline_config import load_config
+from recsys.progress import progress_bar, progress_note
 
 # stages everything after them depends on: if one fails, the rest of that size is skipped
 _BLOCKING = ("generate", "build")
@@ -154,7 +154,8 @@ def bench_size(
         "dataset": {}, "stages": [], "baselines": {}, "failures": [],
     }
     blocked: str | None = None
-    for stage in tqdm(plan, desc=f"bench {size}", unit="stage", leave=False):
+    bar = progress_bar(plan, desc=f"bench {size}", unit="stage", leave=False)
+    for stage in bar:
         if stage.name == "generate" and paths.has_data() and not regenerate:
             result = _reused_generate(stage, previous)
         elif stage.missing:
@@ -183,6 +184,8 @@ def bench_size(
         elif result.status == "skipped" and stage.missing:
             entry["failures"].append(f"{stage.name} skipped: {stage.missing}")
         record = result.to_dict()
+        progress_note(bar, f"bench {size} {stage.name}: {result.status}, {result.wall_s:,.1f} s wall, "
+                           f"{result.peak_rss_mb:,.0f} MB peak")
         record["kind"] = stage.kind
         entry["stages"].append(record)
         entry["totals"] = pipeline_totals(entry["stages"])

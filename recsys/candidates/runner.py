@@ -15,7 +15,6 @@ from typing import Any, NamedTuple
 
 import duckdb
 import numpy as np
-from tqdm.auto import tqdm
 
 from recsys.candidates import store
 from recsys.candidates.base import CandidateGenerator, Recommendations, validate_n
@@ -26,6 +25,7 @@ from recsys.candidates.tuning import searched_space
 from recsys.columns import FOLDS, TARGETS, Tables
 from recsys.config import Settings
 from recsys.errors import ConfigError
+from recsys.progress import progress_bar
 from recsys.warehouse import open_warehouse, require_tables
 
 
@@ -62,22 +62,20 @@ def fold_data_loader(con: duckdb.DuckDBPyConnection, config: dict, models: Seque
     The events are read once, up to the latest cut-off among the folds (``last_fold``, default
     test), and shared; one fold's data is kept in memory at a time.
     """
-    cfg = config["candidates"]
-    min_ratio = int(cfg.get("listen_plus_min_ratio", 50))
     needs = _needs(models)
     columns = set().union(*(GENERATORS[m].needed_columns() for m in models))
     embeddings = store.load_embeddings(con) if "embeddings" in needs else None
     events = None
     if "events" in needs:
         cut = max(store.history_end(con, f) for f in store.fold_names(con))
-        events = store.load_events(con, target, cut, listen_plus_min_ratio=min_ratio)
+        events = store.load_events(con, target, cut)
     cache: dict[str, TrainData] = {}
 
     def load(fold: str) -> TrainData:
         if fold not in cache:
             cache.clear()
             cache[fold] = store.load_train_data(
-                con, fold, target, load=needs, listen_plus_min_ratio=min_ratio, columns=columns,
+                con, fold, target, load=needs, columns=columns,
                 events=events, embeddings=embeddings,
             )  # fmt: skip
         return cache[fold]
@@ -144,7 +142,8 @@ def run_candidates(
     summary: list[CandidateRun] = []
     with open_warehouse(settings) as con:
         require_tables(con, Tables.folds, Tables.train_interactions, Tables.eval_targets)
-        have = store.candidate_slices(con) if skip_existing else set()
+        have = fresh_slices(con, config, folds, targets, models, rank_every_user, digest) \
+            if skip_existing else set()
         for target in targets:
             wanted = [m for m in models if any((f, target, m) not in have for f in folds)]
             if not wanted:
@@ -153,10 +152,11 @@ def run_candidates(
             for fold in folds:
                 users = store.candidate_users(con, config, fold, target,
                                               every_user=fold in set(rank_every_user))
+                every = fold in set(rank_every_user)
                 for model in [m for m in wanted if (fold, target, m) not in have]:
                     params = resolve_params(con, config, target, model, digest)
-                    summary.append(_run_one(con, load(fold), users, model, params, seed, top_n,
-                                            progress))
+                    summary.append(_run_one(con, config, load(fold), users, model, params, seed,
+                                            top_n, every, progress))
     return summary
 
 
@@ -180,22 +180,46 @@ def _check_params(cfg: dict, models: list[str]) -> None:
         searched_space(model, space.get(model), explicit.get(model) or {})
 
 
-def _run_one(con, data, users, model, params, seed, top_n, progress) -> CandidateRun:
+def fresh_slices(con, config: dict, folds, targets, models, rank_every_user, digest: str
+                 ) -> set[tuple[str, str, str]]:
+    """The (fold, target, model) slices of ``candidates`` fitted with what a fit now would use
+    (build, parameters, seed, list length, users): those are kept, the others refitted."""
+    top_n, seed = validate_n(config["candidates"]["top_n"]), int(config["seed"])
+    expected = {}
+    for target in targets:
+        for model in models:
+            params = resolve_params(con, config, target, model, digest)
+            for fold in folds:
+                expected[(fold, target, model)] = store.candidate_fingerprint(
+                    con, config, fold, target, model, params, seed, top_n,
+                    every_user=fold in set(rank_every_user))
+    return store.fresh_candidate_slices(con, expected)
+
+
+def _run_one(con, config, data, users, model, params, seed, top_n, every_user, progress
+             ) -> CandidateRun:
     start = time.perf_counter()
-    with tqdm(total=len(users), desc=f"{data.fold}/{data.target} {model}", unit="user",
+    with progress_bar(total=len(users), desc=f"{data.fold}/{data.target} {model}", unit="user",
               disable=not progress) as bar:  # fmt: skip
         bar.set_postfix_str("fitting")
         generator = make_generator(model, seed=seed, params=params).fit(data)
-        return write_fitted(con, generator, data, users, top_n, bar, start)
+        return write_fitted(con, config, generator, data, users, top_n, bar, start,
+                            every_user=every_user)
 
 
-def write_fitted(con, generator: CandidateGenerator, data: TrainData, users: np.ndarray,
-                 top_n: int, bar, start: float) -> CandidateRun:
-    """Score ``users`` with a generator fitted on ``data`` and write its ``candidates`` slice."""
+def write_fitted(con, config: dict, generator: CandidateGenerator, data: TrainData,
+                 users: np.ndarray, top_n: int, bar, start: float, *, every_user: bool
+                 ) -> CandidateRun:
+    """Score ``users`` with a generator fitted on ``data`` and write its ``candidates`` slice,
+    with the fingerprint of what it was fitted from."""
     fitted = time.perf_counter()
     recs = _score(generator, users, top_n, bar)
-    rows = store.write_candidates(con, data.fold, data.target, generator.name, recs)
+    fingerprint = store.candidate_fingerprint(con, config, data.fold, data.target, generator.name,
+                                              generator.params, generator.seed, top_n,
+                                              every_user=every_user)
+    rows = store.write_candidates(con, data.fold, data.target, generator.name, recs, fingerprint)
     end = time.perf_counter()
+    bar.set_postfix_str(f"fit {fitted - start:.1f} s, predict {end - fitted:.1f} s, {rows:,} rows")
     return CandidateRun(data.fold, data.target, generator.name, len(users), rows, end - start,
                         generator.params, fitted - start, end - fitted)
 
@@ -238,7 +262,7 @@ def run_seed_repeats(
                 for seed in seeds:
                     label = name(model, seed)
                     start = time.perf_counter()
-                    with tqdm(total=len(users), desc=f"{fold}/{target} {label}", unit="user",
+                    with progress_bar(total=len(users), desc=f"{fold}/{target} {label}", unit="user",
                               disable=not progress) as bar:  # fmt: skip
                         bar.set_postfix_str("fitting")
                         generator = make_generator(model, seed=int(seed), params=params).fit(data)

@@ -16,10 +16,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from recsys import state
 from recsys.candidates.base import Recommendations
 from recsys.candidates.data import INTERACTION_COLUMNS, KEY_COLUMNS, TrainData, embedding_matrix
 from recsys.columns import FOLDS, TARGETS, Tables
 from recsys.errors import ConfigError, WarehouseError
+from recsys.protocol import listen_plus_threshold
 from recsys.warehouse import replace_slice, require_tables
 
 CANDIDATES_DDL = """
@@ -77,7 +79,7 @@ def _fetch_arrays(con: duckdb.DuckDBPyConnection, sql: str, params) -> dict[str,
 
 
 def load_events(
-    con: duckdb.DuckDBPyConnection, target: str, cut: int, *, listen_plus_min_ratio: int = 50
+    con: duckdb.DuckDBPyConnection, target: str, cut: int
 ) -> dict[str, np.ndarray]:
     """Target-type events (``uid, item_id, timestamp``) before ``cut``, as NumPy arrays.
 
@@ -85,7 +87,7 @@ def load_events(
     every fold: each fold keeps only its own events (``timestamp < history_end_ts``).
     """
     require_tables(con, "stg_listens" if target == "listen_plus" else "stg_likes")
-    params = {"cut": cut} if target != "listen_plus" else {"cut": cut, "min_ratio": listen_plus_min_ratio}
+    params = {"cut": cut} if target != "listen_plus" else {"cut": cut, "min_ratio": listen_plus_threshold()}
     return _fetch_arrays(con, _events_sql(target), params)
 
 
@@ -108,7 +110,6 @@ def load_train_data(
     target: str,
     *,
     load: Iterable[str] = (),
-    listen_plus_min_ratio: int = 50,
     columns: Iterable[str] | None = None,
     events: dict[str, np.ndarray] | None = None,
     embeddings: tuple[np.ndarray, np.ndarray] | None = None,
@@ -143,7 +144,7 @@ def load_train_data(
             "Check the data and rebuild the marts (dbt build)."
         )
     if "events" in load and events is None:
-        events = load_events(con, target, cut, listen_plus_min_ratio=listen_plus_min_ratio)
+        events = load_events(con, target, cut)
     if "embeddings" in load and embeddings is None:
         embeddings = load_embeddings(con)
     return TrainData.from_frames(
@@ -188,12 +189,27 @@ def candidates_table(fold: str, target: str, model: str, recs: Recommendations) 
 
 
 def write_candidates(
-    con: duckdb.DuckDBPyConnection, fold: str, target: str, model: str, recs: Recommendations
+    con: duckdb.DuckDBPyConnection, fold: str, target: str, model: str, recs: Recommendations,
+    fingerprint: str | None = None,
 ) -> int:
-    """Replace the (fold, target, model) slice of ``candidates`` in one transaction."""
+    """Replace the (fold, target, model) slice of ``candidates`` in one transaction, with the
+    ``fingerprint`` of what it was fitted from (:func:`candidate_fingerprint`)."""
     table = candidates_table(fold, target, model, recs)
     key = {"fold": fold, "target": target, "model": model}
-    return replace_slice(con, Tables.candidates, table, key, create_sql=CANDIDATES_DDL)
+    return replace_slice(con, Tables.candidates, table, key, create_sql=CANDIDATES_DDL,
+                         fingerprint=fingerprint)
+
+
+def candidate_fingerprint(con: duckdb.DuckDBPyConnection, config: dict, fold: str, target: str,
+                          model: str, params: dict, seed: int, top_n: int, *, every_user: bool) -> str:
+    """What a (fold, target, model) slice of ``candidates`` depends on: the warehouse build, the
+    generator's parameters and seed, the list length and which users it serves."""
+    users = "every user with history" if every_user else {
+        "max_train_users": (config.get("ranker") or {}).get("max_train_users"), "seed": config["seed"]}
+    return state.digest({
+        "build": state.current_build(con), "fold": fold, "target": target, "model": model,
+        "params": params, "seed": int(seed), "top_n": int(top_n), "users": users,
+        "listen_plus_threshold": listen_plus_threshold()})
 
 
 def candidate_users(con: duckdb.DuckDBPyConnection, config: dict, fold: str, target: str, *,
@@ -215,12 +231,14 @@ def candidate_users(con: duckdb.DuckDBPyConnection, config: dict, fold: str, tar
     return np.sort(rng.choice(users, size=int(limit), replace=False))
 
 
-def candidate_slices(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str, str]]:
-    """Every (fold, target, model) with rows in ``candidates``."""
-    if not con.execute("select count(*) from information_schema.tables where table_name = ?",
-                       [Tables.candidates]).fetchone()[0]:
-        return set()
-    return set(con.execute(f"select distinct fold, target, model from {Tables.candidates}").fetchall())
+def fresh_candidate_slices(con: duckdb.DuckDBPyConnection,
+                           expected: dict[tuple[str, str, str], str]) -> set[tuple[str, str, str]]:
+    """The (fold, target, model) slices of ``expected`` whose ``candidates`` rows were written with
+    the expected fingerprint (:func:`candidate_fingerprint`); others must be fitted again."""
+    keys = {(f, t, m): {"fold": f, "target": t, "model": m} for f, t, m in expected}
+    fresh = state.fresh_slices(con, Tables.candidates,
+                               [(keys[s], fp) for s, fp in expected.items()])
+    return {s for s in expected if state.slice_key(keys[s]) in fresh}
 
 
 def ranked_users(con: duckdb.DuckDBPyConnection, fold: str, target: str) -> np.ndarray:
@@ -301,3 +319,4 @@ def drop_candidate_slices(con: duckdb.DuckDBPyConnection, target: str, model: st
     if con.execute("select count(*) from information_schema.tables where table_name = ?",
                    [Tables.candidates]).fetchone()[0]:
         con.execute(f"delete from {Tables.candidates} where target = ? and model = ?", [target, model])
+    state.forget_slices(con, Tables.candidates, {"target": target, "model": model})

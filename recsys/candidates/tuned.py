@@ -20,7 +20,6 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from recsys.candidates import search_space, store
 from recsys.candidates.base import validate_n
@@ -29,6 +28,8 @@ from recsys.candidates.tuning import parse_metric, searched_space, tune_model
 from recsys.columns import Tables
 from recsys.config import Settings
 from recsys.errors import ConfigError
+from recsys.progress import progress_bar
+from recsys.protocol import listen_plus_threshold
 from recsys.run_manifest import data_profile
 from recsys.warehouse import open_warehouse, require_tables
 
@@ -110,7 +111,7 @@ def fingerprint(con: duckdb.DuckDBPyConnection, data_hash: str, config: dict, ta
         "target": target, "model": model, "space": cfg["search_space"].get(model),
         "trials": model_trials(cfg, model), "metric": cfg["metric"], "max_users": cfg["max_users"],
         "seed": int(config["seed"]), "params": explicit,
-        "listen_plus_min_ratio": config["candidates"].get("listen_plus_min_ratio", 50),
+        "listen_plus_threshold": listen_plus_threshold(),
     }
     return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -194,7 +195,7 @@ def ensure_tuned(
             val_targets = _val_targets(con, target, cfg["max_users"], seed)
             for model, key in todo:
                 start = time.perf_counter()
-                with tqdm(total=planned_trials(cfg, model, explicit.get(model) or {}),
+                with progress_bar(total=planned_trials(cfg, model, explicit.get(model) or {}),
                           desc=f"tune val/{target} {model}",
                           disable=not progress, leave=False) as bar:
                     result = tune_model(
@@ -202,6 +203,7 @@ def ensure_tuned(
                         metric=cfg["metric"], trials=model_trials(cfg, model), seed=seed,
                         base_params=explicit.get(model), on_trial=lambda p, v, bar=bar: bar.update(1),
                     )  # fmt: skip
+                    bar.set_postfix_str(f"best {result.metric} {result.value:.4f}")
                 seconds = time.perf_counter() - start
                 store.save_params(
                     con, target, model, result.params, fingerprint=key, metric=result.metric,
@@ -224,12 +226,12 @@ def _write_val_candidates(con, config: dict, result, data, write_fitted, progres
     start = time.perf_counter()
     generator = result.fitted
     users = store.candidate_users(con, config, "val", data.target, every_user=False)
-    with tqdm(total=len(users), desc=f"val/{data.target} {result.model} (tuned fit)", unit="user",
+    with progress_bar(total=len(users), desc=f"val/{data.target} {result.model} (tuned fit)", unit="user",
               disable=not progress, leave=False) as bar:  # fmt: skip
         if generator is None or generator.data is not data:
             bar.set_postfix_str("fitting")
             generator = make_generator(result.model, seed=int(config["seed"]),
                                        params=result.params).fit(data)
-        write_fitted(con, generator, data, users, validate_n(config["candidates"]["top_n"]), bar,
-                     start)
+        write_fitted(con, config, generator, data, users, validate_n(config["candidates"]["top_n"]),
+                     bar, start, every_user=False)
     result.fitted = None  # the fit's memory goes with the next model's tuning

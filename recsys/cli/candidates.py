@@ -20,7 +20,8 @@ def _split(value: str | None) -> list[str] | None:
 @click.command("candidates")
 @settings_options
 @click.option("--fold", "folds", default=",".join(FOLDS), show_default=True,
-              help=f"Comma-separated folds: {', '.join(FOLDS)}.")
+              help=f"Comma-separated folds: {', '.join(FOLDS)}, or val_<k> (k >= 2: the ranker's "
+                   "extra training folds, built with dbt var n_folds > k).")
 @click.option("--target", "targets", default=",".join(TARGETS), show_default=True,
               help=f"Comma-separated targets: {', '.join(TARGETS)}.")
 @click.option("--models", default=None,
@@ -29,8 +30,9 @@ def _split(value: str | None) -> list[str] | None:
               help="Tune on the val fold first every generator without values tuned on the same "
                    "inputs (reused otherwise); --no-tune fits code defaults and candidates.params.")
 @click.option("--skip-existing", is_flag=True,
-              help="Keep (fold, target, model) slices that already have candidates, e.g. the val "
-                   "slices `recsys tune` wrote from its chosen fit; fit only the others.")
+              help="Keep (fold, target, model) slices fitted from the same build, parameters, "
+                   "seed, top-N and users (their recorded fingerprint), e.g. the val slices "
+                   "`recsys tune` wrote from its chosen fit; fit only the others.")
 @click.option("--top-n", type=click.IntRange(min=1), default=None,
               help="Candidates per user (default: candidates.top_n of the config, 200).")
 @click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
@@ -41,8 +43,9 @@ def candidates(settings, folds, targets, models, tune, skip_existing, top_n, con
                quiet) -> None:
     """Fit candidate generators per fold and target and write the `candidates` table.
 
-    Users served are those of `eval_targets` for the fold and target; each gets its top-N items
-    (rank 1-based, ties by item_id). Hyperparameters are tuned on the val fold first (Optuna,
+    On test every user with target-type history is served (the paper's Coverage counts their
+    lists); on the training folds the evaluated users of `eval_targets` (or a seeded sample of
+    ranker.max_train_users of them). Each gets its top-N items (rank 1-based, ties by item_id). Hyperparameters are tuned on the val fold first (Optuna,
     `candidates.tuning` of the config: search spaces, trials, objective NDCG@100), saved in
     `candidate_params` with a fingerprint of their inputs, and reused while the inputs stay.
 

@@ -84,7 +84,8 @@ def _echo(result) -> None:
               help="Comma-separated generators (default: candidates.models); add two_stage to "
                    "include the ranker when listing models.")
 @click.option("--two-stage/--no-two-stage", default=True, show_default=True,
-              help="Train the LightGBM re-ranker on val and add its recommendations.")
+              help="Train the LightGBM re-ranker on ranker.train_folds (val, val_2, ...) and add "
+                   "its recommendations.")
 @click.option("--tune/--no-tune", default=None,
               help="Tune every generator on the val fold first, reusing values tuned on the same "
                    "inputs (default: candidates.tune, on); --no-tune fits code defaults and the "

@@ -41,11 +41,13 @@ def _echo_summary(summary: dict) -> None:
 @_config
 @_quiet
 def train_ranker(settings, targets, config_path, quiet):
-    """Train the LambdaRank re-ranker on the val fold, one model per target.
+    """Train the LambdaRank re-ranker on the folds of ranker.train_folds, one model per target.
 
-    Needs the `candidate_features` mart for val (run `recsys candidates` and
-    `recsys build` first). Saves reports/ranker/<target>.txt (+ .json with the feature list and
-    parameters) and writes the `ranker_feature_importance` table.
+    Fits the generators on those folds where their candidates are missing or stale (fitted from
+    another build, other parameters, seed or list length) and rebuilds the `candidate_features`
+    mart when it disagrees with `candidates`, then trains (early stopping on held-out users).
+    Saves reports/ranker/<target>.txt (+ .json with the feature list, parameters and the
+    warehouse build it learned from) and writes the `ranker_feature_importance` table.
 
     \b
     Example:

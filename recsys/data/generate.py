@@ -27,13 +27,13 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from tqdm.auto import tqdm
 
 from recsys.data.catalogue import build_catalogue, embedding_batches
 from recsys.data.events import build_samplers, generate_chunk
 from recsys.data.presets import get_preset
 from recsys.data.users import build_users
 from recsys.errors import ConfigError
+from recsys.progress import progress_bar
 from recsys.schema import (
     ALBUM_ITEM_MAPPING,
     ARTIST_ITEM_MAPPING,
@@ -182,7 +182,7 @@ def generate_dataset(
         }
         counts = dict.fromkeys(writers, 0)
         chunks = range(0, len(users), preset.chunk_users)
-        for i, first in enumerate(tqdm(chunks, desc=f"generate {size}", unit="chunk", disable=not progress)):
+        for i, first in enumerate(progress_bar(chunks, desc=f"generate {size}", unit="chunk", disable=not progress)):
             rows = np.arange(first, min(first + preset.chunk_users, len(users)))
             chunk_rng = np.random.default_rng([seed, _SIZE_STREAM[size], 1, i])
             events = generate_chunk(chunk_rng, cat, samplers, users, rows)

@@ -12,17 +12,11 @@ import duckdb
 
 from recsys.config import SQL_DIR
 from recsys.data.validate import require_valid_dataset
+from recsys.protocol import fold_bounds, listen_plus_threshold
 
 EVENT_NAMES = ("listens", "likes", "dislikes", "unlikes", "undislikes")
-LISTEN_PLUS_THRESHOLD = 50
-# The global temporal split of the Yambda protocol (YAMBDA.md): history end (exclusive),
-# target start (inclusive), target end (exclusive).
 SIGNAL_KS = (10, 100)
 SIGNAL_HALF_LIFE_HOURS = 24
-FOLD_BOUNDS = {
-    "val": (25_823_600, 25_825_400, 25_911_800),
-    "test": (25_911_800, 25_913_600, 2**32 - 1),
-}
 
 
 def _query(con: duckdb.DuckDBPyConnection, name: str, params: dict) -> dict:
@@ -60,7 +54,8 @@ def profile_dataset(root: Path | str, size: str) -> dict:
     con = duckdb.connect()
     try:
         events = {name: _query(con, "profile_events", {"path": paths[name]}) for name in EVENT_NAMES}
-        listens = _query(con, "profile_listens", {"path": paths["listens"]})
+        listens = _query(con, "profile_listens", {"path": paths["listens"],
+                                                  "listen_plus_threshold": listen_plus_threshold()})
         catalogue = _query(
             con,
             "profile_items",
@@ -88,12 +83,12 @@ def profile_dataset(root: Path | str, size: str) -> dict:
                     "history_end": bounds[0],
                     "target_start": bounds[1],
                     "target_end": bounds[2],
-                    "listen_plus_threshold": LISTEN_PLUS_THRESHOLD,
+                    "listen_plus_threshold": listen_plus_threshold(),
                 },
             )
-            for fold, bounds in FOLD_BOUNDS.items()
+            for fold, bounds in fold_bounds().items()
         }
-        test_bounds = FOLD_BOUNDS["test"]
+        test_bounds = fold_bounds()["test"]
         signals = {
             f"recall@{k}": _query(
                 con,
@@ -104,7 +99,7 @@ def profile_dataset(root: Path | str, size: str) -> dict:
                     "history_end": test_bounds[0],
                     "target_start": test_bounds[1],
                     "target_end": test_bounds[2],
-                    "listen_plus_threshold": LISTEN_PLUS_THRESHOLD,
+                    "listen_plus_threshold": listen_plus_threshold(),
                     "half_life_hours": SIGNAL_HALF_LIFE_HOURS,
                     "k": k,
                 },

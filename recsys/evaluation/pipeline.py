@@ -22,8 +22,15 @@ from recsys.errors import ConfigError, WarehouseError
 from recsys.evaluation.paper import paper_values
 from recsys.evaluation.report import ReportData, render_html
 from recsys.evaluation.runner import check_conventions, compute_metrics
-from recsys.evaluation.seeds import (SEP, base_model, extra_seeds, is_variant, seed_run_settings,
-                                     seed_summary, variant_name)
+from recsys.evaluation.seeds import (
+    SEP,
+    base_model,
+    extra_seeds,
+    is_variant,
+    seed_run_settings,
+    seed_summary,
+    variant_name,
+)
 from recsys.evaluation.sql import run_query, shell_command
 from recsys.evaluation.tables import csv_frame, headline_table, paper_table
 from recsys.evaluation.uncertainty import ordered_models, with_uncertainty

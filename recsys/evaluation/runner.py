@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 
 import duckdb
 import pandas as pd
-from tqdm.auto import tqdm
 
 from recsys.columns import Tables
 from recsys.errors import ConfigError, WarehouseError
 from recsys.evaluation.sql import CONVENTIONS, set_variables, sql_text
+from recsys.progress import progress_bar
 from recsys.warehouse import require_tables, table_exists
 
 CREATE_METRICS_PER_USER = f"""
@@ -137,7 +137,7 @@ def compute_metrics(
     for table, ddl in ((Tables.metrics_per_user, CREATE_METRICS_PER_USER),
                        (Tables.metrics, CREATE_METRICS)):
         _create_current(con, table, ddl)
-    for fold in tqdm(folds, desc="metrics", unit="fold", disable=not progress, leave=False):
+    for fold in progress_bar(folds, desc="metrics", unit="fold", disable=not progress, leave=False):
         _score_fold(con, fold, ks, conventions, per_user_queries, aggregate_queries,
                     {"diversity": list(diversity_ks) if diversity_ks else list(ks)})
     placeholders = ", ".join("?" for _ in folds) or "null"

@@ -11,11 +11,11 @@ from collections.abc import Sequence
 import duckdb
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from recsys.columns import Tables
 from recsys.evaluation.significance import bootstrap_intervals, paired_tests
 from recsys.evaluation.sql import ACCURACY_METRICS
+from recsys.progress import progress_bar
 
 KEYS = ["fold", "target", "model", "convention", "subset", "metric", "k"]
 GROUP = ["fold", "target", "convention", "subset"]
@@ -37,7 +37,7 @@ def with_uncertainty(
     """
     groups = metrics[GROUP].drop_duplicates().sort_values(GROUP)
     intervals, tests = [], []
-    for fold, target, convention, subset in tqdm(
+    for fold, target, convention, subset in progress_bar(
         list(groups.itertuples(index=False)), desc="bootstrap", unit="group",
         disable=not progress, leave=False,
     ):

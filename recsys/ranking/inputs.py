@@ -23,12 +23,15 @@ from recsys.warehouse import table_exists
 
 
 def missing_candidate_slices(
-    con, folds: Sequence[str], targets: Sequence[str], models: Sequence[str]
+    settings: Settings, config: Mapping[str, Any], con, folds: Sequence[str],
+    targets: Sequence[str], models: Sequence[str], rank_every_user: Sequence[str],
 ) -> list[tuple[str, str, str]]:
-    """(fold, target, model) slices of ``candidates`` with no rows."""
-    from recsys.candidates.store import candidate_slices
+    """(fold, target, model) slices of ``candidates`` that are missing or stale (fitted from
+    another build, other parameters, seed, list length or users: ``recsys.state``)."""
+    from recsys.candidates.runner import fresh_slices
+    from recsys.candidates.tuned import data_hash
 
-    have = candidate_slices(con)
+    have = fresh_slices(con, dict(config), folds, targets, models, rank_every_user, data_hash(settings))
     return [(f, t, m) for f in folds for t in targets for m in models if (f, t, m) not in have]
 
 
@@ -111,7 +114,8 @@ def ensure_inputs(
     dbt = dbt_vars(config)
     max_rank = dbt["candidate_max_rank"]
     with ranking_warehouse(settings) as con:
-        missing = missing_candidate_slices(con, folds, targets, models)
+        missing = missing_candidate_slices(settings, config, con, folds, targets, models,
+                                           rank_every_user)
     if missing:
         from recsys.candidates import run_candidates
 

@@ -14,10 +14,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
+from recsys import state
 from recsys.columns import TARGETS, Tables
 from recsys.config import Settings
+from recsys.progress import progress_bar
 from recsys.ranking.connection import ranking_warehouse
 from recsys.ranking.dataset import (
     column_types,
@@ -26,7 +27,7 @@ from recsys.ranking.dataset import (
 )
 from recsys.ranking.inputs import ensure_inputs
 from recsys.ranking.leakage import check_point_in_time
-from recsys.ranking.model import LightGBMRanker, top_k_per_user
+from recsys.ranking.model import LightGBMRanker, RankerError, top_k_per_user
 from recsys.ranking.recall import candidate_recall
 from recsys.ranking.settings import RankerConfig, ranker_config
 from recsys.ranking.store import (
@@ -72,13 +73,16 @@ def _train_one(con, settings, config, cfg, target, progress) -> dict[str, Any]:
         cfg.lightgbm_params(), train.feature_names, num_boost_round=cfg.num_boost_round,
         early_stopping_rounds=cfg.early_stopping_rounds,
     )
-    bar = tqdm(total=cfg.num_boost_round, desc=f"ranker {target}", disable=not progress, leave=False)
+    bar = progress_bar(total=cfg.num_boost_round, desc=f"ranker {target}", disable=not progress, leave=False)
     with bar:
         ranker.fit(
             train.features, train.labels, train.group_sizes(),
             valid=(valid.features, valid.labels, valid.group_sizes()) if len(valid) else None,
             on_iteration=lambda: bar.update(1),
         )
+        if bar.n < cfg.num_boost_round:
+            bar.set_postfix_str(f"early stopping: no held-out NDCG gain for "
+                                f"{cfg.early_stopping_rounds} rounds, best iteration {ranker.best_iteration}")
     gains = ranker.feature_importance()
     metadata = {
         "target": target,
@@ -89,6 +93,7 @@ def _train_one(con, settings, config, cfg, target, progress) -> dict[str, Any]:
         "ranker_config": asdict(cfg),
         "config": dict(config),
         "size": settings.size,
+        "build": state.current_build(con),  # the warehouse build it learned from
     }
     model_path, _ = ranker.save(model_dir(settings) / target, metadata)
     write_feature_importance(con, target, gains)
@@ -150,6 +155,12 @@ def train_ranker(
 
 def _rank_one(con, settings, cfg, target, fold) -> dict[str, Any]:
     ranker, meta = LightGBMRanker.load(model_dir(settings) / target)
+    if meta.get("build") != state.current_build(con):
+        raise RankerError(
+            f"The saved {target} ranker in {model_dir(settings)} was trained on another build of "
+            f"the warehouse {settings.warehouse} (other input files or dbt vars); train it again "
+            "on this one: `recsys train-ranker` (or `recsys evaluate`)."
+        )
     models, per_model = meta["models"], int(meta["candidates_per_model"])
     check_point_in_time(con, fold)
     # every user with candidates: on the evaluated fold the generators serve every user with
@@ -209,7 +220,7 @@ def rank(
     cfg = ranker_config(config)
     out = {}
     with ranking_warehouse(settings) as con:
-        for target in tqdm(targets, desc=f"rank {fold}", disable=not progress, leave=False):
+        for target in progress_bar(targets, desc=f"rank {fold}", disable=not progress, leave=False):
             out[target] = _rank_one(con, settings, cfg, target, fold)
     return out
 

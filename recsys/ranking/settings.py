@@ -143,12 +143,16 @@ def dbt_vars(config: Mapping[str, Any]) -> dict[str, Any]:
 
     ``n_folds`` builds every training fold; ``candidate_max_rank`` keeps only the candidates the
     ranker reads (rank <= ``ranker.candidates_per_model``) in ``candidate_features``, or all
-    (``None``) when that is every candidate (``>= candidates.top_n``).
+    (``None``) when that is every candidate (``>= candidates.top_n``); ``candidate_models`` is
+    the generator registry (``recsys.candidates.registry.GENERATORS``).
     """
     per_model = _positive_int(dict(config.get("ranker") or {}), "candidates_per_model", 200)
     top_n = (config.get("candidates") or {}).get("top_n")
     max_rank = None if isinstance(top_n, int) and per_model >= top_n else per_model
-    return {"n_folds": required_n_folds(config), "candidate_max_rank": max_rank}
+    from recsys.candidates.registry import GENERATORS
+
+    return {"n_folds": required_n_folds(config), "candidate_max_rank": max_rank,
+            "candidate_models": list(GENERATORS)}  # the registry owns the generator list
 
 
 def ranker_config(config: Mapping[str, Any]) -> RankerConfig:

@@ -1,6 +1,6 @@
 -- Purpose: listening behaviour: repeats, played ratio, timestamps, popularity concentration.
 -- Grain:   one row.
--- Params:  $path  listens.parquet.
+-- Params:  $path  listens.parquet; $listen_plus_threshold  dbt var listen_plus_threshold (50).
 with listens as (
     select uid, item_id, timestamp, played_ratio_pct from read_parquet($path)
 ),
@@ -16,7 +16,7 @@ ranked_items as (
 
 select
     1 - count(distinct (uid::ubigint << 32) | item_id) / count(*) as repeat_listen_ratio,
-    avg((played_ratio_pct >= 50)::int) as listen_plus_share,
+    avg((played_ratio_pct >= $listen_plus_threshold)::int) as listen_plus_share,
     avg((played_ratio_pct > 100)::int) as played_over_100_share,
     min(timestamp) as min_timestamp,
     max(timestamp) as max_timestamp,

@@ -6,7 +6,13 @@ import pandas as pd
 import pytest
 
 from recsys.errors import ConfigError
-from recsys.evaluation.seeds import base_model, extra_seeds, seed_run_settings, seed_summary, variant_name
+from recsys.evaluation.seeds import (
+    base_model,
+    extra_seeds,
+    seed_run_settings,
+    seed_summary,
+    variant_name,
+)
 from recsys.evaluation.tables import paper_table
 
 

@@ -3,7 +3,7 @@
 Every user u of a fold has six candidates, items 10*u + 1 .. 10*u + 6 (plus one item shared
 by all users, 999). Items ending in 1 and 2 are the user's targets (in ``eval_targets``) and
 have ``user_item_listens`` = 5 (others 0): that feature separates positives perfectly. The
-generator ``pop`` ranks the six items in the order 6, 5, ..., 1 (targets last); ``hist``
+generator ``mostpop`` ranks the six items in the order 6, 5, ..., 1 (targets last); ``history``
 proposes only items ending in 1, 3 and 5. Users 1..N are evaluated; user 1000 has candidates
 but no targets (not evaluated).
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 import pytest
+from ranking_fixtures import mark_candidates_fresh
 
 from recsys.config import Settings
 
@@ -28,9 +29,9 @@ def candidate_rows(fold: str, target: str, n_users: int = N_USERS) -> list[dict]
             rows.append(
                 {
                     "fold": fold, "target": target, "uid": uid, "item_id": item,
-                    "rank_pop": 7 - j, "score_pop": float(j) / 10,
-                    "rank_hist": (j + 1) // 2 if j % 2 == 1 else None,
-                    "score_hist": 1.0 / j if j % 2 == 1 else None,
+                    "rank_mostpop": 7 - j, "score_mostpop": float(j) / 10,
+                    "rank_history": (j + 1) // 2 if j % 2 == 1 else None,
+                    "score_history": 1.0 / j if j % 2 == 1 else None,
                     "user_item_listens": 5 if positive else 0,
                     "artist_id": 7, "last_listen_ts": 100,
                 }
@@ -38,7 +39,7 @@ def candidate_rows(fold: str, target: str, n_users: int = N_USERS) -> list[dict]
         rows.append(
             {
                 "fold": fold, "target": target, "uid": uid, "item_id": 999,
-                "rank_pop": 7, "score_pop": 0.05, "rank_hist": None, "score_hist": None,
+                "rank_mostpop": 7, "score_mostpop": 0.05, "rank_history": None, "score_history": None,
                 "user_item_listens": 0, "artist_id": 7, "last_listen_ts": 100,
             }
         )
@@ -53,8 +54,8 @@ def build_warehouse(path, n_users: int = N_USERS, folds=("val", "test"), targets
         """
         create table candidate_features as
         select fold, target, uid::uinteger as uid, item_id::uinteger as item_id,
-               rank_pop::integer as rank_pop, score_pop::double as score_pop,
-               rank_hist::integer as rank_hist, score_hist::double as score_hist,
+               rank_mostpop::integer as rank_mostpop, score_mostpop::double as score_mostpop,
+               rank_history::integer as rank_history, score_history::double as score_history,
                user_item_listens::bigint as user_item_listens,
                artist_id::uinteger as artist_id, last_listen_ts::uinteger as last_listen_ts
         from features_df
@@ -63,11 +64,11 @@ def build_warehouse(path, n_users: int = N_USERS, folds=("val", "test"), targets
     con.execute(
         """
         create table candidates as
-        select fold, target, 'pop' as model, uid, item_id, rank_pop as rank, score_pop as score
+        select fold, target, 'mostpop' as model, uid, item_id, rank_mostpop as rank, score_mostpop as score
         from candidate_features
         union all
-        select fold, target, 'hist', uid, item_id, rank_hist, score_hist
-        from candidate_features where rank_hist is not null
+        select fold, target, 'history', uid, item_id, rank_history, score_history
+        from candidate_features where rank_history is not null
         """
     )
     con.execute(
@@ -105,9 +106,11 @@ def three_folds(tmp_path):
 
 
 @pytest.fixture
-def settings(warehouse, tmp_path):
-    return Settings(warehouse=warehouse, reports_dir=tmp_path / "reports", temp_dir=tmp_path / "tmp",
-                    memory_limit="1GB", threads=1)
+def settings(warehouse, tmp_path, config):
+    out = Settings(warehouse=warehouse, reports_dir=tmp_path / "reports", temp_dir=tmp_path / "tmp",
+                   memory_limit="1GB", threads=1)
+    mark_candidates_fresh(out, config)
+    return out
 
 
 @pytest.fixture
@@ -121,7 +124,7 @@ def config():
     cfg["ranker"]["num_boost_round"] = 20
     cfg["ranker"]["early_stopping_rounds"] = 5
     cfg["ranker"]["candidates_per_model"] = 6
-    cfg["candidates"]["models"] = ["pop", "hist"]
+    cfg["candidates"]["models"] = ["mostpop", "history"]
     cfg["ranker"]["models"] = None  # = candidates.models
     cfg["ranker"]["train_folds"] = ["val"]  # the fixture warehouse has folds val and test
     cfg["ranker"]["graded_labels"] = None  # binary labels (test_ranking_training covers graded)

@@ -24,7 +24,7 @@ def test_rank_without_a_trained_model_says_what_to_do(settings, tmp_path):
 def test_train_then_rank_from_the_command_line(settings, config, tmp_path):
     user = tmp_path / "c.yml"
     user.write_text(
-        "candidates: {models: [pop, hist]}\n"
+        "candidates: {models: [mostpop, history]}\n"
         "ranker:\n  models: null\n  train_folds: [val]\n  candidates_per_model: 6\n  num_boost_round: 5\n"
         "  params: {min_data_in_leaf: 1}\n  extra_params: {min_data_in_bin: 1}\n"
     )

@@ -57,16 +57,16 @@ def test_user_split_is_seeded_and_keeps_users_whole():
 def test_feature_columns_skip_keys_ids_timestamps_and_unmerged_generators(warehouse):
     con = duckdb.connect(str(warehouse))
     types = column_types(con, "candidate_features")
-    assert feature_columns(types, ["pop", "hist"]) == [
-        "rank_pop", "score_pop", "rank_hist", "score_hist", "user_item_listens",
+    assert feature_columns(types, ["mostpop", "history"]) == [
+        "rank_mostpop", "score_mostpop", "rank_history", "score_history", "user_item_listens",
     ]
-    assert feature_columns(types, ["pop"], exclude=["score_pop"]) == ["rank_pop", "user_item_listens"]
+    assert feature_columns(types, ["mostpop"], exclude=["score_mostpop"]) == ["rank_mostpop", "user_item_listens"]
 
 
 def test_load_frame_labels_sorting_merge_filter_and_missing_values(warehouse):
     con = duckdb.connect(str(warehouse), read_only=True)
-    frame = load_frame(con, "val", "listen_plus", models=["pop", "hist"], per_model=6)
-    # 6 candidates per evaluated user; the shared item 999 (pop rank 7) is beyond N = 6;
+    frame = load_frame(con, "val", "listen_plus", models=["mostpop", "history"], per_model=6)
+    # 6 candidates per evaluated user; the shared item 999 (mostpop rank 7) is beyond N = 6;
     # user 1000 has no targets, so it is not evaluated
     assert len(frame) == 6 * N_USERS
     assert frame.group_sizes().tolist() == [6] * N_USERS
@@ -74,19 +74,19 @@ def test_load_frame_labels_sorting_merge_filter_and_missing_values(warehouse):
     assert (order == np.arange(len(frame))).all()
     assert frame.labels.sum() == 2 * N_USERS
     assert (frame.labels == (frame.item_ids % 10 <= 2)).all()
-    hist = frame.features[:, frame.feature_names.index("rank_hist")]
-    assert np.isnan(hist[frame.item_ids % 2 == 0]).all()
+    history = frame.features[:, frame.feature_names.index("rank_history")]
+    assert np.isnan(history[frame.item_ids % 2 == 0]).all()
     assert frame.features.dtype == np.float32
 
 
 def test_load_frame_merges_any_generator_within_n(warehouse):
     con = duckdb.connect(str(warehouse), read_only=True)
-    # N = 3: pop contributes items j = 4, 5, 6 and hist j = 1, 3, 5 -> union {1, 3, 4, 5, 6}
-    frame = load_frame(con, "val", "listen_plus", models=["pop", "hist"], per_model=3)
+    # N = 3: mostpop contributes items j = 4, 5, 6 and history j = 1, 3, 5 -> union {1, 3, 4, 5, 6}
+    frame = load_frame(con, "val", "listen_plus", models=["mostpop", "history"], per_model=3)
     assert sorted(set((frame.item_ids % 10).tolist())) == [1, 3, 4, 5, 6]
-    only_pop = load_frame(con, "val", "listen_plus", models=["pop"], per_model=3)
-    assert sorted(set((only_pop.item_ids % 10).tolist())) == [4, 5, 6]
-    assert "rank_hist" not in only_pop.feature_names
+    only_mostpop = load_frame(con, "val", "listen_plus", models=["mostpop"], per_model=3)
+    assert sorted(set((only_mostpop.item_ids % 10).tolist())) == [4, 5, 6]
+    assert "rank_history" not in only_mostpop.feature_names
 
 
 def test_load_frame_names_missing_generator_and_feature(warehouse):
@@ -94,4 +94,4 @@ def test_load_frame_names_missing_generator_and_feature(warehouse):
     with pytest.raises(RankingDataError, match="ials"):
         load_frame(con, "val", "listen_plus", models=["ials"])
     with pytest.raises(RankingDataError, match="days_since"):
-        load_frame(con, "val", "listen_plus", features=["rank_pop", "days_since"])
+        load_frame(con, "val", "listen_plus", features=["rank_mostpop", "days_since"])

@@ -15,7 +15,7 @@ def con(tmp_path):
             ('val', 'listen_plus', 1::uinteger, 10::uinteger, 1, 2::bigint, 8::bigint, 4::bigint),
             ('val', 'listen_plus', 1::uinteger, 11::uinteger, 2, 6::bigint, 8::bigint, 4::bigint),
             ('val', 'listen_plus', 2::uinteger, 10::uinteger, 1, 0::bigint, 0::bigint, 0::bigint)
-        ) t(fold, target, uid, item_id, rank_hist, ui_listen_events, user_listen_events,
+        ) t(fold, target, uid, item_id, rank_history, ui_listen_events, user_listen_events,
             user_distinct_items)
     """)
     con.execute("""
@@ -35,10 +35,10 @@ def test_derivable_needs_every_input():
 
 def test_derived_ratios_are_features_and_computed_per_row(con):
     types = column_types(con, "candidate_features")
-    names = feature_columns(types, ["hist"])
+    names = feature_columns(types, ["history"])
     assert names[-2:] == ["ui_listen_share", "user_listens_per_item"]
-    assert "user_listens_per_item" not in feature_columns(types, ["hist"], exclude=["user_listens_per_item"])
-    frame = load_frame(con, "val", "listen_plus", models=["hist"], per_model=5)
+    assert "user_listens_per_item" not in feature_columns(types, ["history"], exclude=["user_listens_per_item"])
+    frame = load_frame(con, "val", "listen_plus", models=["history"], per_model=5)
     share = frame.features[:, frame.feature_names.index("ui_listen_share")]
     per_item = frame.features[:, frame.feature_names.index("user_listens_per_item")]
     np.testing.assert_allclose(share[:2], [0.25, 0.75])
@@ -51,6 +51,6 @@ def test_derived_ratios_are_features_and_computed_per_row(con):
 def test_trained_derived_feature_needs_its_inputs(con):
     con.execute("alter table candidate_features drop column user_distinct_items")
     with pytest.raises(RankingDataError, match="user_listens_per_item"):
-        load_frame(con, "val", "listen_plus", models=["hist"], features=["rank_hist", "user_listens_per_item"])
-    frame = load_frame(con, "val", "listen_plus", models=["hist"], features=["rank_hist", "ui_listen_share"])
-    assert frame.feature_names == ["rank_hist", "ui_listen_share"]
+        load_frame(con, "val", "listen_plus", models=["history"], features=["rank_history", "user_listens_per_item"])
+    frame = load_frame(con, "val", "listen_plus", models=["history"], features=["rank_history", "ui_listen_share"])
+    assert frame.feature_names == ["rank_history", "ui_listen_share"]

@@ -11,15 +11,15 @@ N_USERS = 30  # as in conftest.py
 @pytest.mark.parametrize(
     ("n", "expected"),
     [
-        # N = 6: pop proposes all six items (both targets); hist items 1, 3, 5 (one target of two)
-        (6, {"pop": 1.0, "hist": 0.5, "merged": 1.0}),
-        # N = 3: pop proposes items 4-6 (no target); hist still items 1, 3, 5
-        (3, {"pop": 0.0, "hist": 0.5, "merged": 0.5}),
+        # N = 6: mostpop proposes all six items (both targets); history items 1, 3, 5 (one target of two)
+        (6, {"mostpop": 1.0, "history": 0.5, "merged": 1.0}),
+        # N = 3: mostpop proposes items 4-6 (no target); history still items 1, 3, 5
+        (3, {"mostpop": 0.0, "history": 0.5, "merged": 0.5}),
     ],
 )
 def test_candidate_recall_per_generator_and_merged(warehouse, n, expected):
     con = duckdb.connect(str(warehouse), read_only=True)
-    recall = candidate_recall(con, "test", "listen_plus", ["pop", "hist"], n)
+    recall = candidate_recall(con, "test", "listen_plus", ["mostpop", "history"], n)
     assert dict(zip(recall["source"], recall["recall"], strict=True)) == expected
     assert (recall["targets"] == 2 * N_USERS).all()
 
@@ -51,9 +51,9 @@ def test_train_then_rank_writes_two_stage_recommendations(settings, config):
     gains = con.execute(
         "select feature from ranker_feature_importance where target = 'listen_plus' order by gain desc"
     ).fetchall()
-    # user_item_listens and the pop rank/score (targets are pop's last two) separate perfectly
-    assert gains[0][0] in {"user_item_listens", "rank_pop", "score_pop"}
-    assert {g for (g,) in gains} == {"rank_pop", "score_pop", "rank_hist", "score_hist", "user_item_listens"}
+    # user_item_listens and the mostpop rank/score (targets are mostpop's last two) separate perfectly
+    assert gains[0][0] in {"user_item_listens", "rank_mostpop", "score_mostpop"}
+    assert {g for (g,) in gains} == {"rank_mostpop", "score_mostpop", "rank_history", "score_history", "user_item_listens"}
 
 
 def test_rank_is_reproducible(settings, config):
@@ -75,11 +75,14 @@ def test_run_two_stage_uses_existing_fresh_inputs(settings, config):
     assert folds == [("test",), ("val",)]
 
 
-def test_stale_and_missing_inputs_are_detected(warehouse):
+def test_stale_and_missing_inputs_are_detected(settings, config, warehouse):
     con = duckdb.connect(str(warehouse))
-    assert missing_candidate_slices(con, ["val"], ["listen_plus", "like"], ["pop"]) == [
-        ("val", "like", "pop")
-    ]
+    assert missing_candidate_slices(settings, config, con, ["val"], ["listen_plus", "like"],
+                                    ["mostpop"], ["test"]) == [("val", "like", "mostpop")]
+    # a slice written with other settings (here: another list length) is stale, not reused
+    other = {**config, "candidates": {**config["candidates"], "top_n": 7}}
+    assert missing_candidate_slices(settings, other, con, ["val"], ["listen_plus"], ["mostpop"],
+                                    ["test"]) == [("val", "listen_plus", "mostpop")]
     assert stale_feature_slices(con, ["val", "test"], ["listen_plus"]) == []
     con.execute("delete from candidate_features where fold = 'test' and uid = 1")
     assert stale_feature_slices(con, ["val", "test"], ["listen_plus"]) == [("test", "listen_plus")]
@@ -90,7 +93,7 @@ def test_changed_candidate_rank_makes_features_stale(warehouse):
     # same (uid, item_id) pairs, one rank swapped: a row count alone would not notice
     con.execute(
         "update candidates set rank = case rank when 1 then 2 else 1 end "
-        "where fold = 'val' and model = 'pop' and uid = 4 and rank in (1, 2)"
+        "where fold = 'val' and model = 'mostpop' and uid = 4 and rank in (1, 2)"
     )
     assert stale_feature_slices(con, ["val", "test"], ["listen_plus"]) == [("val", "listen_plus")]
 

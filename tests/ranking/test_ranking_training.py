@@ -4,6 +4,7 @@ import duckdb
 import numpy as np
 import pytest
 
+from recsys.candidates.registry import GENERATORS
 from recsys.errors import ConfigError
 from recsys.ranking import train_ranker
 from recsys.ranking.dataset import RankingDataError, group_sizes
@@ -11,7 +12,7 @@ from recsys.ranking.inputs import stale_feature_slices
 from recsys.ranking.settings import dbt_vars, ranker_config, required_n_folds
 from recsys.ranking.training import load_training_set, plan_queries
 
-MODELS = ["pop", "hist"]
+MODELS = ["mostpop", "history"]
 N_USERS = 30  # as in conftest.py
 
 
@@ -64,10 +65,13 @@ def test_max_train_queries_caps_and_is_seeded(config):
 
 
 def test_train_ranker_on_two_folds_reports_queries_per_fold(three_folds, config, tmp_path):
+    from ranking_fixtures import mark_candidates_fresh
+
     from recsys.config import Settings
 
     settings = Settings(warehouse=three_folds, reports_dir=tmp_path / "reports",
                         temp_dir=tmp_path / "tmp", memory_limit="1GB", threads=1)
+    mark_candidates_fresh(settings, config)  # as if the generators had written them
     config["ranker"]["train_folds"] = ["val", "val_2"]
     info = train_ranker(settings, config, targets=["listen_plus"], progress=False)["listen_plus"]
     assert info["train_folds"] == ["val", "val_2"]
@@ -117,13 +121,13 @@ def test_group_sizes_split_equal_users_of_different_folds():
 
 
 def test_staleness_counts_only_the_ranks_the_ranker_reads(warehouse):
-    # a mart built with candidate_max_rank = 6 lacks pop's rank-7 row (item 999) of each user
+    # a mart built with candidate_max_rank = 6 lacks mostpop's rank-7 row (item 999) of each user
     with duckdb.connect(str(warehouse)) as con:
-        con.execute("delete from candidate_features where fold = 'test' and rank_pop = 7")
+        con.execute("delete from candidate_features where fold = 'test' and rank_mostpop = 7")
         assert stale_feature_slices(con, ["val", "test"], ["listen_plus"]) == [("test", "listen_plus")]
         assert stale_feature_slices(con, ["val", "test"], ["listen_plus"], max_rank=6) == []
         # a changed rank within the top 6 is still noticed
-        con.execute("update candidates set rank = 9 where fold = 'val' and model = 'pop' and uid = 3 and rank = 1")
+        con.execute("update candidates set rank = 9 where fold = 'val' and model = 'mostpop' and uid = 3 and rank = 1")
         assert stale_feature_slices(con, ["val", "test"], ["listen_plus"], max_rank=6) == [("val", "listen_plus")]
 
 
@@ -152,7 +156,8 @@ def test_recsys_build_passes_the_config_folds_to_dbt(monkeypatch, tmp_path):
     result = CliRunner().invoke(main, ["build", "--config", str(user), "--quiet"],
                                 env={"RECSYS_WAREHOUSE": str(tmp_path / "w.duckdb")})
     assert result.exit_code == 0, result.output
-    assert seen["vars"] == {"n_folds": 4, "candidate_max_rank": 100}
+    assert seen["vars"] == {"n_folds": 4, "candidate_max_rank": 100,
+                            "candidate_models": list(GENERATORS)}
 
 
 def test_graded_labels_are_capped_event_counts(warehouse, config):

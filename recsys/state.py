@@ -1,0 +1,131 @@
+"""What the Python-written tables were computed from: the build's fingerprint and each slice's.
+
+A warehouse build is identified by the fingerprint of its inputs: the input files (their parquet
+footers), the dbt vars and :data:`SCHEMA_VERSION` (bump it when a Python table's layout or
+meaning changes). ``recsys build`` records it in ``build_state`` (one row) inside the staged
+warehouse, before the staged file replaces the old one. When it differs from the fingerprint of
+the build before (or none was recorded), every Python-written table is dropped in the same step:
+candidates, tuned parameters, recommendations and metrics of other data are never read again.
+
+Within one build, a slice of a Python-written table (``candidates`` of one fold, target and model)
+records the fingerprint of what it was computed from in ``slice_state`` (table, slice key,
+fingerprint), in the same transaction as its rows (``recsys.warehouse.replace_slice``). A stage
+that reuses slices reads only those whose fingerprint equals the one it would compute now
+(:func:`fresh_slices`), so a change of parameters, seed, list length or user sample refits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from recsys.columns import Tables
+
+# bump when a Python-written table's layout or meaning changes: every build then starts clean
+SCHEMA_VERSION = 1
+BUILD_STATE = "build_state"
+SLICE_STATE = "slice_state"
+# tables written by Python (and the SQL metrics), dropped when the build's inputs change
+PYTHON_TABLES = (
+    Tables.candidates, Tables.candidate_params, Tables.recommendations, Tables.metrics_per_user,
+    Tables.metrics, Tables.model_runs, Tables.candidate_recall, "ranker_feature_importance",
+    SLICE_STATE,
+)  # fmt: skip
+# dbt vars that shape candidate_features only (checked against `candidates` by content, not here)
+FEATURE_ONLY_VARS = ("candidate_max_rank", "candidate_models")
+SLICE_STATE_DDL = f"""
+create table if not exists {SLICE_STATE} (
+    table_name varchar, slice_key varchar, fingerprint varchar
+)"""
+
+
+def digest(inputs: Mapping[str, Any]) -> str:
+    """A short stable hash of a JSON-able mapping."""
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def build_fingerprint(data_hash: str, dbt_vars: Mapping[str, Any]) -> str:
+    """The fingerprint of a build: input files, dbt vars and the schema version."""
+    return digest({"data": data_hash, "vars": dict(dbt_vars), "schema": SCHEMA_VERSION})
+
+
+def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(con.execute("select count(*) from information_schema.tables where table_name = ?",
+                            [table]).fetchone()[0])
+
+
+def record_build(path: Path, fingerprint: str, details: Mapping[str, Any]) -> list[str]:
+    """Record ``fingerprint`` as the build of the warehouse file at ``path``; when it differs from
+    the recorded one (or none is), drop every Python-written table. Returns the dropped tables."""
+    con = duckdb.connect(str(path))
+    try:
+        previous = current_build(con)
+        dropped = []
+        if previous != fingerprint:
+            for table in PYTHON_TABLES:
+                if _exists(con, table):
+                    con.execute(f'drop table "{table}"')
+                    dropped.append(table)
+        con.execute(f"create or replace table {BUILD_STATE} (fingerprint varchar, details varchar, "
+                    "schema_version integer)")
+        con.execute(f"insert into {BUILD_STATE} values (?, ?, ?)",
+                    [fingerprint, json.dumps(dict(details), sort_keys=True, default=str), SCHEMA_VERSION])
+        con.execute("checkpoint")
+        return dropped
+    finally:
+        con.close()
+
+
+def current_build(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The fingerprint of the build the warehouse holds (None before ``recsys build`` recorded one)."""
+    if not _exists(con, BUILD_STATE):
+        return None
+    row = con.execute(f"select fingerprint from {BUILD_STATE}").fetchone()
+    return None if row is None else str(row[0])
+
+
+def slice_key(key: Mapping[str, Any]) -> str:
+    return json.dumps({k: str(v) for k, v in key.items()}, sort_keys=True)
+
+
+def record_slice(con: duckdb.DuckDBPyConnection, table: str, key: Mapping[str, Any],
+                 fingerprint: str) -> None:
+    """Record ``fingerprint`` for the slice ``key`` of ``table`` (call inside the slice's
+    transaction: ``recsys.warehouse.replace_slice`` does)."""
+    con.execute(SLICE_STATE_DDL)
+    k = slice_key(key)
+    con.execute(f"delete from {SLICE_STATE} where table_name = ? and slice_key = ?", [table, k])
+    con.execute(f"insert into {SLICE_STATE} values (?, ?, ?)", [table, k, fingerprint])
+
+
+def forget_slices(con: duckdb.DuckDBPyConnection, table: str, match: Mapping[str, Any]) -> None:
+    """Drop the recorded fingerprints of ``table``'s slices whose key contains ``match``."""
+    if not _exists(con, SLICE_STATE):
+        return
+    rows = con.execute(f"select slice_key from {SLICE_STATE} where table_name = ?", [table]).fetchall()
+    want = {k: str(v) for k, v in match.items()}
+    for (k,) in rows:
+        key = json.loads(k)
+        if all(key.get(name) == value for name, value in want.items()):
+            con.execute(f"delete from {SLICE_STATE} where table_name = ? and slice_key = ?", [table, k])
+
+
+def fresh_slices(con: duckdb.DuckDBPyConnection, table: str,
+                 expected: Iterable[tuple[Mapping[str, Any], str]]) -> set[str]:
+    """Slice keys (:func:`slice_key`) of ``table`` whose recorded fingerprint equals the expected
+    one (``expected``: ``(key, fingerprint)`` pairs); a slice without a record is not fresh."""
+    if not _exists(con, SLICE_STATE):
+        return set()
+    recorded = dict(con.execute(f"select slice_key, fingerprint from {SLICE_STATE} "
+                                "where table_name = ?", [table]).fetchall())
+    out = set()
+    for key, fingerprint in expected:
+        k = slice_key(key)
+        if recorded.get(k) == fingerprint:
+            out.add(k)
+    return out
