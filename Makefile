@@ -12,7 +12,7 @@ BENCH_SIZES ?= tiny small
 CONFIG ?=
 CONFIG_FLAG := $(if $(CONFIG),--config $(CONFIG))
 
-.PHONY: help setup lock data validate build evaluate run test bench lint clean shell docs
+.PHONY: help setup lock data validate build evaluate run test bench bench-docs lint clean shell docs
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ test: $(BIN)/recsys ## run the test suite (fast: tiny generated data)
 
 bench: $(BIN)/recsys ## benchmark every stage at BENCH_SIZES, write reports/bench.{json,md}
 	$(BIN)/recsys bench --sizes $(BENCH_SIZES) $(CONFIG_FLAG)
+
+bench-docs: ## docs/bench.md = docs/bench-method.md + reports/bench.md of the latest run
+	{ cat docs/bench-method.md; echo; cat reports/bench.md; } > docs/bench.md.tmp && mv docs/bench.md.tmp docs/bench.md
 
 lint: $(BIN)/recsys ## ruff over the Python code
 	$(BIN)/ruff check recsys tests

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 from recsys.candidates.data import TrainData, run_positions  # noqa: F401 (re-exported)
@@ -216,6 +217,73 @@ class CandidateGenerator:
     def recommend(self, uids: np.ndarray, n: int) -> Recommendations:
         """Top ``n`` items for each user in ``uids`` (external ids), ties by ``item_id`` asc."""
         return Recommendations.concat([recs for _, recs in self.recommend_blocks(uids, n)])
+
+    def recommend_frame(self, uids, n: int = 10, *, exclude_seen: bool | None = None) -> pd.DataFrame:
+        """Top ``n`` per user as a DataFrame ``uid, item_id, rank, score`` (rank 1-based).
+
+        ``exclude_seen`` drops the users' own items (``None``: the generator's parameter).
+
+        >>> import pandas as pd
+        >>> from recsys.candidates import TrainData, make_generator
+        >>> events = pd.DataFrame({"uid": [1, 1, 2, 2, 3, 3], "item_id": [10, 11, 10, 12, 11, 12],
+        ...                        "timestamp": [1, 2, 3, 4, 5, 6]})
+        >>> model = make_generator("itemknn", seed=0).fit(TrainData.from_events(events))
+        >>> model.recommend_frame([1], n=2, exclude_seen=True)
+           uid  item_id  rank     score
+        0    1       12     1  1.000000
+        """
+        uids = np.asarray(uids, dtype=np.uint32)
+        saved = self.params.get("exclude_seen")
+        if exclude_seen is not None:
+            if "exclude_seen" not in self.defaults:
+                raise ConfigError(f"Generator '{self.name}' has no exclude_seen option.")
+            self.params["exclude_seen"] = bool(exclude_seen)
+        try:
+            recs = self.recommend(uids, n)
+        finally:
+            if exclude_seen is not None:
+                self.params["exclude_seen"] = saved
+        return pd.DataFrame({"uid": recs.uid, "item_id": recs.item_id, "rank": recs.ranks(),
+                             "score": recs.score})
+
+    def similar_items(self, item_id: int, n: int = 10) -> pd.DataFrame:
+        """The ``n`` items most similar to ``item_id`` (``item_id, rank, score``), for generators
+        with an item representation (ItemKNN's similarity, iALS / BPR item factors, audio
+        embeddings); the item itself is left out."""
+        if self.data is None:
+            raise ConfigError(f"Generator '{self.name}' is not fitted: call fit(data) first.")
+        idx = int(self.data.items.to_internal(np.array([item_id]))[0])
+        if idx < 0:
+            raise ConfigError(f"Item {item_id} is not in the data this generator was fitted on.")
+        scores = np.asarray(self._item_similarities(idx), dtype=np.float64).ravel()
+        scores[idx] = -np.inf
+        _, cols, values = top_n_dense(scores[None, :], validate_n(n))
+        return pd.DataFrame({"item_id": self.data.items.to_external(cols),
+                             "rank": np.arange(1, len(cols) + 1), "score": values})
+
+    def _item_similarities(self, item_idx: int) -> np.ndarray:
+        """Similarity of item ``item_idx`` to every item (internal order), ``-inf`` for none."""
+        raise ConfigError(f"Generator '{self.name}' has no item-to-item similarity; use itemknn, "
+                          "ials, bpr or audio.")
+
+    def save(self, path) -> None:
+        """Pickle the fitted generator (with the data it was fitted on) to ``path``."""
+        import pickle
+
+        from recsys.atomic import write_bytes_atomic
+
+        write_bytes_atomic(path, pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL))
+
+    @staticmethod
+    def load(path) -> CandidateGenerator:
+        """A generator saved by :meth:`save` (only load files you wrote: pickle runs code)."""
+        import pickle
+        from pathlib import Path
+
+        model = pickle.loads(Path(path).read_bytes())
+        if not isinstance(model, CandidateGenerator):
+            raise ConfigError(f"{path} does not hold a saved candidate generator.")
+        return model
 
     def recommend_blocks(self, uids: np.ndarray, n: int) -> Iterator[tuple[int, Recommendations]]:
         """Like :meth:`recommend`, one block at a time: yields ``(users in block, recs)``."""

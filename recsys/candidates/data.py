@@ -191,6 +191,54 @@ class TrainData:
             data.embeddings, data.has_embedding = data._map_embeddings(embeddings)
         return data
 
+    @classmethod
+    def from_events(cls, events: pd.DataFrame, *, cutoff: int | None = None,
+                    embeddings: pd.DataFrame | None = None) -> TrainData:
+        """Training data from a DataFrame of your own events (``uid, item_id, timestamp``).
+
+        Every row is one positive event (a Listen+ listen, a like, a purchase); the events
+        before ``cutoff`` (default: all) form the history, aggregated per (uid, item_id) as the
+        warehouse mart ``train_interactions`` would be. ``embeddings`` (``item_id,
+        normalized_embed``) are for the ``audio`` generator.
+
+        >>> import pandas as pd
+        >>> events = pd.DataFrame({"uid": [1, 1, 2, 2, 3], "item_id": [10, 11, 10, 12, 11],
+        ...                        "timestamp": [5, 6, 7, 8, 9]})
+        >>> data = TrainData.from_events(events)
+        >>> len(data.users), len(data.items), int(data.interactions["target_events"].sum())
+        (3, 3, 5)
+        """
+        if not isinstance(events, pd.DataFrame):
+            raise ValueError(f"events must be a pandas DataFrame, not {type(events).__name__}.")
+        needed = [C.uid, C.item_id, C.timestamp]
+        missing = [c for c in needed if c not in events.columns]
+        if missing:
+            raise ValueError(
+                f"Your events lack column(s) {', '.join(missing)}: they need {', '.join(needed)} "
+                f"(one row per event); they have {', '.join(map(str, events.columns)) or 'none'}."
+            )
+        bad = [c for c in needed if not pd.api.types.is_integer_dtype(events[c])]
+        if bad:
+            raise ValueError(
+                f"Column(s) {', '.join(bad)} of your events must be integers (ids, timestamps in "
+                f"seconds); got {', '.join(f'{c}: {events[c].dtype}' for c in bad)}. Convert "
+                "them, e.g. events['uid'].astype('uint32')."
+            )
+        if (events[needed] < 0).any().any():
+            raise ValueError("Ids and timestamps of your events must be non-negative.")
+        if events.empty:
+            raise ValueError("No event in your events: nothing to fit on.")
+        cut = int(events[C.timestamp].max()) + 1 if cutoff is None else int(cutoff)
+        history = events.loc[events[C.timestamp] < cut, needed]
+        if history.empty:
+            raise ValueError(f"No event of yours is before the cut-off {cut}: nothing to fit on.")
+        grouped = history.groupby([C.uid, C.item_id], sort=True)[C.timestamp]
+        frame = grouped.agg(target_events="size", first_target_ts="min",
+                            last_target_ts="max").reset_index()
+        frame["listen_events"] = frame["listen_plus_events"] = frame["target_events"]
+        frame["is_liked"] = frame["is_disliked"] = 0
+        return cls.from_frames(frame, cut, events=history, embeddings=embeddings)
+
     def _map_events(self, events: pd.DataFrame | dict[str, np.ndarray]) -> Events:
         ts = np.asarray(events[C.timestamp])
         before = ts < self.history_end_ts

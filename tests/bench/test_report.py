@@ -71,3 +71,12 @@ def test_an_incomplete_50m_run_never_passes():
     partial["state"] = "running"
     md = render_markdown(merge_size({"sizes": {}}, "50m", partial))
     assert "(incomplete run: stages so far) < 16384 MiB: FAIL" in md
+
+
+def test_a_run_stopped_after_the_last_pipeline_stage_is_judged():
+    run = entry("50m", [stage("build", 600, rss=4000), stage("evaluate", 100, rss=900)])
+    run["state"] = "stopped after evaluate"  # `recsys bench --until evaluate`: no baselines
+    md = render_markdown(merge_size({"sizes": {}}, "50m", run))
+    assert "700 s < 1200 s: PASS" in md and "incomplete" not in md
+    run["state"] = "stopped after build"
+    assert "incomplete run" in render_markdown(merge_size({"sizes": {}}, "50m", run))

@@ -150,3 +150,40 @@ def test_exclude_seen_drops_the_users_own_items(name):
     got = pairs(recs)
     assert got and not (got & own)
     assert pairs(_fitted(name, 7).recommend(UIDS, 7)) & own  # the option matters here
+
+
+# ---- a case a learned model must get right --------------------------------------------------
+# Two blocks: users 1-50 consume items 100-109, users 51-100 items 200-209 (each user 7 of them).
+# A new user of the first block consumed 100-104: every unseen item it should get is 105-109.
+# Rank-2 data: two factors describe it (more let iALS fit each user's exact 7 items instead)
+LEARNED = {"itemknn": {"k": 20}, "ials": {"factors": 2, "iterations": 15},
+           "bpr": {"factors": 2, "iterations": 200, "learning_rate": 0.05}}
+PROBE = 999
+
+
+def block_data():
+    from recsys.candidates.data import TrainData
+
+    rng = np.random.default_rng(5)
+    rows = []
+    for uid in range(1, 101):
+        block = 100 if uid <= 50 else 200
+        rows += [(uid, int(block + i)) for i in rng.choice(10, size=7, replace=False)]
+    rows += [(PROBE, 100 + i) for i in range(5)]
+    frame = pd.DataFrame(rows, columns=["uid", "item_id"])
+    frame["target_events"] = 2
+    frame["last_target_ts"] = 1_000 + np.arange(len(frame))
+    frame["is_disliked"] = 0
+    events = pd.DataFrame({"uid": frame["uid"], "item_id": frame["item_id"],
+                           "timestamp": frame["last_target_ts"]})
+    return TrainData.from_frames(frame, history_end_ts=10_000, events=events)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("name", list(LEARNED))
+def test_a_learned_model_recommends_the_users_own_block(name, seed):
+    """A generator that ranks junk (or its blocks at random) fails here, whatever the seed."""
+    params = {**LEARNED[name], "exclude_seen": True}
+    recs = make_generator(name, seed=seed, params=params).fit(block_data()).recommend(
+        np.array([PROBE], dtype=np.uint32), 5)
+    assert sorted(recs.item_id.tolist()) == [105, 106, 107, 108, 109]

@@ -1,0 +1,80 @@
+"""The notebook API: your own events in, a DataFrame of recommendations out, similar items,
+save and load; wrong input gets a message about your columns."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recsys.candidates import CandidateGenerator, TrainData, make_generator
+from recsys.errors import ConfigError
+
+
+def block_events() -> pd.DataFrame:
+    """Users 1-50 play items 100-109, users 51-100 items 200-209 (7 each); user 999 100-104."""
+    rng = np.random.default_rng(5)
+    rows = [(u, (100 if u <= 50 else 200) + int(i)) for u in range(1, 101)
+            for i in rng.choice(10, size=7, replace=False)]
+    rows += [(999, 100 + i) for i in range(5)]
+    frame = pd.DataFrame(rows, columns=["uid", "item_id"])
+    frame["timestamp"] = np.arange(len(frame), dtype=np.int64) * 5
+    return frame
+
+
+def test_own_events_to_a_frame_of_recommendations():
+    data = TrainData.from_events(block_events())
+    model = make_generator("itemknn", seed=0, params={"k": 20}).fit(data)
+    frame = model.recommend_frame([999, 1], n=5, exclude_seen=True)
+    assert list(frame.columns) == ["uid", "item_id", "rank", "score"]
+    assert sorted(frame.loc[frame.uid == 999, "item_id"]) == [105, 106, 107, 108, 109]
+    assert frame.groupby("uid")["rank"].apply(list).loc[999] == [1, 2, 3, 4, 5]
+    assert model.params["exclude_seen"] is False  # the option applied to this call only
+    with_seen = model.recommend_frame([999], n=5)
+    assert set(with_seen.item_id) & {100, 101, 102, 103, 104}
+
+
+def test_cutoff_keeps_the_history_before_it():
+    events = block_events()
+    cut = int(events.timestamp.median())
+    data = TrainData.from_events(events, cutoff=cut)
+    assert int(data.interactions["target_events"].sum()) == int((events.timestamp < cut).sum())
+    assert data.history_end_ts == cut
+
+
+@pytest.mark.parametrize("name", ["itemknn", "ials", "bpr"])
+def test_similar_items_stay_in_the_block(name):
+    params = {"itemknn": {"k": 20}, "ials": {"factors": 2, "iterations": 15},
+              "bpr": {"factors": 2, "iterations": 200}}[name]
+    model = make_generator(name, seed=1, params=params).fit(TrainData.from_events(block_events()))
+    similar = model.similar_items(103, n=5)
+    assert list(similar.columns) == ["item_id", "rank", "score"]
+    assert 103 not in set(similar.item_id) and set(similar.item_id) <= set(range(100, 110))
+
+
+def test_similar_items_needs_an_item_representation():
+    model = make_generator("history", seed=0).fit(TrainData.from_events(block_events()))
+    with pytest.raises(ConfigError, match="no item-to-item similarity"):
+        model.similar_items(103)
+    knn = make_generator("itemknn", seed=0).fit(TrainData.from_events(block_events()))
+    with pytest.raises(ConfigError, match="not in the data"):
+        knn.similar_items(555)
+
+
+def test_save_and_load_give_the_same_recommendations(tmp_path):
+    model = make_generator("ials", seed=1, params={"factors": 2, "iterations": 5}).fit(
+        TrainData.from_events(block_events()))
+    model.save(tmp_path / "ials.pkl")
+    loaded = CandidateGenerator.load(tmp_path / "ials.pkl")
+    pd.testing.assert_frame_equal(loaded.recommend_frame([1, 999], 5), model.recommend_frame([1, 999], 5))
+
+
+@pytest.mark.parametrize(("events", "match"), [
+    (pd.DataFrame({"user": [1], "item_id": [2], "timestamp": [3]}), r"lack column\(s\) uid.*they have user"),
+    (pd.DataFrame({"uid": [1.5], "item_id": [2], "timestamp": [3]}), r"uid: float64"),
+    (pd.DataFrame({"uid": [1], "item_id": [2], "timestamp": [3]}).iloc[:0], "No event"),
+    ([(1, 2, 3)], "must be a pandas DataFrame"),
+])  # fmt: skip
+def test_wrong_events_name_the_problem(events, match):
+    with pytest.raises(ValueError, match=match):
+        TrainData.from_events(events)
