@@ -228,9 +228,9 @@ class CandidateGenerator:
         >>> events = pd.DataFrame({"uid": [1, 1, 2, 2, 3, 3], "item_id": [10, 11, 10, 12, 11, 12],
         ...                        "timestamp": [1, 2, 3, 4, 5, 6]})
         >>> model = make_generator("itemknn", seed=0).fit(TrainData.from_events(events))
-        >>> model.recommend_frame([1], n=2, exclude_seen=True)
-           uid  item_id  rank     score
-        0    1       12     1  1.000000
+        >>> model.recommend_frame([1], n=2, exclude_seen=True)[["uid", "item_id", "rank"]]
+           uid  item_id  rank
+        0    1       12     1
         """
         uids = np.asarray(uids, dtype=np.uint32)
         saved = self.params.get("exclude_seen")
