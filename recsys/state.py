@@ -107,12 +107,9 @@ def forget_slices(con: duckdb.DuckDBPyConnection, table: str, match: Mapping[str
     """Drop the recorded fingerprints of ``table``'s slices whose key contains ``match``."""
     if not _exists(con, SLICE_STATE):
         return
-    rows = con.execute(f"select slice_key from {SLICE_STATE} where table_name = ?", [table]).fetchall()
-    want = {k: str(v) for k, v in match.items()}
-    for (k,) in rows:
-        key = json.loads(k)
-        if all(key.get(name) == value for name, value in want.items()):
-            con.execute(f"delete from {SLICE_STATE} where table_name = ? and slice_key = ?", [table, k])
+    where = "".join(f" and json_extract_string(slice_key, '$.{name}') = ?" for name in match)
+    con.execute(f"delete from {SLICE_STATE} where table_name = ?{where}",
+                [table, *(str(v) for v in match.values())])
 
 
 def fresh_slices(con: duckdb.DuckDBPyConnection, table: str,

@@ -117,20 +117,11 @@ def write_recommendations(
     return int(rows)
 
 
-def write_recommendation_rows(con: duckdb.DuckDBPyConnection, fold: str, target: str, model: str,
-                              recs) -> int:
-    """Replace the (fold, target, model) slice of ``recommendations`` with ``recs`` (top-k lists
-    fitted for the evaluation only, such as seed repeats)."""
-    from recsys.candidates.store import candidates_table
-
-    return replace_slice(con, Tables.recommendations, candidates_table(fold, target, model, recs),
-                         {"fold": fold, "target": target, "model": model},
-                         create_sql=RECOMMENDATIONS_DDL)
-
-
 def _seed_repeats(settings, config, fold, generators, tunable, top_k, progress) -> list[str]:
     """Fit the ``evaluation.seed_runs`` models once per extra seed; returns the report's note."""
     from recsys.candidates.runner import run_seed_repeats
+    from recsys.candidates.store import candidates_table  # the same columns as recommendations
+    from recsys.ranking.store import write_recommendations as write_slice
 
     models, seeds = seed_run_settings(config)
     repeated = [m for m in models if m in generators]
@@ -145,7 +136,8 @@ def _seed_repeats(settings, config, fold, generators, tunable, top_k, progress) 
                             seeds=extra, n=top_k, name=variant_name, progress=progress)
     with open_warehouse(settings) as con:
         for run, recs in runs:
-            write_recommendation_rows(con, run.fold, run.target, run.model, recs)
+            write_slice(con, candidates_table(run.fold, run.target, run.model, recs),
+                        run.fold, run.target, run.model)
             write_model_run(con, run.fold, run.target, run.model, params=run.params,
                             tuned=base_model(run.model) in tunable, fit_seconds=run.fit_seconds,
                             predict_seconds=run.predict_seconds)
