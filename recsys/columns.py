@@ -4,8 +4,6 @@ Python never spells ``"uid"`` or ``"item_id"`` inline where a constant here woul
 Python cannot drift apart.
 """
 
-import re
-
 
 class Columns:
     # raw Yambda columns
@@ -43,19 +41,9 @@ class Tables:
     metrics = "metrics"                      # SQL: fold, target, model, convention, subset, metric, k, value, users
     model_runs = "model_runs"                # Python: fold, target, model, params, tuned, fit/predict seconds
     candidate_recall = "candidate_recall"    # Python: fold, target, source, recall, targets
+    ranker_feature_importance = "ranker_feature_importance"  # Python: target, feature, gain
 
 
-class _FoldNames(tuple):
-    """The evaluation folds (val, test); ``in`` also accepts ``val_<k>`` (k >= 2), the extra
-    training folds dbt builds with var ``n_folds`` (``ranker.train_folds``)."""
-
-    def __contains__(self, name: object) -> bool:
-        if tuple.__contains__(self, name):
-            return True
-        return isinstance(name, str) and re.fullmatch(r"val_([2-9]|[1-9][0-9]+)", name) is not None
-
-
-FOLDS = _FoldNames(("val", "test"))
 TARGETS = ("listen_plus", "like")
 RECOMMENDATION_COLUMNS = (
     Columns.fold, Columns.target, Columns.model, Columns.uid, Columns.item_id, Columns.rank, Columns.score,

@@ -5,7 +5,8 @@ timestamp, the target window and the gap (hence every fold's boundaries), the Li
 threshold, and the generators pivoted into ``candidate_features``. Python reads them here and
 never spells them again. :func:`fold_bounds` is the formula of ``dbt_project/macros/folds.sql``
 for data that has not been built yet (``recsys profile``); once the warehouse exists, the
-``folds`` table is the source (``tests/dbt`` checks that both agree).
+``folds`` table is the source (``tests/dbt`` checks that both agree): a fold a command is given
+is checked against it (:func:`recsys.warehouse.check_fold`).
 """
 
 from __future__ import annotations
@@ -38,8 +39,33 @@ def last_timestamp() -> int:
 
 
 def fold_name(k: int) -> str:
-    """Fold ``k``: 0 ``test``, 1 ``val``, k >= 2 ``val_<k>`` (dbt macro ``fold_name``)."""
-    return "test" if k == 0 else "val" if k == 1 else f"val_{k}"
+    """Fold ``k``: 0 ``test``, 1 ``val``, k >= 2 ``val_<k>`` (dbt macro ``fold_name``, the names
+    from dbt vars ``test_fold`` / ``val_fold``)."""
+    test, val = str(var("test_fold")), str(var("val_fold"))
+    return test if k == 0 else val if k == 1 else f"{val}_{k}"
+
+
+def fold_index(name: str) -> int | None:
+    """The ``k`` of :func:`fold_name` (``None`` when ``name`` names no fold).
+
+    >>> [fold_index(n) for n in ("test", "val", "val_3", "val_1", "val_x", "train")]
+    [0, 1, 3, None, None, None]
+    """
+    if name == fold_name(0):
+        return 0
+    if name == fold_name(1):
+        return 1
+    head, _, k = name.rpartition("_")
+    if head == fold_name(1) and k.isdigit() and not k.startswith("0") and int(k) >= 2:
+        return int(k)
+    return None
+
+
+# the evaluated fold and the tuning fold (the ranker's first training fold)
+TEST_FOLD = fold_name(0)
+VAL_FOLD = fold_name(1)
+# the folds every build has (``n_folds`` >= 2), in the order the CLI lists them
+EVALUATION_FOLDS = (VAL_FOLD, TEST_FOLD)
 
 
 def fold_bounds(n_folds: int = 2) -> dict[str, tuple[int, int, int]]:

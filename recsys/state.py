@@ -24,18 +24,15 @@ from typing import Any
 
 import duckdb
 
-from recsys.columns import Tables
+from recsys import tables
 
 # bump when a Python-written table's layout or meaning changes: every build then starts clean
 SCHEMA_VERSION = 1
 BUILD_STATE = "build_state"
 SLICE_STATE = "slice_state"
-# tables written by Python (and the SQL metrics), dropped when the build's inputs change
-PYTHON_TABLES = (
-    Tables.candidates, Tables.candidate_params, Tables.recommendations, Tables.metrics_per_user,
-    Tables.metrics, Tables.model_runs, Tables.candidate_recall, "ranker_feature_importance",
-    SLICE_STATE,
-)  # fmt: skip
+# tables written by Python (and the SQL metrics: recsys.tables), dropped when the build's
+# inputs change, with the slices' fingerprints
+PYTHON_TABLES = (*tables.PYTHON_TABLES, SLICE_STATE)
 # dbt vars that shape candidate_features only (checked against `candidates` by content, not here)
 FEATURE_ONLY_VARS = ("candidate_max_rank", "candidate_models")
 SLICE_STATE_DDL = f"""

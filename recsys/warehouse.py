@@ -6,9 +6,11 @@ table, never a half-written one.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -89,6 +91,59 @@ def require_tables(con: duckdb.DuckDBPyConnection, *names: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class SliceWrite:
+    """One slice to replace: the rows of ``table`` matching ``key`` become ``rows``.
+
+    ``rows`` is anything DuckDB can scan (pandas DataFrame, pyarrow Table) or a function
+    ``(con, table)`` that inserts them by SQL. ``fingerprint`` (what the slice was computed from)
+    is recorded with it (``recsys.state``).
+    """
+
+    table: str
+    rows: Any
+    key: Mapping[str, object]
+    fingerprint: str | None = None
+
+
+def replace_slices(con: duckdb.DuckDBPyConnection, writes: Sequence[SliceWrite]) -> list[int]:
+    """Replace every slice of ``writes``, in order, in one transaction: a crash leaves the
+    previous slices in place. The tables must exist (``recsys.tables.create``). Returns the rows
+    written per slice."""
+    from recsys import state
+
+    if any(w.fingerprint is not None for w in writes):
+        con.execute(state.SLICE_STATE_DDL)
+    counts = []
+    registered = []
+    try:
+        con.execute("begin transaction")
+        try:
+            for i, w in enumerate(writes):
+                where = " and ".join(f'"{c}" = ?' for c in w.key)
+                con.execute(f'delete from "{w.table}" where {where}', list(w.key.values()))
+                if callable(w.rows):
+                    w.rows(con, w.table)
+                    counts.append(int(con.execute(f'select count(*) from "{w.table}" where {where}',
+                                                  list(w.key.values())).fetchone()[0]))
+                else:
+                    name = f"_slice_data_{i}"
+                    con.register(name, w.rows)
+                    registered.append(name)
+                    con.execute(f'insert into "{w.table}" by name select * from {name}')
+                    counts.append(len(w.rows))
+                if w.fingerprint is not None:
+                    state.record_slice(con, w.table, w.key, w.fingerprint)
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+    finally:
+        for name in registered:
+            con.unregister(name)
+    return counts
+
+
 def replace_slice(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -98,31 +153,30 @@ def replace_slice(
     create_sql: str,
     fingerprint: str | None = None,
 ) -> int:
-    """Atomically replace the rows of ``table`` matching ``key`` with ``data``.
-
-    ``data`` is anything DuckDB can scan (pandas DataFrame, pyarrow Table). ``create_sql`` creates
-    the table if it does not exist yet. Delete and insert run in one transaction: a crash leaves
-    the previous slice in place. ``fingerprint`` (what the slice was computed from) is recorded
-    in the same transaction (``recsys.state``). Returns the number of rows written.
-    """
-    from recsys import state
-
+    """Atomically replace the rows of ``table`` matching ``key`` with ``data`` (one
+    :class:`SliceWrite`); ``create_sql`` creates the table if it does not exist yet. Returns the
+    number of rows written."""
     con.execute(create_sql)
-    if fingerprint is not None:
-        con.execute(state.SLICE_STATE_DDL)
-    where = " and ".join(f'"{c}" = ?' for c in key)
-    con.register("_slice_data", data)
-    try:
-        con.execute("begin transaction")
-        try:
-            con.execute(f'delete from "{table}" where {where}', list(key.values()))
-            con.execute(f'insert into "{table}" by name select * from _slice_data')
-            if fingerprint is not None:
-                state.record_slice(con, table, key, fingerprint)
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
-    finally:
-        con.unregister("_slice_data")
-    return len(data)
+    return replace_slices(con, [SliceWrite(table, data, dict(key), fingerprint)])[0]
+
+
+def fold_names(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The folds of the built warehouse (the dbt mart ``folds``), latest cut-off first."""
+    from recsys.columns import Tables
+
+    require_tables(con, Tables.folds)
+    rows = con.execute(f"select fold from {Tables.folds} order by history_end_ts desc").fetchall()
+    return [r[0] for r in rows]
+
+
+def check_fold(con: duckdb.DuckDBPyConnection, fold: str) -> None:
+    """Fail unless ``fold`` is a row of the ``folds`` mart (naming the folds it has)."""
+    from recsys.errors import ConfigError
+
+    have = fold_names(con)
+    if fold not in have:
+        raise ConfigError(
+            f"Unknown fold {fold!r}: the warehouse has folds {', '.join(have)}. Folds val_<k> "
+            "(k >= 2) exist when the build has dbt var n_folds > k (`recsys build --config F` "
+            "sets it from ranker.train_folds)."
+        )

@@ -1,9 +1,10 @@
-{#- Fold k (0 = test, 1 = val, k >= 2 = val_<k>) sits one target window plus one gap before fold
+{#- Fold k (0 = var test_fold, 1 = var val_fold, k >= 2 = <val_fold>_<k>) sits one target window plus one gap before fold
     k - 1. Fold 0's window ends after last_timestamp (inclusive); fold k's ends at fold k-1's
     history cut-off, so the folds' target windows tile the end of the log. -#}
 
 {% macro fold_name(k) -%}
-    {%- if k == 0 -%}test{%- elif k == 1 -%}val{%- else -%}val_{{ k }}{%- endif -%}
+    {%- if k == 0 -%}{{ var('test_fold') }}{%- elif k == 1 -%}{{ var('val_fold') }}
+    {%- else -%}{{ var('val_fold') }}_{{ k }}{%- endif -%}
 {%- endmacro %}
 
 {% macro fold_rows() %}

@@ -1,9 +1,12 @@
-{#- The warehouse relation `name` (written by Python, not by dbt) if it exists; otherwise an
-    empty relation with `columns` ({name: type}), so `dbt build` passes on a fresh warehouse. -#}
-{% macro relation_or_empty(name, columns) %}
+{#- The source `source_relation` (a table written by Python, not by dbt: source('recsys', ...))
+    if it exists; otherwise an empty relation with `columns` ({name: type}), so `dbt build`
+    passes on a fresh warehouse. -#}
+{% macro relation_or_empty(source_relation, columns) %}
     {%- set relation = none -%}
     {%- if execute -%}
-        {%- set relation = adapter.get_relation(database=target.database, schema=target.schema, identifier=name) -%}
+        {%- set relation = adapter.get_relation(database=source_relation.database,
+                                                schema=source_relation.schema,
+                                                identifier=source_relation.identifier) -%}
     {%- endif -%}
     {%- if relation is not none -%}
         select {% for col in columns %}{{ col }}{% if not loop.last %}, {% endif %}{% endfor %} from {{ relation }}

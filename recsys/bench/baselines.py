@@ -25,14 +25,16 @@ from recsys.bench.pandas_metrics import pandas_accuracy, pandas_ndcg_recall
 from recsys.columns import Columns as C
 from recsys.columns import Tables
 from recsys.config import SQL_DIR
-from recsys.protocol import fold_bounds, listen_plus_threshold
+from recsys.protocol import TEST_FOLD, fold_bounds, listen_plus_threshold
 
 METRIC_KEYS = [C.fold, C.target, C.model, "metric", "k"]
 TOLERANCE = 1e-9
 # the test fold's history cut-off and the Listen+ threshold (dbt vars, recsys.protocol)
-DEFAULT_CUTOFF = fold_bounds()["test"][0]
+DEFAULT_CUTOFF = fold_bounds()[TEST_FOLD][0]
 DEFAULT_THRESHOLD = listen_plus_threshold()
 BENCH_SQL_DIR = SQL_DIR / "bench"
+# what `recsys bench` times against the pandas loop: the metric SQL `recsys evaluate` runs
+SQL_ACCURACY = "sql/metrics/accuracy.sql (6 metrics x 3 subsets)"
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -129,7 +131,7 @@ def bench_evaluation(
     the same metrics and subsets, and every row must agree to 1e-9.
     """
     if sql_metrics is None:
-        sql_metrics, sql_description = resolve_sql_metrics()
+        sql_metrics, sql_description = evaluation_sql_accuracy, SQL_ACCURACY
     sql_description = sql_description or getattr(sql_metrics, "__name__", "SQL")
     recs = con.execute(
         f"select {C.fold}, {C.target}, {C.model}, {C.uid}, {C.item_id}, {C.rank} from {Tables.recommendations}"
@@ -242,18 +244,6 @@ def evaluation_sql_accuracy(con: duckdb.DuckDBPyConnection, ks: Sequence[int]) -
 
     out = run_query(con, "accuracy", {"ks": [int(k) for k in ks]})
     return out.drop(columns=["uid"], errors="ignore").reset_index(drop=True)
-
-
-def resolve_sql_metrics() -> tuple[Callable[[duckdb.DuckDBPyConnection, Sequence[int]], pd.DataFrame], str]:
-    """Our SQL evaluation to time: the evaluation package's metric SQL if installed, else the reference.
-
-    Returns the callable ``(con, ks) -> metrics DataFrame`` and a description for the report.
-    """
-    try:
-        from recsys.evaluation.sql import run_query  # noqa: F401
-    except ImportError:
-        return reference_sql_ndcg_recall, "sql/bench/ndcg_recall.sql"
-    return evaluation_sql_accuracy, "sql/metrics/accuracy.sql (6 metrics x 3 subsets)"
 
 
 # --------------------------------------------------------------------------- the dbt listens model

@@ -1,11 +1,9 @@
 """Entry point of the benchmark's own child processes: ``python -m recsys.bench.child KIND``.
 
-* ``evaluation`` / ``listen-plus``: the side-by-side baselines; each writes its result as JSON to
-  ``--out`` (also when it fails, with ``status: failed`` and the error), exit code non-zero on
-  failure or when the two sides disagree.
-* ``recommendations``: the pipeline step between candidates and scoring: each generator's top-k
-  candidates of the evaluated users written to ``recommendations``, exactly as ``recsys evaluate``
-  does it (``recsys.evaluation.pipeline.write_recommendations``).
+``evaluation`` / ``listen-plus`` / ``dbt-listens``: the side-by-side baselines; each writes its
+result as JSON to ``--out`` (also when it fails, with ``status: failed`` and the error), exit code
+non-zero on failure or when the two sides disagree. (The pipeline's own stages are ``recsys``
+commands: ``recsys.pipeline.stages``.)
 """
 
 from __future__ import annotations
@@ -20,9 +18,8 @@ import duckdb
 
 from recsys.bench import baselines
 from recsys.bench.report import write_atomic
-from recsys.columns import TARGETS
 from recsys.config import DBT_PROJECT_DIR, load_settings
-from recsys.pipeline_config import load_config
+from recsys.protocol import TEST_FOLD
 from recsys.warehouse import apply_settings, connect, table_exists
 
 
@@ -33,7 +30,7 @@ def _test_cutoff(warehouse: Path) -> int:
     con = connect(warehouse, read_only=True)
     try:
         if table_exists(con, "folds"):
-            row = con.execute("select history_end_ts from folds where fold = 'test'").fetchone()
+            row = con.execute("select history_end_ts from folds where fold = ?", [TEST_FOLD]).fetchone()
             if row:
                 return int(row[0])
     finally:
@@ -43,30 +40,13 @@ def _test_cutoff(warehouse: Path) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m recsys.bench.child")
-    parser.add_argument("kind", choices=["evaluation", "listen-plus", "dbt-listens", "recommendations"])
+    parser.add_argument("kind", choices=["evaluation", "listen-plus", "dbt-listens"])
     parser.add_argument("--warehouse", type=Path, required=True)
     parser.add_argument("--listens", type=Path)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path)
-    parser.add_argument("--fold", default="test")
-    parser.add_argument("--models", default="")
-    parser.add_argument("--config", type=Path)
     parser.add_argument("--dbt-target", type=Path, help="dbt target folder holding compiled/")
     return parser
-
-
-def write_generator_recommendations(args: argparse.Namespace) -> dict:
-    from recsys.evaluation.pipeline import evaluation_settings, write_recommendations
-
-    config = load_config(args.config)
-    top_k = evaluation_settings(config)["top_k"]
-    models = [m for m in args.models.split(",") if m]
-    con = connect(args.warehouse, settings=load_settings())
-    try:
-        rows = {f"{t}/{m}": write_recommendations(con, args.fold, t, m, top_k) for t in TARGETS for m in models}
-    finally:
-        con.close()
-    return {"status": "ok", "rows": rows}
 
 
 def compiled_model_sql(dbt_target: Path, model: str) -> str:
@@ -95,15 +75,10 @@ def dbt_listens(args: argparse.Namespace, settings) -> dict:
 
 def run(args: argparse.Namespace) -> dict:
     settings = load_settings()
-    if args.kind == "recommendations":
-        return write_generator_recommendations(args)
     if args.kind == "evaluation":
         con = connect(args.warehouse, read_only=True, settings=settings)
         try:
-            sql_metrics, description = baselines.resolve_sql_metrics()
-            return baselines.bench_evaluation(
-                con, sql_metrics, repeats=args.repeats, sql_description=description
-            )
+            return baselines.bench_evaluation(con, repeats=args.repeats)
         finally:
             con.close()
     if args.kind == "dbt-listens":

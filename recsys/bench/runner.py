@@ -158,10 +158,6 @@ def bench_size(
     for stage in bar:
         if stage.name == "generate" and paths.has_data() and not regenerate:
             result = _reused_generate(stage, previous)
-        elif stage.missing:
-            result = _skipped(stage, stage.missing)
-            if stage.name in _BLOCKING:
-                blocked = stage.name
         elif blocked and stage.kind != BASELINE:
             result = _skipped(stage, f"`{blocked}` did not run")
         else:
@@ -181,8 +177,6 @@ def bench_size(
             entry["failures"].append(f"{stage.name}: {_short(result, entry)}")
             if stage.name in _BLOCKING:
                 blocked = stage.name
-        elif result.status == "skipped" and stage.missing:
-            entry["failures"].append(f"{stage.name} skipped: {stage.missing}")
         record = result.to_dict()
         progress_note(bar, f"bench {size} {stage.name}: {result.status}, {result.wall_s:,.1f} s wall, "
                            f"{result.peak_rss_mb:,.0f} MB peak")

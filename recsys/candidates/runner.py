@@ -10,7 +10,7 @@ own history (the test fold's model never sees val targets as labels, only as his
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any, NamedTuple
 
 import duckdb
@@ -22,11 +22,12 @@ from recsys.candidates.data import TrainData
 from recsys.candidates.registry import GENERATORS, check_models, make_generator
 from recsys.candidates.tuned import data_hash, ensure_tuned, resolve_params, tuning_settings
 from recsys.candidates.tuning import searched_space
-from recsys.columns import FOLDS, TARGETS, Tables
+from recsys.columns import TARGETS, Tables
 from recsys.config import Settings
 from recsys.errors import ConfigError
 from recsys.progress import progress_bar
-from recsys.warehouse import open_warehouse, require_tables
+from recsys.protocol import EVALUATION_FOLDS, TEST_FOLD
+from recsys.warehouse import check_fold, fold_names, open_warehouse, require_tables
 
 
 class CandidateRun(NamedTuple):
@@ -43,9 +44,9 @@ class CandidateRun(NamedTuple):
     predict_seconds: float = 0.0  # scoring, top-n and writing
 
 
-def _check_choices(values: Iterable[str], valid: Sequence[str], what: str) -> list[str]:
+def _check_choices(values: Iterable[str], valid: Sequence[str] | None, what: str) -> list[str]:
     values = list(values)
-    bad = [v for v in values if v not in valid]
+    bad = [v for v in values if valid is not None and v not in valid]
     if bad or not values:
         raise ConfigError(f"Unknown {what}(s) {', '.join(bad) or '(none given)'}. Valid: {', '.join(valid)}.")
     return list(dict.fromkeys(values))
@@ -67,7 +68,7 @@ def fold_data_loader(con: duckdb.DuckDBPyConnection, config: dict, models: Seque
     embeddings = store.load_embeddings(con) if "embeddings" in needs else None
     events = None
     if "events" in needs:
-        cut = max(store.history_end(con, f) for f in store.fold_names(con))
+        cut = max(store.history_end(con, f) for f in fold_names(con))
         events = store.load_events(con, target, cut)
     cache: dict[str, TrainData] = {}
 
@@ -87,12 +88,12 @@ def run_candidates(
     settings: Settings,
     config: dict,
     *,
-    folds: Sequence[str] = ("val", "test"),
-    targets: Sequence[str] = ("listen_plus", "like"),
+    folds: Sequence[str] = EVALUATION_FOLDS,
+    targets: Sequence[str] = TARGETS,
     models: Sequence[str] | None = None,
     tune: bool = False,
-    rank_every_user: Sequence[str] = ("test",),
-    skip_existing: bool = False,
+    rank_every_user: Sequence[str] = (TEST_FOLD,),
+    slices: Collection[tuple[str, str, str]] | None = None,
     progress: bool = True,
 ) -> list[CandidateRun]:
     """Fit every generator in ``models`` for each fold and target and write ``candidates``.
@@ -105,7 +106,7 @@ def run_candidates(
         The pipeline config (``recsys.pipeline_config.load_config``): ``seed`` and the
         ``candidates`` section (``top_n``, ``models``, ``params``, ``grids``, ``tune_metric``).
     folds, targets : sequence of str
-        Which slices to write (``val``/``test``; ``listen_plus``/``like``).
+        Which slices to write (folds of the ``folds`` mart; ``listen_plus``/``like``).
     models : sequence of str, optional
         Generator names; default ``config["candidates"]["models"]``.
     tune : bool
@@ -117,9 +118,9 @@ def run_candidates(
         Folds whose candidates cover every user with target-type history (the evaluated fold,
         test by default: the paper's Coverage counts every ranked user); other folds (the
         ranker's training folds) serve the evaluated users only.
-    skip_existing : bool
-        Keep slices that already have rows (e.g. the val slices the tuning stage wrote from its
-        chosen fit) and fit only the others.
+    slices : collection of (fold, target, model), optional
+        Fit only these of the folds x targets x models (``recsys.pipeline.ensure_candidates``
+        passes the missing or stale ones); ``None``: all.
     progress : bool
         Show tqdm bars on stderr.
 
@@ -129,23 +130,26 @@ def run_candidates(
         One entry per written (fold, target, model): users served, rows, seconds, params used.
     """
     cfg = config["candidates"]
-    folds = _check_choices(folds, FOLDS, "fold")
+    folds = _check_choices(folds, None, "fold")
     targets = _check_choices(targets, TARGETS, "target")
     models = check_models(models if models is not None else cfg["models"])
     top_n = validate_n(cfg["top_n"])
     seed = int(config["seed"])
     _check_params(cfg, models)  # fail before any data is read
     tuning_settings(config)
+    with open_warehouse(settings) as con:
+        for fold in folds:
+            check_fold(con, fold)
     if tune:
         ensure_tuned(settings, config, targets=targets, models=models, progress=progress)
     digest = data_hash(settings)
     summary: list[CandidateRun] = []
     with open_warehouse(settings) as con:
         require_tables(con, Tables.folds, Tables.train_interactions, Tables.eval_targets)
-        have = fresh_slices(con, config, folds, targets, models, rank_every_user, digest) \
-            if skip_existing else set()
+        wanted_slices = set(slices) if slices is not None else {
+            (f, t, m) for f in folds for t in targets for m in models}
         for target in targets:
-            wanted = [m for m in models if any((f, target, m) not in have for f in folds)]
+            wanted = [m for m in models if any((f, target, m) in wanted_slices for f in folds)]
             if not wanted:
                 continue
             load = fold_data_loader(con, config, wanted, target)
@@ -153,7 +157,7 @@ def run_candidates(
                 users = store.candidate_users(con, config, fold, target,
                                               every_user=fold in set(rank_every_user))
                 every = fold in set(rank_every_user)
-                for model in [m for m in wanted if (fold, target, m) not in have]:
+                for model in [m for m in wanted if (fold, target, m) in wanted_slices]:
                     params = resolve_params(con, config, target, model, digest)
                     summary.append(_run_one(con, config, load(fold), users, model, params, seed,
                                             top_n, every, progress))

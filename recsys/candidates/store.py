@@ -2,8 +2,8 @@
 
 Reads: ``folds``, ``train_interactions``, ``eval_targets`` (marts), ``item_embeddings`` and, for
 event-level needs, the staging views ``stg_listens`` / ``stg_likes`` filtered to
-``timestamp < history_end_ts``.  Writes go through :func:`recsys.warehouse.replace_slice`, one
-transaction per (fold, target, model).
+``timestamp < history_end_ts``. Writes go through :mod:`recsys.tables` (one writer per table, one
+transaction per (fold, target, model)).
 """
 
 from __future__ import annotations
@@ -16,40 +16,22 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from recsys import state
+from recsys import state, tables
 from recsys.candidates.base import Recommendations
 from recsys.candidates.data import INTERACTION_COLUMNS, KEY_COLUMNS, TrainData, embedding_matrix
-from recsys.columns import FOLDS, TARGETS, Tables
+from recsys.columns import TARGETS, Tables
 from recsys.errors import ConfigError, WarehouseError
 from recsys.protocol import listen_plus_threshold
-from recsys.warehouse import replace_slice, require_tables
+from recsys.warehouse import check_fold, require_tables
 
-CANDIDATES_DDL = """
-create table if not exists candidates (
-    fold varchar, target varchar, model varchar, uid uinteger, item_id uinteger,
-    rank integer, score double
-)"""
 PARAMS_TABLE = Tables.candidate_params
-PARAMS_DDL = """
-create table if not exists candidate_params (
-    target varchar, model varchar, fingerprint varchar, params varchar, metric varchar,
-    value double, default_value double, trials integer, sampler varchar, tuned_on varchar,
-    seed integer, seconds double, tuned_at timestamp
-)"""
 
 
-def check_fold_target(fold: str, target: str) -> None:
-    if fold not in FOLDS:
-        raise ConfigError(f"Unknown fold {fold!r}. Valid folds: {', '.join(FOLDS)}.")
+def check_fold_target(con: duckdb.DuckDBPyConnection, fold: str, target: str) -> None:
+    """Fail unless ``fold`` is a fold of the warehouse and ``target`` a target type."""
     if target not in TARGETS:
         raise ConfigError(f"Unknown target {target!r}. Valid targets: {', '.join(TARGETS)}.")
-
-
-def fold_names(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The folds of the ``folds`` table, latest cut-off first."""
-    require_tables(con, Tables.folds)
-    rows = con.execute(f"select fold from {Tables.folds} order by history_end_ts desc").fetchall()
-    return [r[0] for r in rows]
+    check_fold(con, fold)
 
 
 def history_end(con: duckdb.DuckDBPyConnection, fold: str) -> int:
@@ -121,7 +103,7 @@ def load_train_data(
     ``events`` / ``embeddings``: results of :func:`load_events` / :func:`load_embeddings`
     already in memory (shared across folds), used instead of reading them again.
     """
-    check_fold_target(fold, target)
+    check_fold_target(con, fold, target)
     load = set(load)
     require_tables(con, Tables.folds, Tables.train_interactions)
     cut = history_end(con, fold)
@@ -157,7 +139,7 @@ def load_train_data(
 
 def eval_targets(con: duckdb.DuckDBPyConnection, fold: str, target: str) -> pd.DataFrame:
     """Distinct (uid, item_id) targets of the fold; its distinct uids are the users to serve."""
-    check_fold_target(fold, target)
+    check_fold_target(con, fold, target)
     require_tables(con, Tables.eval_targets)
     return con.execute(
         f"select distinct uid, item_id from {Tables.eval_targets} where fold = ? and target = ?",
@@ -166,7 +148,7 @@ def eval_targets(con: duckdb.DuckDBPyConnection, fold: str, target: str) -> pd.D
 
 
 def eval_users(con: duckdb.DuckDBPyConnection, fold: str, target: str) -> np.ndarray:
-    check_fold_target(fold, target)
+    check_fold_target(con, fold, target)
     require_tables(con, Tables.eval_targets)
     rows = con.execute(
         f"select distinct uid from {Tables.eval_targets} where fold = ? and target = ? order by uid",
@@ -176,16 +158,8 @@ def eval_users(con: duckdb.DuckDBPyConnection, fold: str, target: str) -> np.nda
 
 
 def candidates_table(fold: str, target: str, model: str, recs: Recommendations) -> pa.Table:
-    n = len(recs)
-    return pa.table({
-        "fold": pa.array([fold] * n, pa.string()),
-        "target": pa.array([target] * n, pa.string()),
-        "model": pa.array([model] * n, pa.string()),
-        "uid": pa.array(recs.uid, pa.uint32()),
-        "item_id": pa.array(recs.item_id, pa.uint32()),
-        "rank": pa.array(recs.ranks(), pa.int32()),
-        "score": pa.array(recs.score, pa.float64()),
-    })  # fmt: skip
+    """A generator's lists as rows of ``candidates`` (or ``recommendations``: the same columns)."""
+    return tables.ranked_table(fold, target, model, recs.uid, recs.item_id, recs.ranks(), recs.score)
 
 
 def write_candidates(
@@ -194,10 +168,8 @@ def write_candidates(
 ) -> int:
     """Replace the (fold, target, model) slice of ``candidates`` in one transaction, with the
     ``fingerprint`` of what it was fitted from (:func:`candidate_fingerprint`)."""
-    table = candidates_table(fold, target, model, recs)
-    key = {"fold": fold, "target": target, "model": model}
-    return replace_slice(con, Tables.candidates, table, key, create_sql=CANDIDATES_DDL,
-                         fingerprint=fingerprint)
+    return tables.write_candidates(con, candidates_table(fold, target, model, recs), fold, target,
+                                   model, fingerprint)
 
 
 def candidate_fingerprint(con: duckdb.DuckDBPyConnection, config: dict, fold: str, target: str,
@@ -247,7 +219,7 @@ def ranked_users(con: duckdb.DuckDBPyConnection, fold: str, target: str) -> np.n
     The official Yambda code ranks items for all of them; its Coverage counts their lists.
     The evaluated users (:func:`eval_users`) are a subset.
     """
-    check_fold_target(fold, target)
+    check_fold_target(con, fold, target)
     require_tables(con, Tables.train_interactions)
     rows = con.execute(
         f"select distinct uid from {Tables.train_interactions} "
@@ -255,35 +227,6 @@ def ranked_users(con: duckdb.DuckDBPyConnection, fold: str, target: str) -> np.n
         [fold, target],
     ).fetchnumpy()
     return np.asarray(rows["uid"], dtype=np.uint32)
-
-
-def _params_table_current(con: duckdb.DuckDBPyConnection) -> bool:
-    """Create ``candidate_params``; a copy without fingerprints (older layout) is dropped first:
-    its values cannot be told valid, so they are tuned again."""
-    columns = {r[0] for r in con.execute(
-        "select column_name from information_schema.columns where table_name = ?", [PARAMS_TABLE]
-    ).fetchall()}
-    if columns and "fingerprint" not in columns:
-        con.execute(f"drop table {PARAMS_TABLE}")
-    con.execute(PARAMS_DDL)
-    return True
-
-
-def save_params(
-    con: duckdb.DuckDBPyConnection, target: str, model: str, params: dict, *,
-    fingerprint: str, metric: str, value: float, default_value: float | None, trials: int,
-    sampler: str, seed: int, seconds: float,
-) -> None:  # fmt: skip
-    """Record the val-tuned hyperparameters of (target, model) with the fingerprint of their inputs."""
-    _params_table_current(con)
-    row = pd.DataFrame([{
-        "target": target, "model": model, "fingerprint": fingerprint,
-        "params": json.dumps(params, sort_keys=True), "metric": metric, "value": float(value),
-        "default_value": None if default_value is None else float(default_value),
-        "trials": int(trials), "sampler": sampler, "tuned_on": "val", "seed": int(seed),
-        "seconds": float(seconds), "tuned_at": pd.Timestamp.now(tz="UTC").tz_localize(None),
-    }])  # fmt: skip
-    replace_slice(con, PARAMS_TABLE, row, {"target": target, "model": model}, create_sql=PARAMS_DDL)
 
 
 def tuned_params(

@@ -21,6 +21,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from recsys import tables
 from recsys.candidates import search_space, store
 from recsys.candidates.base import validate_n
 from recsys.candidates.registry import GENERATORS, check_models, make_generator
@@ -29,7 +30,7 @@ from recsys.columns import Tables
 from recsys.config import Settings
 from recsys.errors import ConfigError
 from recsys.progress import progress_bar
-from recsys.protocol import listen_plus_threshold
+from recsys.protocol import VAL_FOLD, listen_plus_threshold
 from recsys.run_manifest import data_profile
 from recsys.warehouse import open_warehouse, require_tables
 
@@ -103,7 +104,8 @@ def fingerprint(con: duckdb.DuckDBPyConnection, data_hash: str, config: dict, ta
     """The hash of everything the tuned values of (target, model) depend on."""
     cfg = tuning_settings(config)
     row = con.execute(
-        f"select history_end_ts, target_start_ts, target_end_ts from {Tables.folds} where fold = 'val'"
+        f"select history_end_ts, target_start_ts, target_end_ts from {Tables.folds} where fold = ?",
+        [VAL_FOLD],
     ).fetchone()
     explicit = (config["candidates"].get("params") or {}).get(model) or {}
     inputs = {
@@ -134,7 +136,7 @@ def resolve_params(con: duckdb.DuckDBPyConnection, config: dict, target: str, mo
 
 
 def _val_targets(con, target: str, max_users: int | None, seed: int) -> pd.DataFrame:
-    targets = store.eval_targets(con, "val", target)
+    targets = store.eval_targets(con, VAL_FOLD, target)
     if max_users is None:
         return targets
     users = np.unique(targets["uid"].to_numpy())
@@ -191,7 +193,7 @@ def ensure_tuned(
             if not todo:
                 continue
             load = fold_data_loader(con, config, [m for m, _ in todo], target)
-            data = load("val")
+            data = load(VAL_FOLD)
             val_targets = _val_targets(con, target, cfg["max_users"], seed)
             for model, key in todo:
                 start = time.perf_counter()
@@ -205,10 +207,11 @@ def ensure_tuned(
                     )  # fmt: skip
                     bar.set_postfix_str(f"best {result.metric} {result.value:.4f}")
                 seconds = time.perf_counter() - start
-                store.save_params(
+                tables.write_candidate_params(
                     con, target, model, result.params, fingerprint=key, metric=result.metric,
                     value=result.value, default_value=result.default_value,
                     trials=len(result.trials), sampler=result.sampler, seed=seed, seconds=seconds,
+                    tuned_on=VAL_FOLD,
                 )  # fmt: skip
                 store.drop_candidate_slices(con, target, model)
                 if model in set(val_candidates):
@@ -225,7 +228,7 @@ def _write_val_candidates(con, config: dict, result, data, write_fitted, progres
     the sampled users alone: ``user_local`` generators)."""
     start = time.perf_counter()
     generator = result.fitted
-    users = store.candidate_users(con, config, "val", data.target, every_user=False)
+    users = store.candidate_users(con, config, VAL_FOLD, data.target, every_user=False)
     with progress_bar(total=len(users), desc=f"val/{data.target} {result.model} (tuned fit)", unit="user",
               disable=not progress, leave=False) as bar:  # fmt: skip
         if generator is None or generator.data is not data:

@@ -7,15 +7,13 @@ group below registers them. Commands parse options, call one library function an
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-
 import click
 
 from recsys import __version__
+from recsys.cli import bench, candidates, data, dbt, evaluate, ranker
 
 # command modules, in the order their commands appear in --help
-_COMMAND_MODULES = ("data", "dbt", "candidates", "evaluate", "ranker", "bench")
+_COMMAND_MODULES = (data, dbt, candidates, evaluate, ranker, bench)
 
 
 class _OrderedGroup(click.Group):
@@ -44,9 +42,6 @@ def main() -> None:
     """
 
 
-for _name in _COMMAND_MODULES:
-    _module_name = f"recsys.cli.{_name}"
-    if importlib.util.find_spec(_module_name) is None:
-        continue
-    for _command in importlib.import_module(_module_name).COMMANDS:
+for _module in _COMMAND_MODULES:
+    for _command in _module.COMMANDS:
         main.add_command(_command)

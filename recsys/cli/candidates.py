@@ -7,8 +7,9 @@ from pathlib import Path
 import click
 
 from recsys.cli.common import run_or_fail, settings_options
-from recsys.columns import FOLDS, TARGETS
+from recsys.columns import TARGETS
 from recsys.pipeline_config import load_config
+from recsys.protocol import EVALUATION_FOLDS, VAL_FOLD
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -19,9 +20,10 @@ def _split(value: str | None) -> list[str] | None:
 
 @click.command("candidates")
 @settings_options
-@click.option("--fold", "folds", default=",".join(FOLDS), show_default=True,
-              help=f"Comma-separated folds: {', '.join(FOLDS)}, or val_<k> (k >= 2: the ranker's "
-                   "extra training folds, built with dbt var n_folds > k).")
+@click.option("--fold", "folds", default=",".join(EVALUATION_FOLDS), show_default=True,
+              help=f"Comma-separated folds of the warehouse's `folds` table: "
+                   f"{', '.join(EVALUATION_FOLDS)}, or {VAL_FOLD}_<k> (k >= 2: the ranker's extra "
+                   "training folds, built with dbt var n_folds > k).")
 @click.option("--target", "targets", default=",".join(TARGETS), show_default=True,
               help=f"Comma-separated targets: {', '.join(TARGETS)}.")
 @click.option("--models", default=None,
@@ -56,6 +58,7 @@ def candidates(settings, folds, targets, models, tune, skip_existing, top_n, con
       recsys tune && recsys candidates --skip-existing   # val slices from the tuning's fits
     """
     from recsys.candidates import run_candidates
+    from recsys.pipeline import ensure_candidates
 
     config = run_or_fail(load_config, config_path)
     if top_n is not None:
@@ -63,10 +66,18 @@ def candidates(settings, folds, targets, models, tune, skip_existing, top_n, con
     if seed is not None:
         config["seed"] = seed
     config["candidates"]["tune"] = tune
-    summary = run_or_fail(
-        run_candidates, settings, config, folds=_split(folds), targets=_split(targets),
-        models=_split(models), tune=tune, skip_existing=skip_existing, progress=not quiet,
-    )  # fmt: skip
+    chosen = {"folds": _split(folds), "targets": _split(targets) or list(TARGETS),
+              "models": _split(models) or config["candidates"]["models"]}
+    if skip_existing:
+        if tune:
+            from recsys.candidates.tuned import ensure_tuned
+
+            run_or_fail(ensure_tuned, settings, config, targets=chosen["targets"],
+                        models=chosen["models"], progress=not quiet)
+        summary = run_or_fail(ensure_candidates, settings, config, **chosen, progress=not quiet)
+    else:
+        summary = run_or_fail(run_candidates, settings, config, **chosen, tune=tune,
+                              progress=not quiet)
     for run in summary:
         click.echo(
             f"{run.fold:5} {run.target:12} {run.model:9} users={run.users:<7} rows={run.rows:<9} "
@@ -102,7 +113,7 @@ def tune(settings, targets, models, config_path, seed, quiet) -> None:
       recsys tune --models itemknn,ials --target like --seed 7
     """
     from recsys.candidates.tuned import ensure_tuned
-    from recsys.ranking.pipeline import val_candidate_sources
+    from recsys.ranking.ranker import val_candidate_sources
 
     config = run_or_fail(load_config, config_path)
     if seed is not None:

@@ -1,4 +1,5 @@
-"""``recsys evaluate`` (fit, recommend, score, report) and ``recsys metrics`` (score only)."""
+"""``recsys evaluate`` (fit, recommend, score, report), ``recsys recommend`` (generators' top-k) and
+``recsys metrics`` (score only)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from pathlib import Path
 import click
 
 from recsys.cli.common import run_or_fail, settings_options
-from recsys.columns import FOLDS
 from recsys.evaluation.tables import headline_markdown
 from recsys.pipeline_config import load_config
+from recsys.protocol import EVALUATION_FOLDS, TEST_FOLD
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -20,8 +21,9 @@ def _split(value: str | None) -> list[str] | None:
 
 def _evaluation_options(func):
     options = [
-        click.option("--fold", type=click.Choice(FOLDS), default="test", show_default=True,
-                     help="Fold to evaluate."),
+        click.option("--fold", default=TEST_FOLD, show_default=True,
+                     help=f"Fold to evaluate: {' or '.join(EVALUATION_FOLDS)} (a fold of the "
+                          "warehouse's `folds` table)."),
         click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
                      default=None, help="YAML file merged over recsys/defaults.yml."),
         click.option("--ks", default=None,
@@ -109,7 +111,7 @@ def evaluate(settings, fold, config_path, ks, conventions, bootstrap_samples, se
       recsys evaluate --convention paper --ks 10,100  # the paper's conventions only
       recsys evaluate --no-tune                        # code defaults (reported as untuned)
     """
-    from recsys.evaluation.pipeline import run_evaluate
+    from recsys.pipeline import run_evaluate
 
     config = _config(config_path, ks, conventions, bootstrap_samples, seed)
     if tune is not None:
@@ -138,13 +140,43 @@ def metrics(settings, fold, config_path, ks, conventions, bootstrap_samples, see
       recsys metrics --models two_stage,itemknn --bootstrap-samples 200
       recsys metrics --convention standard,official
     """
-    from recsys.evaluation.pipeline import score_and_report
+    from recsys.evaluation.scoring import score_and_report
 
     config = _config(config_path, ks, conventions, bootstrap_samples, seed)
     settings = settings.with_(reports_dir=reports_dir)
     result = run_or_fail(score_and_report, settings, config, fold=fold, models=_split(models),
                          progress=not quiet)
     _echo(result)
+
+
+@click.command("recommend")
+@settings_options
+@click.option("--fold", default=TEST_FOLD, show_default=True,
+              help="Fold whose candidates become recommendations (a fold of the `folds` table).")
+@click.option("--models", default=None,
+              help="Comma-separated generators (default: candidates.models of the config).")
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+              default=None, help="YAML file merged over recsys/defaults.yml (evaluation.top_k).")
+def recommend(settings, fold, models, config_path) -> None:
+    """Write each generator's top-k candidates of a fold to `recommendations`.
+
+    The pipeline stage between `recsys candidates` and `recsys metrics`: for every user with
+    target-type history on the fold (the paper's Coverage counts them all), the generator's
+    candidates ranked 1..evaluation.top_k become its recommendation list, one transaction per
+    (target, model). `recsys evaluate` does the same after fitting.
+
+    \b
+    Example:
+      recsys candidates --fold test --models mostpop && recsys recommend --models mostpop
+      recsys recommend && recsys metrics
+    """
+    from recsys.pipeline import write_generator_recommendations
+
+    config = run_or_fail(load_config, config_path)
+    chosen = _split(models) or config["candidates"]["models"]
+    rows = run_or_fail(write_generator_recommendations, settings, config, fold=fold, models=chosen)
+    for key, n in rows.items():
+        click.echo(f"{fold} {key}: {n:,} rows")
 
 
 @click.command("headline")
@@ -171,4 +203,4 @@ def headline(reports_dir, two_stage_model) -> None:
     click.echo(run_or_fail(headline_from_reports, Path(folder), two_stage=two_stage_model))
 
 
-COMMANDS = [evaluate, metrics, headline]
+COMMANDS = [evaluate, recommend, metrics, headline]

@@ -1,6 +1,6 @@
 """``recsys train-ranker`` and ``recsys rank``: the two halves of the two-stage recommender.
 
-``recsys evaluate`` runs both (through ``recsys.ranking.run_two_stage``); these commands exist
+``recsys evaluate`` runs both (through ``recsys.pipeline.run_two_stage``); these commands exist
 for running the stages by hand.
 """
 
@@ -12,8 +12,9 @@ from pathlib import Path
 import click
 
 from recsys.cli.common import run_or_fail, settings_options
-from recsys.columns import FOLDS, TARGETS
+from recsys.columns import TARGETS
 from recsys.pipeline_config import load_config
+from recsys.protocol import TEST_FOLD
 
 _targets = click.option(
     "--target", "targets", multiple=True, type=click.Choice(TARGETS), default=TARGETS,
@@ -53,7 +54,7 @@ def train_ranker(settings, targets, config_path, quiet):
     Example:
       recsys train-ranker --target listen_plus --config my.yml
     """
-    from recsys.ranking import train_ranker as train
+    from recsys.pipeline import train_ranker_stage as train
 
     config = run_or_fail(load_config, config_path)
     _echo_summary(run_or_fail(train, settings, config, targets=targets, progress=not quiet))
@@ -62,8 +63,8 @@ def train_ranker(settings, targets, config_path, quiet):
 @click.command("rank")
 @settings_options
 @_targets
-@click.option("--fold", type=click.Choice(FOLDS), default="test", show_default=True,
-              help="Fold whose candidates are re-ranked.")
+@click.option("--fold", default=TEST_FOLD, show_default=True,
+              help="Fold whose candidates are re-ranked (a fold of the `folds` table).")
 @_config
 @_quiet
 def rank(settings, targets, fold, config_path, quiet):

@@ -12,7 +12,7 @@ import duckdb
 
 from recsys.config import SQL_DIR
 from recsys.data.validate import require_valid_dataset
-from recsys.protocol import fold_bounds, listen_plus_threshold
+from recsys.protocol import TEST_FOLD, fold_bounds, listen_plus_threshold
 
 EVENT_NAMES = ("listens", "likes", "dislikes", "unlikes", "undislikes")
 SIGNAL_KS = (10, 100)
@@ -88,7 +88,7 @@ def profile_dataset(root: Path | str, size: str) -> dict:
             )
             for fold, bounds in fold_bounds().items()
         }
-        test_bounds = fold_bounds()["test"]
+        test_bounds = fold_bounds()[TEST_FOLD]
         signals = {
             f"recall@{k}": _query(
                 con,

@@ -1,10 +1,9 @@
-"""Evaluation: SQL metrics over ``recommendations``, uncertainty, reports, ``recsys evaluate``.
+"""Evaluation: SQL metrics over ``recommendations``, uncertainty, reports (``recsys metrics``;
+``recsys evaluate`` is ``recsys.pipeline.run_evaluate``).
 
 Entry points
 ------------
-:func:`recsys.evaluation.pipeline.run_evaluate`
-    candidates -> ``recommendations`` (top-k) -> two-stage ranker -> metrics -> reports.
-:func:`recsys.evaluation.pipeline.score_and_report`
+:func:`recsys.evaluation.scoring.score_and_report`
     Score the ``recommendations`` already in the warehouse and write the reports.
 :func:`recsys.evaluation.runner.compute_metrics`
     Run ``sql/metrics/*.sql`` into ``metrics_per_user`` and ``metrics``.

@@ -17,18 +17,8 @@ from recsys.columns import Tables
 from recsys.errors import ConfigError, WarehouseError
 from recsys.evaluation.sql import CONVENTIONS, set_variables, sql_text
 from recsys.progress import progress_bar
+from recsys.tables import write_metrics
 from recsys.warehouse import require_tables, table_exists
-
-CREATE_METRICS_PER_USER = f"""
-create table if not exists {Tables.metrics_per_user} (
-    fold varchar, target varchar, model varchar, convention varchar, subset varchar,
-    metric varchar, k integer, uid uinteger, value double, weight double
-)"""
-CREATE_METRICS = f"""
-create table if not exists {Tables.metrics} (
-    fold varchar, target varchar, model varchar, convention varchar, subset varchar,
-    metric varchar, k integer, value double, users bigint
-)"""
 
 # per-user query -> the tables it needs beyond recommendations and eval_targets
 _PER_USER_QUERIES = {
@@ -134,9 +124,6 @@ def compute_metrics(
                 skipped.append(f"{name}.sql (no table {', '.join(missing)})")
             else:
                 out.append(name)
-    for table, ddl in ((Tables.metrics_per_user, CREATE_METRICS_PER_USER),
-                       (Tables.metrics, CREATE_METRICS)):
-        _create_current(con, table, ddl)
     for fold in progress_bar(folds, desc="metrics", unit="fold", disable=not progress, leave=False):
         _score_fold(con, fold, ks, conventions, per_user_queries, aggregate_queries,
                     {"diversity": list(diversity_ks) if diversity_ks else list(ks)})
@@ -159,44 +146,26 @@ def check_conventions(conventions: Sequence[str]) -> list[str]:
     return conventions
 
 
-def _create_current(con: duckdb.DuckDBPyConnection, table: str, ddl: str) -> None:
-    """Create ``table``; a copy of an older layout (no ``convention`` column) is derived data:
-    it is dropped and created anew."""
-    if table_exists(con, table):
-        columns = {r[0] for r in con.execute(
-            "select column_name from information_schema.columns where table_name = ?", [table]
-        ).fetchall()}
-        if "convention" not in columns:
-            con.execute(f"drop table {table}")
-    con.execute(ddl)
-
-
 def _score_fold(con, fold, ks, conventions, per_user_queries, aggregate_queries, query_ks) -> None:
-    con.execute("begin transaction")
-    try:
-        con.execute(f"delete from {Tables.metrics_per_user} where fold = ?", [fold])
+    def per_user(con: duckdb.DuckDBPyConnection, table: str) -> None:
         for convention in conventions:
             for name in per_user_queries:
                 if name in _STANDARD_ONLY and convention != "standard":
                     continue
                 set_variables(con, {"ks": query_ks.get(name, list(ks)), "fold": fold,
                                     "convention": convention, "per_user": True})
-                con.execute(
-                    f"insert into {Tables.metrics_per_user} by name "
-                    f"select * exclude (users) from ({sql_text(name)})"
-                )
-        con.execute(f"delete from {Tables.metrics} where fold = ?", [fold])
-        con.execute(f"insert into {Tables.metrics} by name select * from ({sql_text('aggregate')})")
+                con.execute(f"insert into {table} by name "
+                            f"select * exclude (users) from ({sql_text(name)})")
+
+    def aggregate(con: duckdb.DuckDBPyConnection, table: str) -> None:
+        con.execute(f"insert into {table} by name select * from ({sql_text('aggregate')})")
         for convention in conventions:
             set_variables(con, {"per_user": False, "ks": list(ks), "convention": convention})
             for name in aggregate_queries:
-                con.execute(
-                    f"insert into {Tables.metrics} by name "
-                    f"select * exclude (uid) from ({sql_text(name)})"
-                )
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
+                con.execute(f"insert into {table} by name "
+                            f"select * exclude (uid) from ({sql_text(name)})")
+
+    try:
+        write_metrics(con, fold, per_user, aggregate)
     finally:
         set_variables(con, {"ks": None, "fold": None, "convention": None, "per_user": None})

@@ -1,12 +1,14 @@
 """Two-stage recommender: LightGBM LambdaRank re-ranking of merged candidates.
 
-Entry points: :func:`run_two_stage` (candidates → features → train on val → rank test),
-:func:`train_ranker`, :func:`rank`. See ``recsys/ranking/dataset.py`` for how the ranking table
-is built and ``recsys/defaults.yml`` (``ranker:``) for the settings.
+Entry points: :func:`train_ranker` (one model per target on the training folds) and :func:`rank`
+(a fold's candidates re-ranked into ``recommendations``); ``recsys.pipeline.run_two_stage``
+runs them after making sure the candidates and the feature mart are fresh. See
+``recsys/ranking/dataset.py`` for how the ranking table is built and ``recsys/defaults.yml``
+(``ranker:``) for the settings.
 """
 
 from recsys.ranking.model import LightGBMRanker, Ranker, RankerError
-from recsys.ranking.pipeline import model_dir, rank, run_two_stage, train_ranker
+from recsys.ranking.ranker import model_dir, rank, train_ranker
 from recsys.ranking.settings import RankerConfig, ranker_config
 
 __all__ = [
@@ -17,6 +19,5 @@ __all__ = [
     "model_dir",
     "rank",
     "ranker_config",
-    "run_two_stage",
     "train_ranker",
 ]

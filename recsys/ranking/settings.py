@@ -6,15 +6,14 @@ mapping into a frozen :class:`RankerConfig` and rejects values that cannot work,
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from recsys import protocol
 from recsys.errors import ConfigError
 
 DEFAULT_MODEL_NAME = "two_stage"
-_FOLD_NAME = re.compile(r"^val(?:_([2-9]|[1-9][0-9]+))?$")
 
 
 def fold_index(name: str) -> int:
@@ -23,13 +22,14 @@ def fold_index(name: str) -> int:
     >>> fold_index("val"), fold_index("val_3")
     (1, 3)
     """
-    match = _FOLD_NAME.match(name)
-    if match is None:
+    k = protocol.fold_index(name)
+    if not k:  # None, or 0: the evaluated fold
+        val = protocol.VAL_FOLD
         raise ConfigError(
-            f"{name!r} is not a training fold: use val or val_<k> (k >= 2, the folds built with "
-            "dbt var n_folds = k + 1); the test fold is never trained on."
+            f"{name!r} is not a training fold: use {val} or {val}_<k> (k >= 2, the folds built "
+            f"with dbt var n_folds = k + 1); the {protocol.TEST_FOLD} fold is never trained on."
         )
-    return int(match.group(1) or 1)
+    return k
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ class RankerConfig:
     model_name: str = DEFAULT_MODEL_NAME
     models: tuple[str, ...] | None = None
     candidates_per_model: int = 200
-    train_folds: tuple[str, ...] = ("val",)
+    train_folds: tuple[str, ...] = (protocol.VAL_FOLD,)
     valid_share: float = 0.2
     max_train_queries: int | None = None
     max_train_users: int | None = None
@@ -116,7 +116,7 @@ def _positive_int(section: Mapping[str, Any], key: str, default: int) -> int:
 
 
 def _train_folds(section: Mapping[str, Any]) -> tuple[str, ...]:
-    folds = section.get("train_folds", ["val"])
+    folds = section.get("train_folds", [protocol.VAL_FOLD])
     if isinstance(folds, str) or not isinstance(folds, Sequence) or not folds:
         raise ConfigError(f"ranker.train_folds = {folds!r} must be a non-empty list such as [val, val_2].")
     for name in folds:

@@ -94,10 +94,9 @@ def test_pandas_baseline_equals_sql_metrics(con, tables):
 
 
 def test_our_sql_evaluation_equals_pandas_on_fixture(con, tables):
-    """Whatever SQL `recsys bench` times (the evaluation package's or the reference) agrees."""
+    """The SQL `recsys bench` times (sql/metrics/accuracy.sql, as evaluate runs it) agrees."""
     recs, targets = tables
-    sql_metrics, _ = baselines.resolve_sql_metrics()
-    check = compare_metrics(sql_metrics(con, [10, 100]), pandas_ndcg_recall(recs, targets, ks=[10, 100]))
+    check = compare_metrics(baselines.evaluation_sql_accuracy(con, [10, 100]), pandas_ndcg_recall(recs, targets, ks=[10, 100]))
     assert check["agree"], check
 
 

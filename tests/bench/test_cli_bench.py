@@ -5,11 +5,6 @@ from recsys.cli import main
 from recsys.cli.bench import bench
 
 
-def test_help_has_an_example():
-    out = CliRunner().invoke(main, ["bench", "--help"])
-    assert out.exit_code == 0 and "Example:" in out.output and "--sizes" in out.output
-
-
 def test_sizes_space_separated_after_the_option(monkeypatch, tmp_path):
     seen = {}
 
@@ -28,15 +23,24 @@ def test_sizes_space_separated_after_the_option(monkeypatch, tmp_path):
     assert seen["sizes"] == ["tiny,small", "50m"]  # split by parse_sizes
 
 
-def test_plan_marks_missing_commands(tmp_path):
+def test_plan_is_generate_then_the_pipelines_stages_as_installed_commands(tmp_path):
+    from recsys.pipeline import stages as pipeline_stages
+
     paths = stages.BenchPaths(tmp_path, "tiny")
-    plan = stages.pipeline_plan("tiny", paths, models=["mostpop", "ials"], seed=1, commands={})
+    plan = stages.pipeline_plan("tiny", paths, models=["mostpop", "ials"], seed=1,
+                                config=tmp_path / "c.yml")
     names = [s.name for s in plan]
     assert names == ["generate", "build", "tune", "candidates", "build-candidate-features",
                      "train-ranker", "rank", "recommendations", "evaluate"]
-    # every recsys command is missing from an empty group; the bench's own step never is
-    assert [s.name for s in plan if not s.missing] == ["recommendations"]
+    assert names[1:] == [s.name for s in pipeline_stages(["mostpop", "ials"])]
     assert plan[0].argv[-7:] == ("generate", "--size", "tiny", "--seed", "1", "--out", str(paths.data_dir))
+    recsys = stages.recsys_executable()
+    for stage in plan:  # every stage is a recsys command that exists and takes its options
+        assert list(stage.argv[:len(recsys)]) == recsys
+        command = main.commands[stage.argv[len(recsys)]]
+        args = list(stage.argv[len(recsys) + 1:])
+        command.make_context(command.name, args, resilient_parsing=False)
+    assert plan[-1].argv[-2:] == ("--config", str(tmp_path / "c.yml"))
 
 
 def test_child_env_isolates_the_benchmark(tmp_path):

@@ -25,7 +25,7 @@ def fake_plan(fail_build: bool):
             Stage("generate", (py, "-c", WRITE_LISTENS, str(paths.flat_dir))),
             Stage("build", (py, "-c", "raise SystemExit(1)" if fail_build else "b = bytearray(8 * 2**20)")),
             Stage("candidates-mostpop", (py, "-c", "sum(range(10**5))")),
-            Stage("rank", (py, "-c", "pass"), missing="`recsys rank` is not installed"),
+            Stage("rank", (py, "-c", "raise SystemExit(3)")),
         ]
     return plan
 
@@ -57,22 +57,22 @@ def test_bench_json_and_md_shapes(monkeypatch, settings, tmp_path):
     assert entry["state"] == "complete"
     assert [s["name"] for s in entry["stages"]] == [
         "generate", "build", "candidates-mostpop", "rank", "baseline-evaluation"]
-    assert [s["status"] for s in entry["stages"]] == ["ok", "ok", "ok", "skipped", "ok"]
+    assert [s["status"] for s in entry["stages"]] == ["ok", "ok", "ok", "failed", "ok"]
     assert entry["machine"]["cpu_count"] >= 1 and entry["machine"]["memory_gib"] > 0
     assert "duckdb" in entry["packages"]
     assert entry["dataset"] == {"listens": 3, "users": 2, "items": 2}
     # totals: generation and baselines are not part of the pipeline
     pipeline = [s for s in entry["stages"] if s["kind"] == "pipeline" and s["name"] not in NON_PIPELINE_STAGES
-                and s["status"] == "ok"]
+                and s["status"] in ("ok", "failed")]
     assert entry["totals"]["wall_s"] == pytest.approx(sum(s["wall_s"] for s in pipeline), abs=1e-2)
-    assert entry["totals"]["complete"] is False  # rank was skipped
-    assert entry["totals"]["dominant_stage"] in ("build", "candidates-mostpop")
+    assert entry["totals"]["complete"] is False  # rank failed
+    assert entry["totals"]["dominant_stage"] in ("build", "candidates-mostpop", "rank")
     assert entry["baselines"]["evaluation"]["speedup"] == 40.0
-    assert any("rank skipped" in f for f in entry["failures"])
+    assert any(f.startswith("rank:") for f in entry["failures"])
 
     md = (settings.reports_dir / "bench.md").read_text()
     assert "| stage | tiny |" in md
-    assert "| build |" in md and "| rank | SKIPPED |" in md
+    assert "| build |" in md and "| rank | FAILED " in md
     assert "40.0x" in md and "Which stage dominates" in md
     assert (settings.reports_dir / "bench-logs" / "tiny" / "build.log").exists()
 

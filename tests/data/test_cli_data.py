@@ -1,15 +1,6 @@
-import pytest
 from click.testing import CliRunner
 
 from recsys.cli import main
-from recsys.cli.data import COMMANDS
-
-
-@pytest.mark.parametrize("command", [c.name for c in COMMANDS])
-def test_every_data_command_has_help_with_an_example(command):
-    result = CliRunner().invoke(main, [command, "--help"])
-    assert result.exit_code == 0
-    assert "Example:" in result.output
 
 
 def test_generate_writes_validates_and_reports(tmp_path, monkeypatch):

@@ -18,11 +18,11 @@ def test_the_expected_queries_exist():
 
 
 @pytest.mark.parametrize("path", QUERIES, ids=lambda p: p.stem)
-def test_query_has_a_header_and_returns_rows(dbt_warehouse, path):
+def test_query_has_a_header_and_returns_rows(tiny_warehouse, path):
     text = path.read_text()
     header = [line for line in text.splitlines()[:12] if line.startswith("--")]
     assert len(header) >= 3 and any("Grain" in line for line in header), "header: purpose, reads, grain"
-    con = connect(dbt_warehouse.warehouse, read_only=True)
+    con = connect(tiny_warehouse.warehouse, read_only=True)
     try:
         result = con.execute(text).df()
     finally:
@@ -31,8 +31,8 @@ def test_query_has_a_header_and_returns_rows(dbt_warehouse, path):
     assert not result.isna().all(axis=None)
 
 
-def test_fold_sizes_agree_with_eval_targets(dbt_warehouse):
-    con = connect(dbt_warehouse.warehouse, read_only=True)
+def test_fold_sizes_agree_with_eval_targets(tiny_warehouse):
+    con = connect(tiny_warehouse.warehouse, read_only=True)
     try:
         sizes = con.execute((SQL_DIR / "analysis" / "fold_sizes.sql").read_text()).df()
         users = con.execute(

@@ -14,10 +14,10 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def with_candidates(dbt_warehouse, tmp_path_factory):
+def with_candidates(tiny_warehouse, tmp_path_factory):
     """A copy of the tiny warehouse with a hand-made `candidates` table, and the mart rebuilt."""
     work = tmp_path_factory.mktemp("candidates")
-    settings = copy_warehouse(dbt_warehouse, work)
+    settings = copy_warehouse(tiny_warehouse, work)
     con = connect(settings.warehouse)
     try:
         uid, seen = con.execute(

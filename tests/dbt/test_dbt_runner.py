@@ -44,12 +44,6 @@ def test_a_project_error_is_reported(tmp_path):
         run_dbt(settings, ["run", "--select", "folds", "--vars", "{n_folds: 0}"], **dbt_paths(tmp_path))
 
 
-def test_build_command_has_help_with_an_example():
-    result = CliRunner().invoke(main, ["build", "--help"])
-    assert result.exit_code == 0
-    assert "Example:" in result.output and "--select" in result.output
-
-
 def test_build_command_turns_errors_into_a_message(tmp_path):
     result = CliRunner().invoke(
         main, ["build", "-q", "--data-dir", str(tmp_path / "nowhere"), "--size", "tiny",

@@ -18,9 +18,9 @@ FEATURE_MARTS = ("user_features", "item_features", "user_item_features", "user_a
 
 
 @pytest.fixture(scope="module")
-def docs(dbt_warehouse, tmp_path_factory):
+def docs(tiny_warehouse, tmp_path_factory):
     work = tmp_path_factory.mktemp("docs")
-    run_dbt(dbt_warehouse, ["docs", "generate"], **dbt_paths(work))
+    run_dbt(tiny_warehouse, ["docs", "generate"], **dbt_paths(work))
     target = work / "dbt_target"
     assert (target / "index.html").is_file()
     manifest = json.loads((target / "manifest.json").read_text())

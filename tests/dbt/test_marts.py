@@ -49,10 +49,10 @@ def pandas_eval_targets(flat, history_end: int, target_start: int, target_end: i
     [("test", (TEST_HISTORY_END, TEST_TARGET_START, 2**32 - 1)),
      ("val", (VAL_HISTORY_END, VAL_TARGET_START, VAL_TARGET_END))],
 )
-def test_eval_targets_equal_an_independent_pandas_computation(dbt_warehouse, fold, bounds):
-    expected = pandas_eval_targets(dbt_warehouse.flat_dir, *bounds)
+def test_eval_targets_equal_an_independent_pandas_computation(tiny_warehouse, fold, bounds):
+    expected = pandas_eval_targets(tiny_warehouse.flat_dir, *bounds)
     got = read(
-        dbt_warehouse,
+        tiny_warehouse,
         "select target, uid, item_id, is_organic, target_events, first_target_ts from eval_targets "
         "where fold = ? order by target, uid, item_id",
         [fold],
@@ -61,8 +61,8 @@ def test_eval_targets_equal_an_independent_pandas_computation(dbt_warehouse, fol
     pd.testing.assert_frame_equal(got, expected, check_dtype=False)
 
 
-def test_folds_are_the_papers(dbt_warehouse):
-    folds = read(dbt_warehouse, "select * from folds order by fold_index")
+def test_folds_are_the_papers(tiny_warehouse):
+    folds = read(tiny_warehouse, "select * from folds order by fold_index")
     # the paper's two, then the default ranker training folds (dbt var n_folds = 4)
     assert folds.fold.tolist() == ["test", "val", "val_2", "val_3"]
     assert folds.history_end_ts.tolist()[:2] == [TEST_HISTORY_END, VAL_HISTORY_END]
@@ -70,8 +70,8 @@ def test_folds_are_the_papers(dbt_warehouse):
     assert folds.target_end_ts.tolist()[1] == VAL_TARGET_END
 
 
-def test_train_interactions_match_pandas_for_likes_net_of_unlikes(dbt_warehouse):
-    flat = dbt_warehouse.flat_dir
+def test_train_interactions_match_pandas_for_likes_net_of_unlikes(tiny_warehouse):
+    flat = tiny_warehouse.flat_dir
     likes = pd.read_parquet(flat / "likes.parquet").assign(action=1, order=1)
     unlikes = pd.read_parquet(flat / "unlikes.parquet").assign(action=0, order=2)
     actions = pd.concat([likes, unlikes])
@@ -79,7 +79,7 @@ def test_train_interactions_match_pandas_for_likes_net_of_unlikes(dbt_warehouse)
     last = actions.sort_values(["timestamp", "order"]).groupby(["uid", "item_id"]).tail(1)
     liked = last[last.action == 1].set_index(["uid", "item_id"]).index
     got = read(
-        dbt_warehouse,
+        tiny_warehouse,
         "select uid, item_id, target_events, is_liked from train_interactions "
         "where fold = 'test' and target = 'like'",
     ).set_index(["uid", "item_id"])
@@ -88,8 +88,8 @@ def test_train_interactions_match_pandas_for_likes_net_of_unlikes(dbt_warehouse)
     assert set(got.index[got.is_liked == 1]) == set(liked)
 
 
-def test_listen_plus_interactions_match_pandas(dbt_warehouse):
-    listens = pd.read_parquet(dbt_warehouse.flat_dir / "listens.parquet")
+def test_listen_plus_interactions_match_pandas(tiny_warehouse):
+    listens = pd.read_parquet(tiny_warehouse.flat_dir / "listens.parquet")
     before = listens[listens.timestamp < VAL_HISTORY_END]
     plus = before[before.played_ratio_pct >= 50]
     expected = plus.groupby(["uid", "item_id"]).agg(
@@ -100,7 +100,7 @@ def test_listen_plus_interactions_match_pandas(dbt_warehouse):
         .groupby(["uid", "item_id"]).w.sum()
     )
     got = read(
-        dbt_warehouse,
+        tiny_warehouse,
         "select uid, item_id, target_events, last_target_ts, decayed_target_events as decayed "
         "from train_interactions where fold = 'val' and target = 'listen_plus' and target_events > 0",
     ).set_index(["uid", "item_id"]).sort_index()
@@ -123,14 +123,14 @@ def test_listen_plus_interactions_match_pandas(dbt_warehouse):
         ("candidate_features", ["fold", "target", "uid", "item_id", "rank_itemknn", "score_itemknn"]),
     ],
 )
-def test_marts_have_the_architecture_contract_columns(dbt_warehouse, table, columns):
-    got = read(dbt_warehouse, f"select * from {table} limit 0").columns.tolist()
+def test_marts_have_the_architecture_contract_columns(tiny_warehouse, table, columns):
+    got = read(tiny_warehouse, f"select * from {table} limit 0").columns.tolist()
     assert [c for c in got if c in columns] == columns
 
 
-def test_contract_types(dbt_warehouse):
+def test_contract_types(tiny_warehouse):
     types = dict(read(
-        dbt_warehouse,
+        tiny_warehouse,
         "select table_name || '.' || column_name as c, data_type from information_schema.columns",
     ).values)
     assert types["eval_targets.uid"] == "UINTEGER"
@@ -139,26 +139,26 @@ def test_contract_types(dbt_warehouse):
     assert types["item_embeddings.normalized_embed"] == "FLOAT[]"
 
 
-def test_item_features_cover_every_item_with_history(dbt_warehouse):
-    flat = dbt_warehouse.flat_dir
+def test_item_features_cover_every_item_with_history(tiny_warehouse):
+    flat = tiny_warehouse.flat_dir
     items = set()
     for name in ["listens", "likes", "dislikes", "unlikes", "undislikes"]:
         df = pd.read_parquet(flat / f"{name}.parquet", columns=["timestamp", "item_id"])
         items |= set(df.item_id[df.timestamp < TEST_HISTORY_END])
-    got = read(dbt_warehouse, "select item_id from item_features where fold = 'test'")
+    got = read(tiny_warehouse, "select item_id from item_features where fold = 'test'")
     assert set(got.item_id) == items and len(got) == len(items)
 
 
-def test_fresh_build_has_an_empty_candidate_features(dbt_warehouse):
-    assert read(dbt_warehouse, "select count(*) as n from candidate_features").n[0] == 0
+def test_fresh_build_has_an_empty_candidate_features(tiny_warehouse):
+    assert read(tiny_warehouse, "select count(*) as n from candidate_features").n[0] == 0
 
 
-def test_views_work_in_a_renamed_copy_of_the_warehouse(dbt_warehouse, tmp_path):
+def test_views_work_in_a_renamed_copy_of_the_warehouse(tiny_warehouse, tmp_path):
     # views must not name the catalog (the file's stem): users copy and rename warehouses
     import shutil
 
     copy = tmp_path / "renamed_copy.duckdb"
-    shutil.copyfile(dbt_warehouse.warehouse, copy)
+    shutil.copyfile(tiny_warehouse.warehouse, copy)
     con = connect(copy, read_only=True)
     try:
         views = [r[0] for r in con.execute("select view_name from duckdb_views() where not internal").fetchall()]

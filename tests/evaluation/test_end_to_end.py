@@ -1,10 +1,11 @@
 """On generated data: dbt build -> mostpop -> recommendations -> SQL metrics, checked against an
 independent computation straight from the raw parquet files (pandas + the Python reference)."""
 
+import shutil
+
 import pandas as pd
 import pytest
 
-from recsys.config import Settings
 from recsys.evaluation import reference as ref
 from recsys.pipeline_config import load_config
 
@@ -15,15 +16,13 @@ HISTORY_END, TARGET_START = 25_911_800, 25_913_600  # the test fold (YAMBDA.md)
 
 
 @pytest.fixture(scope="module")
-def evaluated(tiny_dataset, tmp_path_factory):
-    from recsys.dbt_runner import build
-    from recsys.evaluation.pipeline import run_evaluate
+def evaluated(tiny_dataset, tiny_warehouse, tmp_path_factory):
+    from recsys.pipeline import run_evaluate
 
     work = tmp_path_factory.mktemp("e2e")
-    settings = Settings(data_dir=tiny_dataset, size="tiny", warehouse=work / "wh.duckdb",
-                        reports_dir=work / "reports", memory_limit="2GB", threads=2,
-                        temp_dir=work / "tmp")
-    build(settings, target_path=work / "dbt_target", log_path=work / "dbt_logs")
+    shutil.copyfile(tiny_warehouse.warehouse, work / tiny_warehouse.warehouse.name)
+    settings = tiny_warehouse.with_(warehouse=work / tiny_warehouse.warehouse.name,
+                                    reports_dir=work / "reports", temp_dir=work / "tmp")
     config = load_config()
     config["candidates"]["models"] = ["mostpop", "bpr"]
     config["candidates"]["params"] = {"bpr": {"factors": 8, "iterations": 5}}

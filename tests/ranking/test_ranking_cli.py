@@ -9,12 +9,6 @@ def invoke(args, settings, tmp_path):
     return CliRunner().invoke(main, args, env=env)
 
 
-def test_commands_have_help_with_an_example():
-    for name in ("train-ranker", "rank"):
-        result = CliRunner().invoke(main, [name, "--help"])
-        assert result.exit_code == 0 and "Example:" in result.output
-
-
 def test_rank_without_a_trained_model_says_what_to_do(settings, tmp_path):
     result = invoke(["rank", "--target", "listen_plus", "--quiet"], settings, tmp_path)
     assert result.exit_code == 1

@@ -1,8 +1,8 @@
 import duckdb
 import pytest
 
-from recsys.ranking import rank, run_two_stage, train_ranker
-from recsys.ranking.inputs import missing_candidate_slices, stale_feature_slices
+from recsys.pipeline import missing_candidate_slices, run_two_stage, stale_feature_slices
+from recsys.ranking import rank, train_ranker
 from recsys.ranking.recall import candidate_recall
 
 N_USERS = 30  # as in conftest.py
@@ -99,12 +99,12 @@ def test_changed_candidate_rank_makes_features_stale(warehouse):
 
 
 def test_rank_in_user_blocks_equals_one_block(settings, config, monkeypatch):
-    import recsys.ranking.pipeline as pipeline
+    import recsys.ranking.ranker as ranker
 
     train_ranker(settings, config, targets=["listen_plus"], progress=False)
 
     def ranked(block):
-        monkeypatch.setattr(pipeline, "RANK_BLOCK_USERS", block)
+        monkeypatch.setattr(ranker, "RANK_BLOCK_USERS", block)
         summary = rank(settings, config, targets=["listen_plus"], progress=False)["listen_plus"]
         with duckdb.connect(str(settings.warehouse), read_only=True) as con:
             rows = con.execute("select uid, item_id, rank, score from recommendations order by uid, rank").fetchall()

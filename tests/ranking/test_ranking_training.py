@@ -6,9 +6,9 @@ import pytest
 
 from recsys.candidates.registry import GENERATORS
 from recsys.errors import ConfigError
-from recsys.ranking import train_ranker
+from recsys.pipeline import stale_feature_slices
+from recsys.pipeline import train_ranker_stage as train_ranker
 from recsys.ranking.dataset import RankingDataError, group_sizes
-from recsys.ranking.inputs import stale_feature_slices
 from recsys.ranking.settings import dbt_vars, ranker_config, required_n_folds
 from recsys.ranking.training import load_training_set, plan_queries
 
@@ -177,11 +177,11 @@ def test_graded_labels_are_capped_event_counts(warehouse, config):
 
 
 def test_train_ranker_skips_the_staleness_scan_when_no_slice_is_missing(settings, config, monkeypatch):
-    import recsys.ranking.inputs as inputs
+    import recsys.pipeline as pipeline
 
     def no_scan(*args, **kwargs):
         raise AssertionError("train_ranker scanned candidate_features for staleness")
 
-    monkeypatch.setattr(inputs, "stale_feature_slices", no_scan)
+    monkeypatch.setattr(pipeline, "stale_feature_slices", no_scan)
     info = train_ranker(settings, config, targets=["listen_plus"], progress=False)["listen_plus"]
     assert info["rows"] == 6 * N_USERS

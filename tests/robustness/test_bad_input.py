@@ -52,9 +52,9 @@ def digest(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def previous(built, tmp_path_factory):
+def previous(tiny_warehouse, tmp_path_factory):
     """A complete warehouse that a failed `recsys build` must leave byte-for-byte as it is."""
-    settings = copy_settings(built, tmp_path_factory.mktemp("bad_input_previous"))
+    settings = copy_settings(tiny_warehouse, tmp_path_factory.mktemp("bad_input_previous"))
     return settings, digest(settings.warehouse)
 
 
@@ -117,9 +117,9 @@ def test_broken_data_file_is_named_and_nothing_is_written(case, breakage, messag
 
     # a fresh build writes no warehouse at all
     fresh = tmp_path / "fresh.duckdb"
-    built = cli("build", "-q", "--data-dir", str(root), "--size", "tiny", "--warehouse", str(fresh))
-    assert built.exit_code == 1 and (message in built.output or "dataset files" in built.output)
-    assert "Traceback" not in built.output
+    run = cli("build", "-q", "--data-dir", str(root), "--size", "tiny", "--warehouse", str(fresh))
+    assert run.exit_code == 1 and (message in run.output or "dataset files" in run.output)
+    assert "Traceback" not in run.output
     assert not list(tmp_path.glob("fresh.duckdb*"))  # no warehouse, staging copy or lock file
 
     # a build over an existing warehouse leaves it exactly as it was
@@ -137,9 +137,9 @@ def test_missing_data_directory(tmp_path):
     assert "dataset root does not exist" in checked.output and "recsys generate" in checked.output
     profiled = cli("profile", str(nowhere), "--size", "tiny")
     assert profiled.exit_code == 1 and "dataset root does not exist" in profiled.output
-    built = cli("build", "-q", "--data-dir", str(nowhere), "--size", "tiny",
+    run = cli("build", "-q", "--data-dir", str(nowhere), "--size", "tiny",
                 "--warehouse", str(tmp_path / "w.duckdb"))
-    assert built.exit_code == 1 and "recsys generate --size tiny" in built.output
+    assert run.exit_code == 1 and "recsys generate --size tiny" in run.output
     assert not list(tmp_path.glob("w.duckdb*"))  # no warehouse, staging copy or lock file
 
 
@@ -162,13 +162,13 @@ def test_timestamps_off_grid_or_out_of_range_warn_but_pass(tiny_dataset, tmp_pat
     assert "all files, columns and dtypes match the schema" in result.output
 
 
-def test_played_ratio_above_100_is_valid_and_counts_as_listen_plus(tiny_dataset, built):
+def test_played_ratio_above_100_is_valid_and_counts_as_listen_plus(tiny_dataset, tiny_warehouse):
     """Rewinds: ratio > 100 is no error, and such listens in a target window are Listen+ targets."""
     listens = pq.read_table(tiny_dataset / "flat/tiny/listens.parquet")
     assert pc.max(listens["played_ratio_pct"]).as_py() > 100  # the generator makes rewinds
     result = CliRunner().invoke(main, ["validate", str(tiny_dataset), "--size", "tiny"])
     assert result.exit_code == 0 and "played_ratio" not in result.output
-    con = duckdb.connect(str(built.warehouse), read_only=True)
+    con = duckdb.connect(str(tiny_warehouse.warehouse), read_only=True)
     try:
         over, found = con.execute("""
             select count(*), count(t.uid) from stg_listens l
@@ -183,12 +183,12 @@ def test_played_ratio_above_100_is_valid_and_counts_as_listen_plus(tiny_dataset,
     assert over > 0 and found == over
 
 
-def test_duplicate_events_are_counted_but_never_duplicate_a_key(built, tmp_path):
+def test_duplicate_events_are_counted_but_never_duplicate_a_key(tiny_warehouse, tmp_path):
     """Every event twice: eval_targets keeps one row per (fold, target, uid, item) with the count
     doubled (metrics use distinct target items), train_interactions counts double. The project's
     compiled SQL is run on a copy whose staging views read every event twice."""
-    settings = copy_settings(built, tmp_path)
-    compiled = built.warehouse.parent / "dbt_target" / "compiled" / "recsys" / "models"
+    settings = copy_settings(tiny_warehouse, tmp_path)
+    compiled = tiny_warehouse.warehouse.parent / "dbt_target" / "compiled" / "recsys" / "models"
     con = duckdb.connect(str(settings.warehouse))
     try:
         before = con.execute("select * from eval_targets order by all").df()
@@ -228,8 +228,8 @@ def test_missing_warehouse_is_named(tmp_path):
     assert not (tmp_path / "none.duckdb").exists()
 
 
-def test_empty_target_window_fails_with_a_message_and_no_report(built, tmp_path):
-    settings = copy_settings(built, tmp_path)
+def test_empty_target_window_fails_with_a_message_and_no_report(tiny_warehouse, tmp_path):
+    settings = copy_settings(tiny_warehouse, tmp_path)
     with duckdb.connect(str(settings.warehouse)) as con:
         con.execute("delete from eval_targets where fold = 'test'")
     before = digest(settings.warehouse)
@@ -241,8 +241,8 @@ def test_empty_target_window_fails_with_a_message_and_no_report(built, tmp_path)
     assert not (settings.reports_dir / "metrics.csv").exists()
 
 
-def test_a_target_type_with_no_events_is_named(built, tmp_path):
-    settings = copy_settings(built, tmp_path)
+def test_a_target_type_with_no_events_is_named(tiny_warehouse, tmp_path):
+    settings = copy_settings(tiny_warehouse, tmp_path)
     with duckdb.connect(str(settings.warehouse)) as con:
         con.execute("delete from eval_targets where target = 'like'")
         con.execute("delete from train_interactions where target = 'like'")
@@ -254,8 +254,8 @@ def test_a_target_type_with_no_events_is_named(built, tmp_path):
     assert not (settings.reports_dir / "metrics.csv").exists()
 
 
-def test_items_without_embeddings_leave_the_audio_model_empty_with_a_note(built, tmp_path):
-    settings = copy_settings(built, tmp_path)
+def test_items_without_embeddings_leave_the_audio_model_empty_with_a_note(tiny_warehouse, tmp_path):
+    settings = copy_settings(tiny_warehouse, tmp_path)
     with duckdb.connect(str(settings.warehouse)) as con:
         con.execute("delete from item_embeddings")
     result = evaluate_on(settings, "--models", "audio,mostpop")
@@ -282,10 +282,10 @@ CONFIGS = [
 
 
 @pytest.mark.parametrize("text, message", CONFIGS, ids=[m for _, m in CONFIGS])
-def test_bad_config_values(text, message, built, tmp_path):
+def test_bad_config_values(text, message, tiny_warehouse, tmp_path):
     config = tmp_path / "bad.yml"
     config.write_text(text)
-    settings = copy_settings(built, tmp_path / "work") if "top_n" in text else built
+    settings = copy_settings(tiny_warehouse, tmp_path / "work") if "top_n" in text else tiny_warehouse
     before = digest(settings.warehouse)
     result = evaluate_on(settings.with_(reports_dir=tmp_path / "reports"), "--config", str(config))
     assert result.exit_code == 1, result.output
@@ -304,11 +304,11 @@ OPTIONS = [
 
 
 @pytest.mark.parametrize("args, code, message", OPTIONS, ids=[" ".join(a) for a, _, _ in OPTIONS])
-def test_bad_cli_options(args, code, message, built, tmp_path):
-    before = digest(built.warehouse)
-    result = evaluate_on(built.with_(reports_dir=tmp_path / "reports"), *args)
+def test_bad_cli_options(args, code, message, tiny_warehouse, tmp_path):
+    before = digest(tiny_warehouse.warehouse)
+    result = evaluate_on(tiny_warehouse.with_(reports_dir=tmp_path / "reports"), *args)
     assert result.exit_code == code and message in result.output, result.output
-    assert digest(built.warehouse) == before and not (tmp_path / "reports").exists()
+    assert digest(tiny_warehouse.warehouse) == before and not (tmp_path / "reports").exists()
 
 
 def test_bad_environment_values(tmp_path, monkeypatch):

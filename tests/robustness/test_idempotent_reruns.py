@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 def twice(rerun, tmp_path_factory):
     """A copy of ``rerun``'s warehouse (one evaluate done) after evaluate and build again."""
     from recsys.dbt_runner import build
-    from recsys.evaluation.pipeline import run_evaluate
+    from recsys.pipeline import run_evaluate
 
     once = rerun[0]
     work = tmp_path_factory.mktemp("robust_twice")

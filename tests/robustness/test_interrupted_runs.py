@@ -71,19 +71,19 @@ def changed_dataset(source: Path, root: Path) -> Path:
     return root
 
 
-def test_killed_build_leaves_the_previous_warehouse_and_the_next_build_completes(built, tmp_path):
-    settings = copy_settings(built, tmp_path)
+def test_killed_build_leaves_the_previous_warehouse_and_the_next_build_completes(tiny_warehouse, tmp_path):
+    settings = copy_settings(tiny_warehouse, tmp_path)
     # a Python-written table must survive builds (the staging file is a copy of the warehouse)
     with duckdb.connect(str(settings.warehouse)) as con:
         con.execute("create table candidates as select 'test' as fold, 'like' as target, "
                     "'mostpop' as model, 1::uinteger as uid, 5::uinteger as item_id, 1 as rank, 1.0 as score")
     before = table_digests(settings.warehouse)
-    settings = settings.with_(data_dir=changed_dataset(built.data_dir, tmp_path / "data"))
+    settings = settings.with_(data_dir=changed_dataset(tiny_warehouse.data_dir, tmp_path / "data"))
     staging = Path(f"{settings.warehouse}.building")
     log = tmp_path / "dbt_logs" / "dbt.log"
 
     proc = start_cli(settings, "build", "-q", cwd=tmp_path)
-    # kill once dbt has committed several tables from the new data: the classic half-built state
+    # kill once dbt has committed several tables from the new data: the classic half-tiny_warehouse state
     wait_for(lambda: created_models(log) >= 5, proc)
     kill(proc)
     assert table_digests(settings.warehouse) == before  # the warehouse is the previous one ...

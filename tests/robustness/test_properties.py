@@ -120,14 +120,14 @@ EVENTS = ("listens", "likes", "dislikes", "unlikes", "undislikes")
 
 
 @pytest.fixture(scope="module")
-def fold_sql(built):
-    """The compiled SQL of the fold models and the built folds table."""
-    compiled = built.warehouse.parent / "dbt_target" / "compiled" / "recsys" / "models"
+def fold_sql(tiny_warehouse):
+    """The compiled SQL of the fold models and the tiny_warehouse folds table."""
+    compiled = tiny_warehouse.warehouse.parent / "dbt_target" / "compiled" / "recsys" / "models"
     sql = {name: (compiled / layer / f"{name}.sql").read_text() for layer, name in FOLD_MODELS}
-    con = duckdb.connect(str(built.warehouse), read_only=True)
+    con = duckdb.connect(str(tiny_warehouse.warehouse), read_only=True)
     folds = con.execute("select * from folds order by fold_index").df()
     con.close()
-    return built.warehouse.name.split(".")[0], sql, folds
+    return tiny_warehouse.warehouse.name.split(".")[0], sql, folds
 
 
 def run_fold_models(catalog: str, sql: dict, events: dict[str, pd.DataFrame]) -> dict:

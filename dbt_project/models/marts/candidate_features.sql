@@ -1,5 +1,5 @@
 {#- What the re-ranker reads: one row per candidate (fold, target, uid, item_id) proposed by any
-    generator in the Python-written `candidates` table (long format; only rank <= var
+    generator in the Python-written `candidates` table (stg_candidates, long format; only rank <= var
     candidate_max_rank per generator when that var is set), with rank_<model> and
     score_<model> for every model in var candidate_models, and every point-in-time feature.
     Nulls mean "absent": a generator that did not propose the item (rank/score), no history
@@ -12,15 +12,9 @@
 {%- set keys = ['fold', 'uid', 'item_id'] -%}
 with
 
-all_candidates as (
-    {{ relation_or_empty('candidates', {
-        'fold': dbt.type_string(), 'target': dbt.type_string(), 'model': dbt.type_string(),
-        'uid': type_uint32(), 'item_id': type_uint32(), 'rank': dbt.type_int(), 'score': dbt.type_float()}) }}
-),
-
-{#- var candidate_max_rank: keep each generator's top-N only (what the ranker reads); null = all -#}
+-- var candidate_max_rank: keep each generator's top-N only (what the ranker reads); null = all
 candidates as (
-    select * from all_candidates
+    select * from {{ ref('stg_candidates') }}
     {%- if max_rank is not none %}
     where rank <= {{ max_rank | int }}
     {%- endif %}

@@ -1,8 +1,9 @@
-"""The two-stage recommender: train a ranker per target on val, re-rank the test candidates.
+"""The ranker of the two-stage recommender: train one per target on the training folds, re-rank
+a fold's candidates with it.
 
-``run_two_stage`` is the whole stage (what ``recsys evaluate`` calls); ``train_ranker`` and
-``rank`` are its two halves (``recsys train-ranker``, ``recsys rank``). Models live in
-``<reports_dir>/ranker/<target>.{txt,json}``.
+``train_ranker`` and ``rank`` read ``candidate_features`` as it is (``recsys.pipeline`` makes
+sure it is fresh first: ``recsys train-ranker``, ``recsys rank``, ``recsys evaluate``). Models live
+in ``<reports_dir>/ranker/<target>.{txt,json}``.
 """
 
 from __future__ import annotations
@@ -13,31 +14,31 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 
 from recsys import state
 from recsys.columns import TARGETS, Tables
 from recsys.config import Settings
 from recsys.progress import progress_bar
+from recsys.protocol import TEST_FOLD, VAL_FOLD
 from recsys.ranking.connection import ranking_warehouse
 from recsys.ranking.dataset import (
     column_types,
     generators_in,
     load_frame,
 )
-from recsys.ranking.inputs import ensure_inputs
 from recsys.ranking.leakage import check_point_in_time
 from recsys.ranking.model import LightGBMRanker, RankerError, top_k_per_user
 from recsys.ranking.recall import candidate_recall
 from recsys.ranking.settings import RankerConfig, ranker_config
-from recsys.ranking.store import (
+from recsys.ranking.training import check_train_folds, load_training_set
+from recsys.tables import (
+    ranked_table,
     write_candidate_recall,
     write_feature_importance,
     write_recommendations,
 )
-from recsys.ranking.training import check_train_folds, load_training_set
 
-TRAIN_FOLD = "val"
 # users whose candidates are read and scored at a time by ``rank`` (~1000 candidates x ~110
 # float32 features each: ~0.9 GB per block)
 RANK_BLOCK_USERS = 2000
@@ -59,7 +60,7 @@ def val_candidate_sources(config: Mapping[str, Any]) -> list[str]:
     """The ranker's sources whose val candidates the tuning stage writes from its chosen fit
     (when the ranker trains on val); none when the two-stage model is off."""
     cfg = ranker_config(config)
-    return merged_models(config, cfg) if TRAIN_FOLD in cfg.train_folds else []
+    return merged_models(config, cfg) if VAL_FOLD in cfg.train_folds else []
 
 
 def _train_one(con, settings, config, cfg, target, progress) -> dict[str, Any]:
@@ -127,28 +128,19 @@ def train_ranker(
     *,
     targets: Sequence[str] = TARGETS,
     progress: bool = True,
-    ensure: bool = True,
 ) -> dict[str, dict[str, Any]]:
     """Train one LambdaRank model per target on ``ranker.train_folds`` and save it.
 
-    Needs the warehouse built with those folds (``recsys build`` with the same config). With
-    ``ensure``, generators are run for any missing (training fold, target, model) slice of
-    ``candidates`` and the ``candidate_features`` mart is then rebuilt. Writes
-    ``<reports_dir>/ranker/<target>.{txt,json}`` and ``ranker_feature_importance``. Returns a
-    summary per target (rows, queries per fold, best iteration, held-out NDCG@10, feature gains).
+    Reads ``candidate_features`` as it is (``recsys.pipeline.train_ranker_stage`` fits what is
+    missing first). Writes ``<reports_dir>/ranker/<target>.{txt,json}`` and
+    ``ranker_feature_importance``. Returns a summary per target (rows, queries per fold, best
+    iteration, held-out NDCG@10, feature gains).
     """
     cfg = ranker_config(config)
-    targets = tuple(targets)
-    with ranking_warehouse(settings) as con:
-        check_train_folds(con, cfg.train_folds)
-    if ensure:
-        # only missing slices (e.g. val_2 before its first run): a staleness scan of the mart
-        # costs tens of seconds at 50m, and `recsys evaluate` runs it anyway
-        ensure_inputs(settings, config, folds=cfg.train_folds, targets=targets,
-                      models=merged_models(config, cfg), progress=progress, check_stale=False)
     out = {}
     with ranking_warehouse(settings) as con:
-        for target in targets:
+        check_train_folds(con, cfg.train_folds)
+        for target in tuple(targets):
             out[target] = _train_one(con, settings, config, cfg, target, progress)
     return out
 
@@ -180,18 +172,10 @@ def _rank_one(con, settings, cfg, target, fold) -> dict[str, Any]:
         order, ranks = top_k_per_user(frame.uids, frame.item_ids, scores, cfg.top_k)
         candidates += len(frame)
         queries += len(frame.group_sizes())
-        parts.append(pd.DataFrame({
-            "fold": fold,
-            "target": target,
-            "model": cfg.model_name,
-            "uid": frame.uids[order],
-            "item_id": frame.item_ids[order],
-            "rank": ranks.astype(np.int32),
-            "score": scores[order],
-        }))  # fmt: skip
+        parts.append(ranked_table(fold, target, cfg.model_name, frame.uids[order],
+                                  frame.item_ids[order], ranks.astype(np.int32), scores[order]))
         del frame, scores
-    recs = pd.concat(parts, ignore_index=True)
-    written = write_recommendations(con, recs, fold, target, cfg.model_name)
+    written = write_recommendations(con, pa.concat_tables(parts), fold, target, cfg.model_name)
     recall = candidate_recall(con, fold, target, models, per_model)
     write_candidate_recall(con, recall, fold, target)
     return {
@@ -209,7 +193,7 @@ def rank(
     settings: Settings,
     config: Mapping[str, Any],
     *,
-    fold: str = "test",
+    fold: str = TEST_FOLD,
     targets: Sequence[str] = TARGETS,
     progress: bool = True,
 ) -> dict[str, dict[str, Any]]:
@@ -223,46 +207,3 @@ def rank(
         for target in progress_bar(targets, desc=f"rank {fold}", disable=not progress, leave=False):
             out[target] = _rank_one(con, settings, cfg, target, fold)
     return out
-
-
-def run_two_stage(
-    settings: Settings,
-    config: Mapping[str, Any],
-    fold: str = "test",
-    targets: Sequence[str] = TARGETS,
-    progress: bool = True,
-) -> dict[str, Any]:
-    """The whole two-stage recommender: candidates, features, training on val, ranking ``fold``.
-
-    Runs the candidate generators for val and ``fold`` and rebuilds the ``candidate_features``
-    mart when they are missing or stale, trains one ranker per target on val, writes ``fold``'s
-    top-k as model ``ranker.model_name`` (``two_stage``) to ``recommendations`` and the
-    ``candidate_recall`` / ``ranker_feature_importance`` tables.
-
-    Returns
-    -------
-    dict
-        ``{"model": ..., "inputs": ..., "train": {target: ...}, "rank": {target: ...}}`` with
-        rows, users, best iteration, candidate recall per source and feature gains per target.
-    """
-    cfg = ranker_config(config)
-    targets = tuple(targets)
-    with ranking_warehouse(settings) as con:
-        check_train_folds(con, cfg.train_folds)
-    folds = tuple(dict.fromkeys((*cfg.train_folds, fold)))
-    inputs = ensure_inputs(
-        settings, config, folds=folds, targets=targets, models=merged_models(config, cfg),
-        progress=progress, rank_every_user=[f for f in folds if f not in cfg.train_folds],
-    )
-    train = train_ranker(settings, config, targets=targets, progress=progress, ensure=False)
-    ranked = rank(settings, config, fold=fold, targets=targets, progress=progress)
-    if fold != TRAIN_FOLD:
-        # recall on val too: how much the ranker could learn from
-        with ranking_warehouse(settings) as con:
-            for target in targets:
-                meta = train[target]
-                recall = candidate_recall(
-                    con, TRAIN_FOLD, target, meta["models"], meta["candidates_per_model"]
-                )
-                write_candidate_recall(con, recall, TRAIN_FOLD, target)
-    return {"model": cfg.model_name, "fold": fold, "inputs": inputs, "train": train, "rank": ranked}

@@ -1,13 +1,13 @@
-"""``recsys evaluate``: candidates -> recommendations -> SQL metrics -> uncertainty -> reports.
+"""Scoring and reporting: the ``recommendations`` of a fold -> SQL metrics -> uncertainty ->
+``metrics.csv``, ``paired_tests.csv``, ``seed_metrics.csv``, ``report.html``, ``run_manifest.json``.
 
-The pipeline opens the warehouse only around its own steps and closes it before it calls the
-candidate and ranking stages (they open it themselves; DuckDB allows one writer at a time).
+``recsys metrics`` is :func:`score_and_report`; ``recsys evaluate`` (``recsys.pipeline``) runs
+it last, after the stages that write ``recommendations``.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,28 +22,14 @@ from recsys.errors import ConfigError, WarehouseError
 from recsys.evaluation.paper import paper_values
 from recsys.evaluation.report import ReportData, render_html
 from recsys.evaluation.runner import check_conventions, compute_metrics
-from recsys.evaluation.seeds import (
-    SEP,
-    base_model,
-    extra_seeds,
-    is_variant,
-    seed_run_settings,
-    seed_summary,
-    variant_name,
-)
+from recsys.evaluation.seeds import base_model, is_variant, seed_run_settings, seed_summary
 from recsys.evaluation.sql import run_query, shell_command
 from recsys.evaluation.tables import csv_frame, headline_table, paper_table
 from recsys.evaluation.uncertainty import ordered_models, with_uncertainty
+from recsys.protocol import TEST_FOLD
 from recsys.run_lock import holds_run_lock
 from recsys.run_manifest import MANIFEST_NAME, build_manifest, manifest_json, warehouse_profile
-from recsys.warehouse import open_warehouse, replace_slice, require_tables, table_exists
-
-RECOMMENDATIONS_DDL = f"""
-create table if not exists {Tables.recommendations} (
-    fold varchar, target varchar, model varchar, uid uinteger, item_id uinteger,
-    rank integer, score double
-)"""
-FEATURE_IMPORTANCE_TABLE = "ranker_feature_importance"
+from recsys.warehouse import open_warehouse, require_tables, table_exists
 
 
 @dataclass
@@ -82,70 +68,6 @@ def evaluation_settings(config: dict) -> dict:
     return {**ev, "ks": ks, "top_k": top_k, "diversity_ks": diversity_ks, "conventions": conventions}
 
 
-def write_recommendations(
-    con: duckdb.DuckDBPyConnection, fold: str, target: str, model: str, top_k: int
-) -> int:
-    """Replace the (fold, target, model) slice of ``recommendations`` with the model's top-k
-    candidates of every ranked user (every user with target-type history: the evaluated users and
-    those without targets, whose lists the paper's Coverage counts), in one transaction.
-    Returns the rows written."""
-    require_tables(con, Tables.candidates, Tables.train_interactions)
-    con.execute(RECOMMENDATIONS_DDL)
-    key = [fold, target, model]
-    con.execute("begin transaction")
-    try:
-        con.execute(f"delete from {Tables.recommendations} where fold = ? and target = ? and model = ?", key)
-        con.execute(
-            f"""
-            insert into {Tables.recommendations} (fold, target, model, uid, item_id, rank, score)
-            select c.fold, c.target, c.model, c.uid, c.item_id, c.rank, c.score
-            from {Tables.candidates} as c
-            semi join (select distinct uid from {Tables.train_interactions}
-                       where fold = ? and target = ? and target_events > 0) as e
-                on e.uid = c.uid
-            where c.fold = ? and c.target = ? and c.model = ? and c.rank <= ?
-            """,
-            [fold, target, *key, top_k],
-        )
-        rows = con.execute(
-            f"select count(*) from {Tables.recommendations} where fold = ? and target = ? and model = ?", key
-        ).fetchone()[0]
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
-    return int(rows)
-
-
-def _seed_repeats(settings, config, fold, generators, tunable, top_k, progress) -> list[str]:
-    """Fit the ``evaluation.seed_runs`` models once per extra seed; returns the report's note."""
-    from recsys.candidates.runner import run_seed_repeats
-    from recsys.candidates.store import candidates_table  # the same columns as recommendations
-    from recsys.ranking.store import write_recommendations as write_slice
-
-    models, seeds = seed_run_settings(config)
-    repeated = [m for m in models if m in generators]
-    extra = extra_seeds(config)
-    with open_warehouse(settings) as con:  # repeats of an earlier run with other seeds go
-        if table_exists(con, Tables.recommendations):
-            con.execute(f"delete from {Tables.recommendations} where fold = ? and model like '%{SEP}%'",
-                        [fold])
-    if not repeated or not extra:
-        return []
-    runs = run_seed_repeats(settings, config, fold=fold, targets=TARGETS, models=repeated,
-                            seeds=extra, n=top_k, name=variant_name, progress=progress)
-    with open_warehouse(settings) as con:
-        for run, recs in runs:
-            write_slice(con, candidates_table(run.fold, run.target, run.model, recs),
-                        run.fold, run.target, run.model)
-            write_model_run(con, run.fold, run.target, run.model, params=run.params,
-                            tuned=base_model(run.model) in tunable, fit_seconds=run.fit_seconds,
-                            predict_seconds=run.predict_seconds)
-    return [f"{', '.join(repeated)}: also fitted with seeds {', '.join(map(str, extra))} "
-            f"(evaluation.seed_runs); the seed table gives the mean over seeds "
-            f"{', '.join(map(str, seeds))}, as the official code reports them"]
-
-
 def require_targets(settings: Settings, fold: str) -> None:
     """Fail before anything is fitted or written when ``fold`` lacks targets of a target type.
 
@@ -170,127 +92,12 @@ def require_targets(settings: Settings, fold: str) -> None:
         )
 
 
-MODEL_RUNS_DDL = f"""
-create table if not exists {Tables.model_runs} (
-    fold varchar, target varchar, model varchar, params varchar, tuned boolean,
-    fit_seconds double, predict_seconds double
-)"""
-
-
-def write_model_run(con: duckdb.DuckDBPyConnection, fold: str, target: str, model: str, *,
-                    params: dict | None, tuned: bool, fit_seconds: float,
-                    predict_seconds: float | None) -> None:
-    """Record the parameters and the fit / predict time behind a (fold, target, model) slice."""
-    row = pd.DataFrame([{
-        "fold": fold, "target": target, "model": model,
-        "params": json.dumps(params or {}, sort_keys=True, default=str), "tuned": bool(tuned),
-        "fit_seconds": float(fit_seconds),
-        "predict_seconds": None if predict_seconds is None else float(predict_seconds),
-    }])  # fmt: skip
-    replace_slice(con, Tables.model_runs, row, {"fold": fold, "target": target, "model": model},
-                  create_sql=MODEL_RUNS_DDL)
-
-
-# what a two_stage row's parameters are in model_runs and the report
-RANKER_SUMMARY = ("models", "candidates_per_model", "train_folds", "best_iteration")
-
-
-@holds_run_lock("recsys evaluate")
-def run_evaluate(
-    settings: Settings,
-    config: dict,
-    *,
-    fold: str = "test",
-    models: Sequence[str] | None = None,
-    two_stage: bool = True,
-    progress: bool = True,
-) -> EvaluateResult:
-    """Tune on val, fit the generators (and the two-stage model), write ``recommendations``,
-    score, report.
-
-    Parameters
-    ----------
-    settings, config
-        Paths and resources; the pipeline config (``evaluation``, ``candidates``, ``ranker``).
-        ``candidates.tune`` (default on; ``--no-tune`` off) runs the tuning stage first
-        (:func:`recsys.candidates.tuned.ensure_tuned`): every generator with a search space is
-        tuned on the val fold unless values tuned on the same inputs exist (then reused).
-    fold
-        The fold to evaluate (``test`` by default; ``val`` gives in-sample numbers for tuned
-        models, and the report says so).
-    models
-        Generators to fit; default ``candidates.models``. The two-stage model's name
-        (``ranker.model_name``) may be listed too.
-    two_stage
-        Also train and apply the two-stage ranker (and, when ``models`` is given, only if it
-        lists the two-stage model's name).
-    progress
-        Progress bars on stderr.
-    """
-    from recsys.candidates import run_candidates  # lazy: heavy imports (implicit, scipy)
-    from recsys.candidates.tuned import ensure_tuned, tuned_models, tuning_enabled
-    from recsys.ranking import run_two_stage
-    from recsys.ranking.pipeline import merged_models, val_candidate_sources
-    from recsys.ranking.settings import ranker_config
-
-    ev = evaluation_settings(config)
-    require_targets(settings, fold)
-    two_stage_name = (config.get("ranker") or {}).get("model_name", "two_stage")
-    chosen = list(models) if models else list(config["candidates"]["models"])
-    generators = [m for m in chosen if m != two_stage_name]
-    want_two_stage = two_stage and (not models or two_stage_name in chosen)
-    notes = []
-    if want_two_stage and fold == "val":
-        # the ranker is trained on val: scoring it there would be in-sample
-        notes.append("two-stage model skipped on the val fold: it is trained on val")
-        want_two_stage = False
-    fitted = list(dict.fromkeys(
-        generators + (merged_models(config, ranker_config(config)) if want_two_stage else [])))
-    tuning = tuning_enabled(config)
-    if tuning:
-        rows = ensure_tuned(settings, config, targets=TARGETS, models=fitted, progress=progress,
-                            val_candidates=val_candidate_sources(config) if want_two_stage else ())
-        fresh = [r for r in rows if not r.reused]
-        notes.append(f"tuning on val: {len(fresh)} (target, model) pairs tuned in "
-                     f"{sum(r.seconds for r in fresh):.1f} s, {len(rows) - len(fresh)} reused "
-                     "from candidate_params (same inputs, no fit)")
-        if fold == "val" and tuned_models(config, generators):
-            notes.append("the generators were tuned on the val fold: these val numbers are in-sample")
-    else:
-        notes.append("untuned: every generator was fitted with its code defaults and "
-                     "candidates.params (--no-tune)")
-    if generators:
-        runs = run_candidates(settings, config, folds=[fold], targets=TARGETS, models=generators,
-                              rank_every_user=[fold], progress=progress)
-        tunable = set(tuned_models(config, generators)) if tuning else set()
-        with open_warehouse(settings) as con:
-            for run in runs:
-                write_recommendations(con, run.fold, run.target, run.model, ev["top_k"])
-                write_model_run(con, run.fold, run.target, run.model, params=run.params,
-                                tuned=run.model in tunable, fit_seconds=run.fit_seconds,
-                                predict_seconds=run.predict_seconds)
-        notes += _seed_repeats(settings, config, fold, generators, tunable, ev["top_k"], progress)
-    if want_two_stage:
-        start = time.perf_counter()
-        summary = run_two_stage(settings, config, fold=fold, targets=TARGETS, progress=progress)
-        seconds = time.perf_counter() - start
-        with open_warehouse(settings) as con:
-            for target in TARGETS:
-                write_model_run(
-                    con, fold, target, two_stage_name,
-                    params={k: summary["train"][target][k] for k in RANKER_SUMMARY},
-                    tuned=tuning, fit_seconds=seconds, predict_seconds=None)
-    report_models = chosen + ([two_stage_name] if want_two_stage and two_stage_name not in chosen else [])
-    return score_and_report(settings, config, fold=fold, models=report_models, progress=progress,
-                            notes=notes)
-
-
 @holds_run_lock("recsys metrics")
 def score_and_report(
     settings: Settings,
     config: dict,
     *,
-    fold: str = "test",
+    fold: str = TEST_FOLD,
     models: Sequence[str] | None = None,
     progress: bool = True,
     notes: Sequence[str] = (),
@@ -425,8 +232,8 @@ def _report_inputs(con: duckdb.DuckDBPyConnection, fold: str, ev: dict) -> dict:
         "user_history": run_query(con, "data_user_history", {"fold": fold})
         if has_history else pd.DataFrame(),
         "feature_importance": con.execute(
-            f"select target, feature, gain from {FEATURE_IMPORTANCE_TABLE}").df()
-        if table_exists(con, FEATURE_IMPORTANCE_TABLE) else None,
+            f"select target, feature, gain from {Tables.ranker_feature_importance}").df()
+        if table_exists(con, Tables.ranker_feature_importance) else None,
         "candidate_recall": con.execute(
             f"select fold, target, source, recall, targets from {Tables.candidate_recall} "
             "where fold = ? order by target, source", [fold]).df()
