@@ -16,3 +16,8 @@
 {% macro type_float_list() %}{{ return(adapter.dispatch('type_float_list', 'recsys')()) }}{% endmacro %}
 {% macro duckdb__type_float_list() %}float[]{% endmacro %}
 {% macro default__type_float_list() %}array<float>{% endmacro %}
+
+{#- 64-bit float: ratios the ranker reads (dbt.type_float() is 32-bit FLOAT on DuckDB). -#}
+{% macro type_float64() %}{{ return(adapter.dispatch('type_float64', 'recsys')()) }}{% endmacro %}
+{% macro duckdb__type_float64() %}double{% endmacro %}
+{% macro default__type_float64() %}double{% endmacro %}

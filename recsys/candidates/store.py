@@ -1,9 +1,8 @@
 """Reading a fold's marts for the generators and writing ``candidates`` / ``candidate_params``.
 
-Reads: ``folds``, ``train_interactions``, ``eval_targets`` (marts), ``item_embeddings`` and, for
-event-level needs, the staging views ``stg_listens`` / ``stg_likes`` filtered to
-``timestamp < history_end_ts``. Writes go through :mod:`recsys.tables` (one writer per table, one
-transaction per (fold, target, model)).
+Reads: ``folds``, ``train_interactions``, ``eval_targets``, ``item_embeddings`` and, for
+event-level needs, ``history_events`` (marts) filtered to ``timestamp < history_end_ts``. Writes
+go through :mod:`recsys.tables` (one writer per table, one transaction per (fold, target, model)).
 """
 
 from __future__ import annotations
@@ -41,15 +40,6 @@ def history_end(con: duckdb.DuckDBPyConnection, fold: str) -> int:
     return int(row[0])
 
 
-def _events_sql(target: str) -> str:
-    if target == "listen_plus":
-        return (
-            "select uid, item_id, timestamp from stg_listens "
-            "where timestamp < $cut and played_ratio_pct >= $min_ratio"
-        )
-    return "select uid, item_id, timestamp from stg_likes where timestamp < $cut"
-
-
 def _fetch_arrays(con: duckdb.DuckDBPyConnection, sql: str, params) -> dict[str, np.ndarray]:
     """Query result as NumPy arrays; NULLs of a numeric column become NaN (as ``.df()`` had them)."""
     out = {}
@@ -65,12 +55,14 @@ def load_events(
 ) -> dict[str, np.ndarray]:
     """Target-type events (``uid, item_id, timestamp``) before ``cut``, as NumPy arrays.
 
-    Load once up to the latest fold's cut-off and hand the result to :func:`load_train_data` of
-    every fold: each fold keeps only its own events (``timestamp < history_end_ts``).
+    Read from the ``history_events`` mart (dbt decides what a Listen+ event is). Load once up to
+    the latest fold's cut-off and hand the result to :func:`load_train_data` of every fold: each
+    fold keeps only its own events (``timestamp < history_end_ts``).
     """
-    require_tables(con, "stg_listens" if target == "listen_plus" else "stg_likes")
-    params = {"cut": cut} if target != "listen_plus" else {"cut": cut, "min_ratio": listen_plus_threshold()}
-    return _fetch_arrays(con, _events_sql(target), params)
+    require_tables(con, Tables.history_events)
+    sql = (f"select uid, item_id, timestamp from {Tables.history_events} "
+           "where target = $target and timestamp < $cut")
+    return _fetch_arrays(con, sql, {"target": target, "cut": cut})
 
 
 def load_embeddings(con: duckdb.DuckDBPyConnection) -> tuple[np.ndarray, np.ndarray]:

@@ -9,10 +9,11 @@ One row per (uid, item_id) candidate of a (fold, target), read from the dbt mart
 * **users**: only users evaluated on that fold/target (those in ``eval_targets``);
 * **features**: every numeric column except the keys, id columns (``*_id``), absolute
   timestamps (``*_ts``: their values differ between the val and test folds) and
-  ``ranker.exclude_features``, plus the ratio features of :mod:`recsys.ranking.derived`
-  whose inputs exist; read as float32, SQL ``NULL`` becomes ``NaN``, which LightGBM
-  treats as *missing* (it learns which side of each split missing values go; a generator that
-  did not propose an item therefore has ``rank_<model> = NaN``, not a fill value);
+  ``ranker.exclude_features``, in the mart's column order (its last columns are the ratio
+  features dbt computes, e.g. ``ui_listen_share``); read as float32, SQL ``NULL`` becomes
+  ``NaN``, which LightGBM treats as *missing* (it learns which side of each split missing
+  values go; a generator that did not propose an item therefore has ``rank_<model> = NaN``,
+  not a fill value);
 * **label**: 1 if (fold, target, uid, item_id) is in ``eval_targets``, else 0; with
   ``graded_cap`` = c, the target's event count capped at c (1..c; 0 = not a target).
 """
@@ -28,7 +29,6 @@ import pyarrow as pa
 
 from recsys.columns import Columns, Tables
 from recsys.errors import RecsysError
-from recsys.ranking.derived import DERIVED_FEATURES, derivable
 from recsys.warehouse import require_tables
 
 KEY_COLUMNS = (Columns.fold, Columns.target, Columns.uid, Columns.item_id)
@@ -181,7 +181,6 @@ def feature_columns(
             continue
         if dtype.startswith("DECIMAL") or dtype in _NUMERIC_TYPES:
             out.append(name)
-    out += [name for name in derivable(types) if name not in exclude and name not in types]
     return out
 
 
@@ -232,10 +231,7 @@ def load_frame(
         )
     if features is None:
         features = feature_columns(types, models, exclude)
-    absent = [
-        f for f in features
-        if f not in types and not (f in DERIVED_FEATURES and f in derivable(types))
-    ]
+    absent = [f for f in features if f not in types]
     if absent:
         raise RankingDataError(
             f"candidate_features lacks feature column(s) {', '.join(absent)} that the ranker was "
@@ -244,11 +240,7 @@ def load_frame(
     if not features:
         raise RankingDataError("candidate_features has no numeric feature columns besides the keys.")
     merged = " or ".join(f"cf.{_quote(RANK_PREFIX + m)} <= $n" for m in models)
-    selected = ", ".join(
-        f"cast({DERIVED_FEATURES[f].sql('cf') if f not in types else 'cf.' + _quote(f)} as float) "
-        f"as {_quote(f)}"
-        for f in features
-    )
+    selected = ", ".join(f"cast(cf.{_quote(f)} as float) as {_quote(f)}" for f in features)
     label = "1" if graded_cap is None else f"least(greatest(t.target_events, 1), {int(graded_cap)})"
     # the given users (ranking: every user with target-type history), else the evaluated ones
     user_filter = "and cf.uid in (select uid from eval_targets where fold = $fold and target = $target)"

@@ -102,7 +102,7 @@ def train_data(fold: str = "val", target: str = "listen_plus", seed: int = 0) ->
 
 
 def build_warehouse(path) -> None:
-    """A DuckDB file holding the marts and staging views the candidate stage reads."""
+    """A DuckDB file holding the marts the candidate stage reads."""
     events = make_events()
     con = duckdb.connect(str(path))
     folds = pd.DataFrame(
@@ -115,8 +115,10 @@ def build_warehouse(path) -> None:
     emb = pa.table({"item_id": pa.array(emb["item_id"], pa.uint32()),
                     "normalized_embed": pa.array([v.tolist() for v in emb["normalized_embed"]],
                                                  pa.list_(pa.float32()))})  # fmt: skip
+    history = pd.concat([target_events(events, t).assign(target=t) for t in ("listen_plus", "like")])
+    history = history[["target", "uid", "item_id", "timestamp"]]
     for name, frame in {"folds": folds, "train_interactions": ti, "eval_targets": et,
-                        "stg_listens": events["listens"], "stg_likes": events["likes"]}.items():  # fmt: skip
+                        "history_events": history}.items():  # fmt: skip
         con.register("_f", frame)
         con.execute(f"create table {name} as select * from _f")
         con.unregister("_f")

@@ -12,6 +12,11 @@ from recsys.warehouse import connect
 
 pytestmark = pytest.mark.slow
 
+# the ratio columns dbt appends to the mart (macros/ratios.sql), in column order
+RATIO_COLUMNS = ["ui_listen_share", "ui_decayed_listen_share", "ui_listens_7d_share",
+                 "ui_listens_30d_share", "user_listens_per_item", "item_trend_1d_7d",
+                 "item_trend_7d_30d", "ui_item_listens_30d_share"]
+
 
 @pytest.fixture(scope="module")
 def with_candidates(tiny_warehouse, tmp_path_factory):
@@ -75,6 +80,16 @@ def test_features_joined_point_in_time(with_candidates):
     assert hot.user_listen_events == new.user_listen_events > 0
     assert pd.isna(new.ui_listen_events) and pd.isna(new.item_listen_events)  # cold item: no history
     assert "is_organic" not in frame.columns and "target_events" not in frame.columns  # no labels
+
+
+def test_ratio_features_are_the_last_columns(with_candidates):
+    # the ranker's feature order is the mart's column order; values: unit test candidate_features_ratios_by_hand
+    frame = with_candidates["frame"]
+    assert list(frame.columns[-len(RATIO_COLUMNS):]) == RATIO_COLUMNS
+    assert (frame.dtypes[RATIO_COLUMNS] == "float64").all()
+    hot, new = frame.iloc[0], frame.iloc[1]
+    assert hot.ui_listen_share == hot.ui_listen_events / hot.user_listen_events
+    assert pd.isna(new.ui_listen_share) and pd.isna(new.item_trend_1d_7d)  # cold item: no history
 
 
 def test_content_cosine_is_the_cosine_to_the_users_profile(with_candidates):

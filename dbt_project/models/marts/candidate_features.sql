@@ -4,7 +4,8 @@
     score_<model> for every model in var candidate_models, and every point-in-time feature.
     Nulls mean "absent": a generator that did not propose the item (rank/score), no history
     for the user, item or pair, no embedding. They are not filled here; LightGBM reads them as
-    missing values. When `candidates` does not exist yet the mart is empty, so `dbt build`
+    missing values. The last columns are ratios of those features (macros/ratios.sql).
+    When `candidates` does not exist yet the mart is empty, so `dbt build`
     passes on a fresh warehouse. The Python candidate stage rebuilds it after writing
     `candidates` with recsys.dbt_runner.build_candidate_features(settings). -#}
 {%- set models = var('candidate_models') -%}
@@ -64,6 +65,27 @@ with_features as (
         on c.fold = p.fold and c.uid = p.uid
     left join {{ ref('item_embeddings') }} as e
         on c.item_id = e.item_id
+),
+
+{#- Ratios of the columns above, the last columns of the mart (the ranker reads them as features):
+    trees split on one column at a time and hardly learn a ratio of two counts. Windows: the 1,
+    7 and 30 days of var feature_windows_days. -#}
+with_ratios as (
+    select
+        *,
+        {#- share of the user's listens that went to this item (all time, decayed, last 7 / 30 days) #}
+        {{ ratio_feature('ui_listen_events', 'user_listen_events') }} as ui_listen_share,
+        {{ ratio_feature('ui_decayed_listen_events', 'user_decayed_listen_events') }} as ui_decayed_listen_share,
+        {{ ratio_feature('ui_listens_7d', 'user_listens_7d') }} as ui_listens_7d_share,
+        {{ ratio_feature('ui_listens_30d', 'user_listens_30d') }} as ui_listens_30d_share,
+        {#- listens per distinct item: how much the user repeats (1 = never) #}
+        {{ ratio_feature('user_listen_events', 'user_distinct_items') }} as user_listens_per_item,
+        {#- item trend: daily rate over the last day / last 7 days, last 7 / last 30 days #}
+        {{ window_trend('item_listens', 1, 7) }} as item_trend_1d_7d,
+        {{ window_trend('item_listens', 7, 30) }} as item_trend_7d_30d,
+        {#- share of the item's recent listens that came from this user #}
+        {{ ratio_feature('ui_listens_30d', 'item_listens_30d') }} as ui_item_listens_30d_share
+    from with_features
 )
 
-select * from with_features
+select * from with_ratios
