@@ -29,7 +29,7 @@ from recsys.evaluation.uncertainty import ordered_models, with_uncertainty
 from recsys.protocol import TEST_FOLD
 from recsys.run_lock import holds_run_lock
 from recsys.run_manifest import MANIFEST_NAME, build_manifest, manifest_json, warehouse_profile
-from recsys.warehouse import open_warehouse, require_tables, table_exists
+from recsys.warehouse import check_fold, open_warehouse, require_tables, table_exists
 
 
 @dataclass
@@ -76,6 +76,7 @@ def require_targets(settings: Settings, fold: str) -> None:
     """
     with open_warehouse(settings, read_only=True) as con:
         require_tables(con, Tables.eval_targets)
+        check_fold(con, fold)
         counts = dict(con.execute(
             f"select target, count(*) from {Tables.eval_targets} where fold = ? group by target",
             [fold]).fetchall())
@@ -114,6 +115,7 @@ def score_and_report(
     conventions = ev["conventions"]
     with open_warehouse(settings) as con:
         require_tables(con, Tables.recommendations, Tables.eval_targets)
+        check_fold(con, fold)
         present = {r[0] for r in con.execute(
             f"select distinct model from {Tables.recommendations} where fold = ?", [fold]).fetchall()}
         if not present:

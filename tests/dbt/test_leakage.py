@@ -1,9 +1,13 @@
-"""Leakage test: a fold's features must not change when every event at or after its cut-off is removed.
+"""The suite's one end-to-end leakage test: a fold's features, down to the ranker's training
+table, must not change when every event at or after its cut-off is removed.
 
 Builds the project on a small synthetic dataset and on copies truncated at each fold's
-history_end_ts, then compares every fold-keyed table of the warehouse (features, organic
-ratios, train_interactions, content profiles) row by row. A build whose features may look one
-day past the cut-off (var leakage_test_shift_seconds) must be caught by the same comparison.
+history_end_ts, gives every warehouse the same ``candidates`` (two generators' lists, written
+once from the full build) and builds ``candidate_features`` on each, then compares every
+fold-keyed table (features, organic ratios, train_interactions, content profiles and
+candidate_features: every column the ranker trains on) row by row. A build whose features may
+look one day past the cut-off (var leakage_test_shift_seconds) must be caught by the same
+comparison, and no label column may be a ranker feature.
 """
 
 from __future__ import annotations
@@ -16,22 +20,63 @@ from dbt_fixtures import copy_before, write_synthetic_yambda
 from dbt_helpers import dbt_paths, tiny_settings
 
 from recsys.dbt_runner import run_dbt
+from recsys.ranking.dataset import KEY_COLUMNS, column_types, feature_columns, generators_in
 
 pytestmark = pytest.mark.slow
 
 CUTOFFS = {"val": 25_823_600, "test": 25_911_800}
-# tables whose rows depend on the future by design, or that are not per fold
-NOT_FEATURES = {"folds", "eval_targets", "int_target_events", "candidate_features"}
+# tables whose rows depend on the future by design, or that are not features (candidates: the
+# same copy in every warehouse, the input of candidate_features)
+NOT_FEATURES = {"folds", "eval_targets", "int_target_events", "candidates"}
 KEY_CANDIDATES = ("fold", "target", "uid", "item_id", "artist_id", "album_id", "event_type")
 
 
-def _build(data_dir: Path, work: Path, vars_json: str | None = None) -> Path:
+# the same candidates in every warehouse: each fold's 20 most popular items for every user with
+# target-type history ("mostpop"), and the user's own items ("history"), from the full build
+CANDIDATES_SQL = """
+create table candidates as
+with users as (
+    select distinct fold, target, uid from train_interactions where target_events > 0
+),
+popular as (
+    select fold, target, item_id,
+           row_number() over (partition by fold, target order by count(*) desc, item_id) as r
+    from train_interactions group by fold, target, item_id qualify r <= 20
+)
+select u.fold, u.target, 'mostpop' as model, u.uid, p.item_id, p.r::integer as rank,
+       1.0 / p.r as score
+from users as u join popular as p using (fold, target)
+union all
+select fold, target, 'history', uid, item_id,
+       row_number() over (partition by fold, target, uid order by target_events desc, item_id)::integer,
+       target_events::double
+from train_interactions where target_events > 0
+"""
+
+
+def _settings(data_dir: Path, work: Path):
     # a distinct file name per build: dbt-duckdb's views name their catalog (the file's stem), so
     # two attached warehouses with the same stem would make one's views read the other's tables
-    settings = tiny_settings(data_dir, work).with_(warehouse=work / f"{work.name}.duckdb")
-    args = ["run"] + (["--vars", vars_json] if vars_json else [])
-    run_dbt(settings, args, **dbt_paths(work))
-    return settings.warehouse
+    return tiny_settings(data_dir, work).with_(warehouse=work / f"{work.name}.duckdb")
+
+
+def _build(data_dir: Path, work: Path, vars_json: str | None = None) -> Path:
+    run_dbt(_settings(data_dir, work), ["run"] + (["--vars", vars_json] if vars_json else []),
+            **dbt_paths(work))
+    return _settings(data_dir, work).warehouse
+
+
+def _with_candidates(warehouse: Path, source: Path, data_dir: Path, vars_json: str | None) -> None:
+    """Copy ``source``'s candidates into ``warehouse`` and build its candidate_features."""
+    if warehouse != source:
+        con = duckdb.connect(str(warehouse))
+        try:
+            con.execute(f"attach '{source}' as source (read_only)")
+            con.execute("create or replace table candidates as select * from source.candidates")
+        finally:
+            con.close()
+    args = ["run", "--select", "candidate_features"] + (["--vars", vars_json] if vars_json else [])
+    run_dbt(_settings(data_dir, warehouse.parent), args, **dbt_paths(warehouse.parent))
 
 
 def fold_tables(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
@@ -90,11 +135,18 @@ def feature_differences(full: Path, truncated: Path, fold: str) -> dict[str, int
 def leakage_builds(tmp_path_factory):
     root = tmp_path_factory.mktemp("leakage")
     data = write_synthetic_yambda(root / "data")
-    builds = {"full": _build(data, root / "full")}
+    full = _build(data, root / "full")
+    with duckdb.connect(str(full)) as con:
+        con.execute(CANDIDATES_SQL)
+    builds = {"full": full}
+    _with_candidates(full, full, data, None)
     for fold, cutoff in CUTOFFS.items():
         truncated = copy_before(data, root / f"data_before_{fold}", "tiny", cutoff)
         builds[fold] = _build(truncated, root / f"before_{fold}")
-    builds["leaky"] = _build(data, root / "leaky", '{"leakage_test_shift_seconds": 86400}')
+        _with_candidates(builds[fold], full, truncated, None)
+    leaky = '{"leakage_test_shift_seconds": 86400}'
+    builds["leaky"] = _build(data, root / "leaky", leaky)
+    _with_candidates(builds["leaky"], full, data, leaky)
     return builds
 
 
@@ -103,12 +155,32 @@ def test_features_ignore_events_at_or_after_the_cut_off(leakage_builds, fold):
     diffs = feature_differences(leakage_builds["full"], leakage_builds[fold], fold)
     expected_tables = {"train_interactions", "user_features", "item_features", "user_item_features",
                        "user_artist_features", "user_album_features", "user_organic_ratios",
-                       "item_organic_ratios", "artist_organic_ratios", "int_user_content_profiles"}
+                       "item_organic_ratios", "artist_organic_ratios", "int_user_content_profiles",
+                       "candidate_features"}
     assert expected_tables <= set(diffs)
     assert diffs == dict.fromkeys(diffs, 0)
+    # the events removed were real: the full data has events at or after the cut-off
+    with duckdb.connect(str(leakage_builds["full"]), read_only=True) as con:
+        later = con.execute("select count(*) from stg_listens where timestamp >= ?",
+                            [CUTOFFS[fold]]).fetchone()[0]
+    assert later > 0
+
+
+def test_every_ranker_feature_is_compared_and_no_label_is_one(leakage_builds):
+    with duckdb.connect(str(leakage_builds["full"]), read_only=True) as con:
+        types = column_types(con, "candidate_features")
+        labels = set(column_types(con, "eval_targets")) - set(KEY_COLUMNS)
+        rows = con.execute("select count(*) from candidate_features where fold = 'val'").fetchone()[0]
+    features = feature_columns(types, generators_in(list(types)))
+    # the comparison above covers every column of the mart, so every feature the ranker reads:
+    # the generator ranks, the point-in-time features and the ratio columns
+    assert len(features) > 20 and {"rank_mostpop", "rank_history", "ui_listen_share"} <= set(features)
+    assert rows > 100
+    assert labels and not labels & set(features)
 
 
 def test_the_comparison_catches_a_feature_that_looks_past_the_cut_off(leakage_builds):
     diffs = feature_differences(leakage_builds["leaky"], leakage_builds["val"], "val")
     leaking = {table for table, n in diffs.items() if n > 0}
-    assert {"user_features", "item_features", "train_interactions", "user_item_features"} <= leaking
+    assert {"user_features", "item_features", "train_interactions", "user_item_features",
+            "candidate_features"} <= leaking

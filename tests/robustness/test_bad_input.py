@@ -297,7 +297,7 @@ OPTIONS = [
     (["--models", "nosuch"], 1, "Unknown candidate model(s): nosuch. Valid names: random"),
     (["--ks", "10,abc"], 2, "--ks must be integers separated by commas, got '10,abc'"),
     (["--ks", "0"], 1, "evaluation.ks=[0] must be positive"),
-    (["--fold", "train"], 2, "'train' is not one of 'val', 'test'"),
+    (["--fold", "train"], 1, "Unknown fold 'train': the warehouse has folds test, val"),
     (["--bootstrap-samples", "0"], 2, "0 is not in the range x>=1"),
     (["--config", "nosuch.yml"], 1, "Config file nosuch.yml does not exist"),
 ]
