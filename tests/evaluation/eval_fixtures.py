@@ -28,8 +28,12 @@ def write_warehouse(
     item_features: list[tuple] = (),
     embeddings: dict[int, list[float]] | None = None,
 ) -> Path:
-    """Create a DuckDB file with the five input tables (rows as tuples in column order)."""
+    """Create a DuckDB file with the five input tables (rows as tuples in column order) and the
+    ``folds`` of their rows (the windows are not read by the metrics)."""
     con = duckdb.connect(str(path))
+    con.execute("create table folds as select * from (values ('val', 10, 11, 20, 1), "
+                "('test', 20, 21, 30, 0)) t(fold, history_end_ts, target_start_ts, target_end_ts, "
+                "fold_index)")
     for name, schema, rows in (
         ("eval_targets", EVAL_TARGETS, eval_targets),
         ("recommendations", RECOMMENDATIONS, recommendations),
