@@ -42,17 +42,17 @@ from recsys.config import Settings
 from recsys.errors import RecsysError
 from recsys.evaluation.scoring import (
     EvaluateResult,
-    evaluation_settings,
     require_targets,
     score_and_report,
 )
-from recsys.evaluation.seeds import SEP, base_model, extra_seeds, seed_run_settings, variant_name
+from recsys.evaluation.seeds import SEP, base_model, variant_name
+from recsys.pipeline_config import PipelineConfig, as_config
 from recsys.protocol import EVALUATION_FOLDS, TEST_FOLD, VAL_FOLD
 from recsys.ranking.connection import ranking_warehouse
 from recsys.ranking.dataset import RANK_PREFIX, column_types, generators_in
 from recsys.ranking.ranker import merged_models, val_candidate_sources
 from recsys.ranking.recall import candidate_recall
-from recsys.ranking.settings import dbt_vars, ranker_config
+from recsys.ranking.settings import dbt_vars
 from recsys.ranking.training import check_train_folds
 from recsys.run_lock import holds_run_lock
 from recsys.tables import (
@@ -98,12 +98,12 @@ def stages(models: Sequence[str], fold: str = TEST_FOLD) -> tuple[Stage, ...]:
 
 # -------------------------------------------------------------------- what is missing or stale
 def missing_candidate_slices(
-    settings: Settings, config: Mapping[str, Any], con, folds: Sequence[str],
+    settings: Settings, config: PipelineConfig | Mapping[str, Any], con, folds: Sequence[str],
     targets: Sequence[str], models: Sequence[str], rank_every_user: Sequence[str],
 ) -> list[tuple[str, str, str]]:
     """(fold, target, model) slices of ``candidates`` that are missing or stale (fitted from
     another build, other parameters, seed, list length or users: ``recsys.state``)."""
-    have = fresh_slices(con, dict(config), folds, targets, models, rank_every_user,
+    have = fresh_slices(con, as_config(config), folds, targets, models, rank_every_user,
                         data_hash(settings))
     return [(f, t, m) for f in folds for t in targets for m in models if (f, t, m) not in have]
 
@@ -154,19 +154,20 @@ def stale_feature_slices(
 
 
 def ensure_candidates(
-    settings: Settings, config: Mapping[str, Any], *, folds: Sequence[str],
+    settings: Settings, config: PipelineConfig | Mapping[str, Any], *, folds: Sequence[str],
     targets: Sequence[str], models: Sequence[str], rank_every_user: Sequence[str] = (TEST_FOLD,),
     progress: bool = True,
 ) -> list:
     """Fit the missing or stale (fold, target, model) slices of ``candidates`` (only those);
     returns their runs (``recsys.candidates.CandidateRun``)."""
+    config = as_config(config)
     with ranking_warehouse(settings) as con:
         missing = missing_candidate_slices(settings, config, con, folds, targets, models,
                                            rank_every_user)
     if not missing:
         return []
     return run_candidates(
-        settings, dict(config), folds=list(dict.fromkeys(f for f, _, _ in missing)),
+        settings, config, folds=list(dict.fromkeys(f for f, _, _ in missing)),
         targets=list(dict.fromkeys(t for _, t, _ in missing)),
         models=list(dict.fromkeys(m for _, _, m in missing)), slices=missing,
         rank_every_user=rank_every_user, progress=progress)
@@ -174,7 +175,7 @@ def ensure_candidates(
 
 def ensure_inputs(
     settings: Settings,
-    config: Mapping[str, Any],
+    config: PipelineConfig | Mapping[str, Any],
     *,
     folds: Sequence[str],
     targets: Sequence[str],
@@ -191,7 +192,8 @@ def ensure_inputs(
     ``rank_every_user``: folds whose candidates serve every user with target-type history (the
     evaluated fold), not only the evaluated users.
     """
-    models = list(models or (config.get("candidates") or {}).get("models") or [])
+    config = as_config(config)
+    models = list(models or config.candidates.models)
     max_rank = dbt_vars(config)["candidate_max_rank"]
     runs = ensure_candidates(settings, config, folds=folds, targets=targets, models=models,
                              rank_every_user=rank_every_user, progress=progress)
@@ -215,7 +217,7 @@ def ensure_inputs(
 
 
 # ------------------------------------------------------------------------------ the ranker
-def train_ranker_stage(settings: Settings, config: Mapping[str, Any], *,
+def train_ranker_stage(settings: Settings, config: PipelineConfig | Mapping[str, Any], *,
                        targets: Sequence[str] = TARGETS, progress: bool = True
                        ) -> dict[str, dict[str, Any]]:
     """``recsys train-ranker``: the training folds' missing candidate slices (e.g. val_2 before
@@ -224,18 +226,19 @@ def train_ranker_stage(settings: Settings, config: Mapping[str, Any], *,
     Only missing or stale slices are fitted; the mart is rebuilt only when some were (its
     staleness scan costs tens of seconds at 50m, and ``recsys evaluate`` runs it anyway).
     """
-    cfg = ranker_config(config)
+    config = as_config(config)
+    cfg = config.ranker
     with ranking_warehouse(settings) as con:
         check_train_folds(con, cfg.train_folds)
     ensure_inputs(settings, config, folds=cfg.train_folds, targets=targets,
-                  models=merged_models(config, cfg), progress=progress, check_stale=False,
+                  models=merged_models(config), progress=progress, check_stale=False,
                   rank_every_user=())
     return ranking.train_ranker(settings, config, targets=targets, progress=progress)
 
 
 def run_two_stage(
     settings: Settings,
-    config: Mapping[str, Any],
+    config: PipelineConfig | Mapping[str, Any],
     fold: str = TEST_FOLD,
     targets: Sequence[str] = TARGETS,
     progress: bool = True,
@@ -253,13 +256,14 @@ def run_two_stage(
         ``{"model": ..., "inputs": ..., "train": {target: ...}, "rank": {target: ...}}`` with
         rows, users, best iteration, candidate recall per source and feature gains per target.
     """
-    cfg = ranker_config(config)
+    config = as_config(config)
+    cfg = config.ranker
     targets = tuple(targets)
     with ranking_warehouse(settings) as con:
         check_train_folds(con, cfg.train_folds)
     folds = tuple(dict.fromkeys((*cfg.train_folds, fold)))
     inputs = ensure_inputs(
-        settings, config, folds=folds, targets=targets, models=merged_models(config, cfg),
+        settings, config, folds=folds, targets=targets, models=merged_models(config),
         progress=progress, rank_every_user=[f for f in folds if f not in cfg.train_folds],
     )
     train = ranking.train_ranker(settings, config, targets=targets, progress=progress)
@@ -277,12 +281,12 @@ def run_two_stage(
 
 
 # ------------------------------------------------------------------- generators' recommendations
-def write_generator_recommendations(settings: Settings, config: Mapping[str, Any], *,
+def write_generator_recommendations(settings: Settings, config: PipelineConfig | Mapping[str, Any], *,
                                     fold: str, models: Sequence[str],
                                     targets: Sequence[str] = TARGETS) -> dict[str, int]:
     """``recsys recommend``: each generator's top-k (``evaluation.top_k``) candidates of ``fold``
     for every ranked user, as its ``recommendations`` slice. Returns rows per target/model."""
-    top_k = evaluation_settings(dict(config))["top_k"]
+    top_k = as_config(config).evaluation.top_k
     with open_warehouse(settings) as con:
         have = set(con.execute(
             f"select distinct target, model from {Tables.candidates} where fold = ?", [fold]
@@ -299,9 +303,9 @@ def write_generator_recommendations(settings: Settings, config: Mapping[str, Any
 
 def _seed_repeats(settings, config, fold, generators, tunable, top_k, progress) -> list[str]:
     """Fit the ``evaluation.seed_runs`` models once per extra seed; returns the report's note."""
-    models, seeds = seed_run_settings(config)
+    models, seeds = config.evaluation.seed_runs.models, config.evaluation.seed_runs.seeds
     repeated = [m for m in models if m in generators]
-    extra = extra_seeds(config)
+    extra = config.extra_seeds
     with open_warehouse(settings) as con:  # repeats of an earlier run with other seeds go
         if table_exists(con, Tables.recommendations):
             con.execute(f"delete from {Tables.recommendations} where fold = ? and model like '%{SEP}%'",
@@ -330,7 +334,7 @@ RANKER_SUMMARY = ("models", "candidates_per_model", "train_folds", "best_iterati
 @holds_run_lock("recsys evaluate")
 def run_evaluate(
     settings: Settings,
-    config: dict,
+    config: PipelineConfig | Mapping[str, Any],
     *,
     fold: str = TEST_FOLD,
     models: Sequence[str] | None = None,
@@ -359,10 +363,10 @@ def run_evaluate(
     progress
         Progress bars on stderr.
     """
-    ev = evaluation_settings(config)
+    config = as_config(config)
     require_targets(settings, fold)
-    two_stage_name = (config.get("ranker") or {}).get("model_name", "two_stage")
-    chosen = list(models) if models else list(config["candidates"]["models"])
+    two_stage_name = config.two_stage_name
+    chosen = list(models) if models else list(config.candidates.models)
     generators = [m for m in chosen if m != two_stage_name]
     want_two_stage = two_stage and (not models or two_stage_name in chosen)
     notes = []
@@ -371,7 +375,7 @@ def run_evaluate(
         notes.append(f"two-stage model skipped on the {VAL_FOLD} fold: it is trained on {VAL_FOLD}")
         want_two_stage = False
     fitted = list(dict.fromkeys(
-        generators + (merged_models(config, ranker_config(config)) if want_two_stage else [])))
+        generators + (merged_models(config) if want_two_stage else [])))
     tuning = tuning_enabled(config)
     if tuning:
         rows = ensure_tuned(settings, config, targets=TARGETS, models=fitted, progress=progress,
@@ -394,12 +398,13 @@ def run_evaluate(
             for run in runs:
                 write_recommendations(
                     con, recommendations_from_candidates(run.fold, run.target, run.model,
-                                                         ev["top_k"]),
+                                                         config.evaluation.top_k),
                     run.fold, run.target, run.model)
                 write_model_run(con, run.fold, run.target, run.model, params=run.params,
                                 tuned=run.model in tunable, fit_seconds=run.fit_seconds,
                                 predict_seconds=run.predict_seconds)
-        notes += _seed_repeats(settings, config, fold, generators, tunable, ev["top_k"], progress)
+        notes += _seed_repeats(settings, config, fold, generators, tunable,
+                               config.evaluation.top_k, progress)
     if want_two_stage:
         start = time.perf_counter()
         summary = run_two_stage(settings, config, fold=fold, targets=TARGETS, progress=progress)

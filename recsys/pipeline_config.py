@@ -1,12 +1,17 @@
 """Pipeline settings (models, N, seeds, hyperparameters) from ``recsys/defaults.yml``.
 
-A user file given with ``--config`` is deep-merged over the defaults; unknown keys are an error
-so a typo never passes silently.
+A user file given with ``--config`` is deep-merged over the defaults; unknown keys and values of
+the wrong kind are an error so a typo never passes silently (:func:`load_config`). The merged
+mapping is then parsed once into a typed :class:`PipelineConfig` (:func:`parse_config`; each
+section's own checks live beside the code that uses it); the stages read that object, never the
+raw mapping.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -83,3 +88,142 @@ def load_config(path: Path | str | None = None) -> dict[str, Any]:
     if not isinstance(user, dict):
         raise ConfigError(f"Config file {path} must hold a mapping (key: value), not {type(user).__name__}.")
     return _merge(config, user, "")
+
+
+# ------------------------------------------------------------------------ the typed config
+@dataclass(frozen=True)
+class TuningConfig:
+    """``candidates.tuning``: objective, trial budgets, val-user sample, search spaces."""
+
+    metric: str
+    trials: int
+    max_users: int | None
+    model_trials: dict[str, int]
+    search_space: dict[str, dict]
+
+    def trials_of(self, model: str) -> int:
+        """The trial budget of ``model`` (``model_trials`` over ``trials``)."""
+        return int(self.model_trials.get(model, self.trials))
+
+
+@dataclass(frozen=True)
+class CandidatesConfig:
+    """``candidates``: the generators, list length, explicit parameters, tuning."""
+
+    models: tuple[str, ...]
+    top_n: int
+    params: dict[str, dict]
+    tune: bool
+    tuning: TuningConfig
+
+    def params_of(self, model: str) -> dict:
+        """``candidates.params.<model>`` (the values that win over tuned ones)."""
+        return dict(self.params.get(model) or {})
+
+
+@dataclass(frozen=True)
+class SeedRuns:
+    """``evaluation.seed_runs``: models refitted once per extra seed (none with < 2 seeds)."""
+
+    models: tuple[str, ...]
+    seeds: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    """``evaluation``: cut-offs, list depth, intervals, conventions, seed repeats."""
+
+    ks: tuple[int, ...]
+    top_k: int
+    bootstrap_samples: int
+    confidence: float
+    conventions: tuple[str, ...]
+    diversity_ks: tuple[int, ...]
+    seed_runs: SeedRuns
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """The whole pipeline config, parsed and checked once (:func:`parse_config`).
+
+    ``raw`` is the merged mapping it was parsed from: what manifests and saved models record.
+    """
+
+    seed: int
+    candidates: CandidatesConfig
+    evaluation: EvaluationConfig
+    ranker: Any  # recsys.ranking.settings.RankerConfig
+    raw: dict[str, Any] = field(repr=False)
+
+    @property
+    def two_stage_name(self) -> str:
+        return self.ranker.model_name
+
+    @property
+    def extra_seeds(self) -> list[int]:
+        """The seeds of ``evaluation.seed_runs`` besides ``seed`` (whose run is the model's row)."""
+        return [s for s in self.evaluation.seed_runs.seeds if s != self.seed]
+
+    def with_(self, overrides: Mapping[str, Any]) -> PipelineConfig:
+        """A copy with dotted-key overrides (``{"candidates.top_n": 50}``), checked as a file's."""
+        return parse_config(_merge(self.raw, _nested(overrides), ""))
+
+
+def _nested(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for dotted, value in overrides.items():
+        node = out
+        *parents, last = dotted.split(".")
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[last] = value
+    return out
+
+
+def parse_config(raw: Mapping[str, Any]) -> PipelineConfig:
+    """Check every section of the merged config and return it typed; errors name the key."""
+    from recsys.candidates.base import validate_n
+    from recsys.candidates.runner import check_params
+    from recsys.candidates.tuned import tuning_settings
+    from recsys.evaluation.scoring import evaluation_settings
+    from recsys.evaluation.seeds import seed_run_settings
+    from recsys.ranking.settings import ranker_config
+
+    raw = copy.deepcopy(dict(raw))
+    seed = raw.get("seed", 42)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ConfigError(f"Config key 'seed' must be an integer, got {seed!r}.")
+    cand = raw["candidates"]
+    tuning = tuning_settings(raw)
+    models = tuple(cand["models"])
+    check_params(cand.get("params") or {}, tuning["search_space"], list(models))
+    candidates = CandidatesConfig(
+        models=models, top_n=validate_n(cand["top_n"]), params=dict(cand.get("params") or {}),
+        tune=bool(cand.get("tune", True)),
+        tuning=TuningConfig(metric=tuning["metric"], trials=int(tuning["trials"]),
+                            max_users=tuning["max_users"], model_trials=tuning["model_trials"],
+                            search_space=dict(tuning["search_space"])))
+    ev = evaluation_settings(raw)
+    seed_models, seed_list = seed_run_settings(raw)
+    evaluation = EvaluationConfig(
+        ks=tuple(ev["ks"]), top_k=ev["top_k"], bootstrap_samples=int(ev["bootstrap_samples"]),
+        confidence=float(ev["confidence"]), conventions=tuple(ev["conventions"]),
+        diversity_ks=tuple(ev["diversity_ks"]),
+        seed_runs=SeedRuns(tuple(seed_models), tuple(int(s) for s in seed_list)))
+    return PipelineConfig(seed=int(seed), candidates=candidates, evaluation=evaluation,
+                          ranker=ranker_config(raw), raw=raw)
+
+
+def as_config(config: PipelineConfig | Mapping[str, Any]) -> PipelineConfig:
+    """``config`` typed: a :class:`PipelineConfig` as it is, a mapping (e.g. ``load_config()``
+    edited by a test or a notebook) parsed by :func:`parse_config`."""
+    return config if isinstance(config, PipelineConfig) else parse_config(config)
+
+
+def pipeline_config(path: Path | str | None = None,
+                    overrides: Mapping[str, Any] | None = None) -> PipelineConfig:
+    """:func:`load_config` of ``path`` with dotted-key ``overrides`` (the CLI's options), typed."""
+    raw = load_config(path)
+    if overrides:
+        raw = _merge(raw, _nested({k: v for k, v in overrides.items() if v is not None}), "")
+    return parse_config(raw)

@@ -139,7 +139,7 @@ def warehouse_profile(con: duckdb.DuckDBPyConnection, fold: str) -> dict:
 
 def build_manifest(
     settings: Settings,
-    config: dict,
+    config,
     *,
     fold: str,
     models: Sequence[str],
@@ -149,14 +149,16 @@ def build_manifest(
 
     ``marts`` is :func:`warehouse_profile` of the connection the metrics came from.
     """
-    ranker = config.get("ranker") or {}
+    from recsys.pipeline_config import as_config
+
+    config = as_config(config)
     return {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         "fold": fold,
         "models": list(models),
-        "seeds": {"seed": config.get("seed"), "ranker.seed": ranker.get("seed")},
-        "config": config,
+        "seeds": {"seed": config.seed, "ranker.seed": config.ranker.seed},
+        "config": config.raw,
         "settings": {"data_dir": str(settings.data_dir), "size": settings.size,
                      "warehouse": str(settings.warehouse), "memory_limit": settings.memory_limit,
                      "threads": settings.threads},

@@ -31,7 +31,7 @@ from recsys.bench.stages import (
 )
 from recsys.config import Settings
 from recsys.errors import ConfigError
-from recsys.pipeline_config import load_config
+from recsys.pipeline_config import pipeline_config
 from recsys.progress import progress_bar, progress_note
 
 # stages everything after them depends on: if one fails, the rest of that size is skipped
@@ -135,7 +135,7 @@ def bench_size(
     reports_root = settings.reports_dir
     env = child_env(settings, paths, reports_root)
     logs = paths.logs_dir(reports_root)
-    models = list(load_config(config)["candidates"]["models"])
+    models = list(pipeline_config(config).candidates.models)
     repeats = repeats or default_repeats(size)
     plan = pipeline_plan(size, paths, models=models, seed=seed, config=config)
     plan += baseline_stages(logs, repeats=repeats, listens=paths.flat_dir / "listens.parquet",

@@ -17,14 +17,15 @@ import duckdb
 import numpy as np
 
 from recsys.candidates import store
-from recsys.candidates.base import CandidateGenerator, Recommendations, validate_n
+from recsys.candidates.base import CandidateGenerator, Recommendations
 from recsys.candidates.data import TrainData
 from recsys.candidates.registry import GENERATORS, check_models, make_generator
-from recsys.candidates.tuned import data_hash, ensure_tuned, resolve_params, tuning_settings
+from recsys.candidates.tuned import data_hash, ensure_tuned, resolve_params
 from recsys.candidates.tuning import searched_space
 from recsys.columns import TARGETS, Tables
 from recsys.config import Settings
 from recsys.errors import ConfigError
+from recsys.pipeline_config import PipelineConfig, as_config
 from recsys.progress import progress_bar
 from recsys.protocol import EVALUATION_FOLDS, TEST_FOLD
 from recsys.warehouse import check_fold, fold_names, open_warehouse, require_tables
@@ -56,7 +57,7 @@ def _needs(models: Iterable[str]) -> set[str]:
     return set().union(*(GENERATORS[m].requires for m in models))
 
 
-def fold_data_loader(con: duckdb.DuckDBPyConnection, config: dict, models: Sequence[str],
+def fold_data_loader(con: duckdb.DuckDBPyConnection, config: PipelineConfig, models: Sequence[str],
                      target: str, last_fold: str | None = None) -> Callable[[str], TrainData]:
     """``load(fold) -> TrainData`` for ``target`` with what ``models`` need.
 
@@ -102,13 +103,13 @@ def run_candidates(
     ----------
     settings : Settings
         Where the warehouse is (``settings.warehouse``) and DuckDB resources.
-    config : dict
-        The pipeline config (``recsys.pipeline_config.load_config``): ``seed`` and the
-        ``candidates`` section (``top_n``, ``models``, ``params``, ``grids``, ``tune_metric``).
+    config : PipelineConfig or dict
+        The pipeline config (``recsys.pipeline_config.pipeline_config``; a mapping is parsed):
+        ``seed`` and ``candidates`` (``top_n``, ``models``, ``params``, ``tuning``).
     folds, targets : sequence of str
         Which slices to write (folds of the ``folds`` mart; ``listen_plus``/``like``).
     models : sequence of str, optional
-        Generator names; default ``config["candidates"]["models"]``.
+        Generator names; default ``candidates.models`` of the config.
     tune : bool
         Run the tuning stage first (:func:`recsys.candidates.tuned.ensure_tuned`): choose
         hyperparameters on the val fold for every (target, model) without valid tuned values.
@@ -129,14 +130,13 @@ def run_candidates(
     list of CandidateRun
         One entry per written (fold, target, model): users served, rows, seconds, params used.
     """
-    cfg = config["candidates"]
+    config = as_config(config)
+    cfg = config.candidates
     folds = _check_choices(folds, None, "fold")
     targets = _check_choices(targets, TARGETS, "target")
-    models = check_models(models if models is not None else cfg["models"])
-    top_n = validate_n(cfg["top_n"])
-    seed = int(config["seed"])
-    _check_params(cfg, models)  # fail before any data is read
-    tuning_settings(config)
+    models = check_models(models if models is not None else cfg.models)
+    top_n, seed = cfg.top_n, config.seed
+    check_params(cfg.params, cfg.tuning.search_space, models)  # fail before any data is read
     with open_warehouse(settings) as con:
         for fold in folds:
             check_fold(con, fold)
@@ -164,15 +164,14 @@ def run_candidates(
     return summary
 
 
-def _check_params(cfg: dict, models: list[str]) -> None:
-    explicit = cfg.get("params") or {}
+def check_params(explicit: dict, space: dict, models: Sequence[str]) -> None:
+    """``candidates.params`` and the search spaces name known generators and parameters."""
     unknown = sorted(set(explicit) - set(GENERATORS))
     if unknown:
         raise ConfigError(
             f"candidates.params names unknown model(s) {', '.join(unknown)}. "
             f"Valid names: {', '.join(GENERATORS)}."
         )
-    space = (cfg.get("tuning") or {}).get("search_space") or {}
     unknown = sorted(set(space) - set(GENERATORS))
     if unknown:
         raise ConfigError(
@@ -184,11 +183,12 @@ def _check_params(cfg: dict, models: list[str]) -> None:
         searched_space(model, space.get(model), explicit.get(model) or {})
 
 
-def fresh_slices(con, config: dict, folds, targets, models, rank_every_user, digest: str
-                 ) -> set[tuple[str, str, str]]:
+def fresh_slices(con, config: PipelineConfig, folds, targets, models, rank_every_user,
+                 digest: str) -> set[tuple[str, str, str]]:
     """The (fold, target, model) slices of ``candidates`` fitted with what a fit now would use
     (build, parameters, seed, list length, users): those are kept, the others refitted."""
-    top_n, seed = validate_n(config["candidates"]["top_n"]), int(config["seed"])
+    config = as_config(config)
+    top_n, seed = config.candidates.top_n, config.seed
     expected = {}
     for target in targets:
         for model in models:
@@ -211,7 +211,7 @@ def _run_one(con, config, data, users, model, params, seed, top_n, every_user, p
                             every_user=every_user)
 
 
-def write_fitted(con, config: dict, generator: CandidateGenerator, data: TrainData,
+def write_fitted(con, config: PipelineConfig, generator: CandidateGenerator, data: TrainData,
                  users: np.ndarray, top_n: int, bar, start: float, *, every_user: bool
                  ) -> CandidateRun:
     """Score ``users`` with a generator fitted on ``data`` and write its ``candidates`` slice,
@@ -239,7 +239,7 @@ def _score(generator: CandidateGenerator, users: np.ndarray, n: int, bar) -> Rec
 
 def run_seed_repeats(
     settings: Settings,
-    config: dict,
+    config: PipelineConfig,
     *,
     fold: str,
     targets: Sequence[str],
@@ -252,6 +252,7 @@ def run_seed_repeats(
     """Refit ``models`` on ``fold`` once per seed in ``seeds`` with the parameters of their main
     run (tuned values and ``candidates.params``), and return each one's top ``n`` for every
     ranked user of the fold, as model ``name(model, seed)``. Nothing is written here."""
+    config = as_config(config)
     models = check_models(models)
     if not models or not seeds:
         return []

@@ -20,6 +20,7 @@ from recsys.candidates.base import Recommendations
 from recsys.candidates.data import INTERACTION_COLUMNS, KEY_COLUMNS, TrainData, embedding_matrix
 from recsys.columns import TARGETS, Tables
 from recsys.errors import ConfigError, WarehouseError
+from recsys.pipeline_config import PipelineConfig, as_config
 from recsys.protocol import listen_plus_threshold
 from recsys.warehouse import check_fold, require_tables
 
@@ -164,20 +165,22 @@ def write_candidates(
                                    model, fingerprint)
 
 
-def candidate_fingerprint(con: duckdb.DuckDBPyConnection, config: dict, fold: str, target: str,
-                          model: str, params: dict, seed: int, top_n: int, *, every_user: bool) -> str:
+def candidate_fingerprint(con: duckdb.DuckDBPyConnection, config: PipelineConfig | dict, fold: str,
+                          target: str, model: str, params: dict, seed: int, top_n: int, *,
+                          every_user: bool) -> str:
     """What a (fold, target, model) slice of ``candidates`` depends on: the warehouse build, the
     generator's parameters and seed, the list length and which users it serves."""
+    config = as_config(config)
     users = "every user with history" if every_user else {
-        "max_train_users": (config.get("ranker") or {}).get("max_train_users"), "seed": config["seed"]}
+        "max_train_users": config.ranker.max_train_users, "seed": config.seed}
     return state.digest({
         "build": state.current_build(con), "fold": fold, "target": target, "model": model,
         "params": params, "seed": int(seed), "top_n": int(top_n), "users": users,
         "listen_plus_threshold": listen_plus_threshold()})
 
 
-def candidate_users(con: duckdb.DuckDBPyConnection, config: dict, fold: str, target: str, *,
-                    every_user: bool) -> np.ndarray:
+def candidate_users(con: duckdb.DuckDBPyConnection, config: PipelineConfig | dict, fold: str,
+                    target: str, *, every_user: bool) -> np.ndarray:
     """The users a generator serves on ``fold``, sorted.
 
     ``every_user`` (the evaluated fold): every user with target-type history
@@ -187,11 +190,12 @@ def candidate_users(con: duckdb.DuckDBPyConnection, config: dict, fold: str, tar
     """
     if every_user:
         return ranked_users(con, fold, target)
+    config = as_config(config)
     users = eval_users(con, fold, target)
-    limit = (config.get("ranker") or {}).get("max_train_users")
+    limit = config.ranker.max_train_users
     if limit is None or len(users) <= int(limit):
         return users
-    rng = np.random.default_rng([int(config["seed"]), 11])
+    rng = np.random.default_rng([config.seed, 11])
     return np.sort(rng.choice(users, size=int(limit), replace=False))
 
 

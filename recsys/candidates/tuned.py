@@ -23,12 +23,12 @@ import pandas as pd
 
 from recsys import tables
 from recsys.candidates import search_space, store
-from recsys.candidates.base import validate_n
 from recsys.candidates.registry import GENERATORS, check_models, make_generator
 from recsys.candidates.tuning import parse_metric, searched_space, tune_model
 from recsys.columns import Tables
 from recsys.config import Settings
 from recsys.errors import ConfigError
+from recsys.pipeline_config import PipelineConfig, TuningConfig, as_config
 from recsys.progress import progress_bar
 from recsys.protocol import VAL_FOLD, listen_plus_threshold
 from recsys.run_manifest import data_profile
@@ -56,7 +56,8 @@ class TunedModel:
 
 
 def tuning_settings(config: dict) -> dict[str, Any]:
-    """``candidates.tuning``, checked (metric, trial budget, val-user sample)."""
+    """``candidates.tuning`` of the raw config, checked (metric, trial budget, val-user sample):
+    the section's parser (``recsys.pipeline_config.parse_config`` calls it once)."""
     cfg = dict(config["candidates"].get("tuning") or {})
     parse_metric(cfg.get("metric", "ndcg@100"))
     trials, max_users = cfg.get("trials", 10), cfg.get("max_users")
@@ -75,44 +76,39 @@ def tuning_settings(config: dict) -> dict[str, Any]:
             "model_trials": per_model, "search_space": cfg.get("search_space") or {}}
 
 
-def model_trials(cfg: dict, model: str) -> int:
-    """The trial budget of ``model`` (``model_trials`` over ``trials``)."""
-    return int(cfg["model_trials"].get(model, cfg["trials"]))
-
-
-def tuned_models(config: dict, models: Sequence[str]) -> list[str]:
+def tuned_models(config: PipelineConfig | dict, models: Sequence[str]) -> list[str]:
     """The generators that get tuned: those with a non-empty search space (``random`` never)."""
-    space = tuning_settings(config)["search_space"]
-    explicit = config["candidates"].get("params") or {}
+    cand = as_config(config).candidates
+    space = cand.tuning.search_space
     return [m for m in check_models(models) if m != "random" and m in space
-            and searched_space(m, space[m], explicit.get(m) or {})]
+            and searched_space(m, space[m], cand.params_of(m))]
 
 
-def planned_trials(cfg: dict, model: str, explicit: dict) -> int:
+def planned_trials(cfg: TuningConfig, model: str, explicit: dict) -> int:
     """Trials the search will run: the grid's size when it is searched whole, else the budget."""
-    budget = model_trials(cfg, model)
-    points = search_space.grid(searched_space(model, cfg["search_space"].get(model), explicit))
+    budget = cfg.trials_of(model)
+    points = search_space.grid(searched_space(model, cfg.search_space.get(model), explicit))
     return search_space.grid_size(points) if points and search_space.grid_size(points) <= budget else budget
 
 
-def tuning_enabled(config: dict) -> bool:
-    return bool(config["candidates"].get("tune", True))
+def tuning_enabled(config: PipelineConfig | dict) -> bool:
+    return as_config(config).candidates.tune
 
 
-def fingerprint(con: duckdb.DuckDBPyConnection, data_hash: str, config: dict, target: str,
-                model: str) -> str:
+def fingerprint(con: duckdb.DuckDBPyConnection, data_hash: str, config: PipelineConfig | dict,
+                target: str, model: str) -> str:
     """The hash of everything the tuned values of (target, model) depend on."""
-    cfg = tuning_settings(config)
+    config = as_config(config)
+    cfg = config.candidates.tuning
     row = con.execute(
         f"select history_end_ts, target_start_ts, target_end_ts from {Tables.folds} where fold = ?",
         [VAL_FOLD],
     ).fetchone()
-    explicit = (config["candidates"].get("params") or {}).get(model) or {}
     inputs = {
         "version": TUNING_VERSION, "data": data_hash, "val_fold": list(row) if row else None,
-        "target": target, "model": model, "space": cfg["search_space"].get(model),
-        "trials": model_trials(cfg, model), "metric": cfg["metric"], "max_users": cfg["max_users"],
-        "seed": int(config["seed"]), "params": explicit,
+        "target": target, "model": model, "space": cfg.search_space.get(model),
+        "trials": cfg.trials_of(model), "metric": cfg.metric, "max_users": cfg.max_users,
+        "seed": config.seed, "params": config.candidates.params_of(model),
         "listen_plus_threshold": listen_plus_threshold(),
     }
     return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -123,11 +119,12 @@ def data_hash(settings: Settings) -> str:
     return data_profile(settings.data_dir, settings.size)["footer_sha256"]
 
 
-def resolve_params(con: duckdb.DuckDBPyConnection, config: dict, target: str, model: str,
-                   data_fingerprint: str) -> dict[str, Any]:
+def resolve_params(con: duckdb.DuckDBPyConnection, config: PipelineConfig | dict, target: str,
+                   model: str, data_fingerprint: str) -> dict[str, Any]:
     """Defaults, then the values tuned on these inputs (when tuning is on), then the config's
     explicit ``candidates.params.<model>``."""
-    explicit = (config["candidates"].get("params") or {}).get(model) or {}
+    config = as_config(config)
+    explicit = config.candidates.params_of(model)
     tuned = {}
     if tuning_enabled(config) and model in tuned_models(config, [model]):
         tuned = store.tuned_params(con, target, model,
@@ -148,7 +145,7 @@ def _val_targets(con, target: str, max_users: int | None, seed: int) -> pd.DataF
 
 def ensure_tuned(
     settings: Settings,
-    config: dict,
+    config: PipelineConfig | dict,
     *,
     targets: Sequence[str],
     models: Sequence[str],
@@ -165,9 +162,9 @@ def ensure_tuned(
     # the runner's shared data loading and candidate writer
     from recsys.candidates.runner import fold_data_loader, write_fitted
 
-    cfg = tuning_settings(config)
-    seed = int(config["seed"])
-    explicit = config["candidates"].get("params") or {}
+    config = as_config(config)
+    cfg = config.candidates.tuning
+    seed = config.seed
     wanted = tuned_models(config, models)
     out: list[TunedModel] = []
     if not wanted:
@@ -194,16 +191,16 @@ def ensure_tuned(
                 continue
             load = fold_data_loader(con, config, [m for m, _ in todo], target)
             data = load(VAL_FOLD)
-            val_targets = _val_targets(con, target, cfg["max_users"], seed)
+            val_targets = _val_targets(con, target, cfg.max_users, seed)
             for model, key in todo:
                 start = time.perf_counter()
-                with progress_bar(total=planned_trials(cfg, model, explicit.get(model) or {}),
+                with progress_bar(total=planned_trials(cfg, model, config.candidates.params_of(model)),
                           desc=f"tune val/{target} {model}",
                           disable=not progress, leave=False) as bar:
                     result = tune_model(
-                        model, cfg["search_space"].get(model), data, val_targets,
-                        metric=cfg["metric"], trials=model_trials(cfg, model), seed=seed,
-                        base_params=explicit.get(model), on_trial=lambda p, v, bar=bar: bar.update(1),
+                        model, cfg.search_space.get(model), data, val_targets,
+                        metric=cfg.metric, trials=cfg.trials_of(model), seed=seed,
+                        base_params=config.candidates.params.get(model), on_trial=lambda p, v, bar=bar: bar.update(1),
                     )  # fmt: skip
                     bar.set_postfix_str(f"best {result.metric} {result.value:.4f}")
                 seconds = time.perf_counter() - start
@@ -223,7 +220,8 @@ def ensure_tuned(
     return out
 
 
-def _write_val_candidates(con, config: dict, result, data, write_fitted, progress: bool) -> None:
+def _write_val_candidates(con, config: PipelineConfig, result, data, write_fitted,
+                          progress: bool) -> None:
     """The val slice of ``candidates`` from the tuning's chosen fit (refit only when that fit saw
     the sampled users alone: ``user_local`` generators)."""
     start = time.perf_counter()
@@ -233,8 +231,8 @@ def _write_val_candidates(con, config: dict, result, data, write_fitted, progres
               disable=not progress, leave=False) as bar:  # fmt: skip
         if generator is None or generator.data is not data:
             bar.set_postfix_str("fitting")
-            generator = make_generator(result.model, seed=int(config["seed"]),
+            generator = make_generator(result.model, seed=config.seed,
                                        params=result.params).fit(data)
-        write_fitted(con, config, generator, data, users, validate_n(config["candidates"]["top_n"]),
-                     bar, start, every_user=False)
+        write_fitted(con, config, generator, data, users, config.candidates.top_n, bar, start,
+                     every_user=False)
     result.fitted = None  # the fit's memory goes with the next model's tuning

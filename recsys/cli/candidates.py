@@ -8,7 +8,7 @@ import click
 
 from recsys.cli.common import run_or_fail, settings_options
 from recsys.columns import TARGETS
-from recsys.pipeline_config import load_config
+from recsys.pipeline_config import pipeline_config
 from recsys.protocol import EVALUATION_FOLDS, VAL_FOLD
 
 
@@ -60,14 +60,10 @@ def candidates(settings, folds, targets, models, tune, skip_existing, top_n, con
     from recsys.candidates import run_candidates
     from recsys.pipeline import ensure_candidates
 
-    config = run_or_fail(load_config, config_path)
-    if top_n is not None:
-        config["candidates"]["top_n"] = top_n
-    if seed is not None:
-        config["seed"] = seed
-    config["candidates"]["tune"] = tune
+    config = run_or_fail(pipeline_config, config_path,
+                         {"candidates.top_n": top_n, "seed": seed, "candidates.tune": tune})
     chosen = {"folds": _split(folds), "targets": _split(targets) or list(TARGETS),
-              "models": _split(models) or config["candidates"]["models"]}
+              "models": _split(models) or list(config.candidates.models)}
     if skip_existing:
         if tune:
             from recsys.candidates.tuned import ensure_tuned
@@ -115,10 +111,8 @@ def tune(settings, targets, models, config_path, seed, quiet) -> None:
     from recsys.candidates.tuned import ensure_tuned
     from recsys.ranking.ranker import val_candidate_sources
 
-    config = run_or_fail(load_config, config_path)
-    if seed is not None:
-        config["seed"] = seed
-    chosen = _split(models) or config["candidates"]["models"]
+    config = run_or_fail(pipeline_config, config_path, {"seed": seed})
+    chosen = _split(models) or list(config.candidates.models)
     rows = run_or_fail(ensure_tuned, settings, config, targets=_split(targets) or TARGETS,
                        models=chosen, progress=not quiet,
                        val_candidates=run_or_fail(val_candidate_sources, config))

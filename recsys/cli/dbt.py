@@ -40,10 +40,10 @@ def build(settings: Settings, select: tuple[str, ...], config_path: Path | None,
       recsys build --config configs/50m.yml
     """
     from recsys.dbt_runner import build as dbt_build
-    from recsys.pipeline_config import load_config
+    from recsys.pipeline_config import pipeline_config
     from recsys.ranking.settings import dbt_vars
 
-    config = run_or_fail(load_config, config_path)
+    config = run_or_fail(pipeline_config, config_path)
     dbt_vars_ = run_or_fail(dbt_vars, config)
     summary = run_or_fail(
         dbt_build, settings, select=list(select) or None, vars=dbt_vars_, progress=not quiet

@@ -9,7 +9,7 @@ import click
 
 from recsys.cli.common import run_or_fail, settings_options
 from recsys.evaluation.tables import headline_markdown
-from recsys.pipeline_config import load_config
+from recsys.pipeline_config import PipelineConfig, pipeline_config
 from recsys.protocol import EVALUATION_FOLDS, TEST_FOLD
 
 
@@ -45,23 +45,19 @@ def _evaluation_options(func):
     return func
 
 
-def _config(config_path, ks, conventions, bootstrap_samples, seed) -> dict:
-    config = run_or_fail(load_config, config_path)
-    ev = config["evaluation"]
+def _config(config_path, ks, conventions, bootstrap_samples, seed, **more) -> PipelineConfig:
+    """The typed config of ``--config`` with the command's options over it."""
+    overrides = {"seed": seed, "evaluation.bootstrap_samples": bootstrap_samples, **more}
     if ks is not None:
         try:
-            ev["ks"] = [int(k) for k in _split(ks) or []]
+            overrides["evaluation.ks"] = [int(k) for k in _split(ks) or []]
         except ValueError as exc:
             raise click.BadParameter(f"--ks must be integers separated by commas, got {ks!r}") from exc
     if conventions is not None:
         from recsys.evaluation.runner import check_conventions
 
-        ev["conventions"] = run_or_fail(check_conventions, _split(conventions) or [])
-    if bootstrap_samples is not None:
-        ev["bootstrap_samples"] = bootstrap_samples
-    if seed is not None:
-        config["seed"] = seed
-    return config
+        overrides["evaluation.conventions"] = run_or_fail(check_conventions, _split(conventions) or [])
+    return run_or_fail(pipeline_config, config_path, overrides)
 
 
 def _echo(result) -> None:
@@ -113,9 +109,8 @@ def evaluate(settings, fold, config_path, ks, conventions, bootstrap_samples, se
     """
     from recsys.pipeline import run_evaluate
 
-    config = _config(config_path, ks, conventions, bootstrap_samples, seed)
-    if tune is not None:
-        config["candidates"]["tune"] = tune
+    config = _config(config_path, ks, conventions, bootstrap_samples, seed,
+                     **{"candidates.tune": tune})
     settings = settings.with_(reports_dir=reports_dir)
     result = run_or_fail(run_evaluate, settings, config, fold=fold, models=_split(models),
                          two_stage=two_stage, progress=not quiet)
@@ -172,8 +167,8 @@ def recommend(settings, fold, models, config_path) -> None:
     """
     from recsys.pipeline import write_generator_recommendations
 
-    config = run_or_fail(load_config, config_path)
-    chosen = _split(models) or config["candidates"]["models"]
+    config = run_or_fail(pipeline_config, config_path)
+    chosen = _split(models) or list(config.candidates.models)
     rows = run_or_fail(write_generator_recommendations, settings, config, fold=fold, models=chosen)
     for key, n in rows.items():
         click.echo(f"{fold} {key}: {n:,} rows")

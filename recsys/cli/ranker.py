@@ -13,7 +13,7 @@ import click
 
 from recsys.cli.common import run_or_fail, settings_options
 from recsys.columns import TARGETS
-from recsys.pipeline_config import load_config
+from recsys.pipeline_config import pipeline_config
 from recsys.protocol import TEST_FOLD
 
 _targets = click.option(
@@ -56,7 +56,7 @@ def train_ranker(settings, targets, config_path, quiet):
     """
     from recsys.pipeline import train_ranker_stage as train
 
-    config = run_or_fail(load_config, config_path)
+    config = run_or_fail(pipeline_config, config_path)
     _echo_summary(run_or_fail(train, settings, config, targets=targets, progress=not quiet))
 
 
@@ -79,7 +79,7 @@ def rank(settings, targets, fold, config_path, quiet):
     """
     from recsys.ranking import rank as run_rank
 
-    config = run_or_fail(load_config, config_path)
+    config = run_or_fail(pipeline_config, config_path)
     _echo_summary(run_or_fail(run_rank, settings, config, fold=fold, targets=targets, progress=not quiet))
 
 

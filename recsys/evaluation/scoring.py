@@ -22,10 +22,11 @@ from recsys.errors import ConfigError, WarehouseError
 from recsys.evaluation.paper import paper_values
 from recsys.evaluation.report import ReportData, render_html
 from recsys.evaluation.runner import check_conventions, compute_metrics
-from recsys.evaluation.seeds import base_model, is_variant, seed_run_settings, seed_summary
+from recsys.evaluation.seeds import base_model, is_variant, seed_summary
 from recsys.evaluation.sql import run_query, shell_command
 from recsys.evaluation.tables import csv_frame, headline_table, paper_table
 from recsys.evaluation.uncertainty import ordered_models, with_uncertainty
+from recsys.pipeline_config import PipelineConfig, as_config
 from recsys.protocol import TEST_FOLD
 from recsys.run_lock import holds_run_lock
 from recsys.run_manifest import MANIFEST_NAME, build_manifest, manifest_json, warehouse_profile
@@ -110,9 +111,10 @@ def score_and_report(
     versions, data profile; ``recsys.run_manifest``), each to a temporary file renamed into place.
     ``models`` limits the table and reports (default: every model with recommendations).
     """
-    ev = evaluation_settings(config)
+    config = as_config(config)
+    ev = config.evaluation
+    ks, conventions, diversity_ks = list(ev.ks), list(ev.conventions), list(ev.diversity_ks)
     notes = list(notes)
-    conventions = ev["conventions"]
     with open_warehouse(settings) as con:
         require_tables(con, Tables.recommendations, Tables.eval_targets)
         check_fold(con, fold)
@@ -123,20 +125,20 @@ def score_and_report(
                 f"No recommendations for fold {fold!r}. Run `recsys evaluate --fold {fold}` "
                 "(or the candidate/ranker stages) first."
             )
-        run = compute_metrics(con, ks=ev["ks"], folds=[fold], conventions=conventions,
-                              diversity_ks=ev["diversity_ks"], progress=progress)
+        run = compute_metrics(con, ks=ks, folds=[fold], conventions=conventions,
+                              diversity_ks=diversity_ks, progress=progress)
         notes += [f"not computed: {s}" for s in run.skipped]
         repeats = is_variant(run.metrics["model"])
-        _, seeds = seed_run_settings(config)
+        seeds = list(ev.seed_runs.seeds)
         repeated = {base_model(v) for v in run.metrics.loc[repeats, "model"]}
         seeds_table = seed_summary(run.metrics, {m: seeds for m in repeated},
-                                   int(config.get("seed", 42)))
+                                   config.seed)
         metrics, tests = with_uncertainty(
-            con, run.metrics[~repeats], samples=int(ev["bootstrap_samples"]),
-            confidence=float(ev["confidence"]), seed=int(config.get("seed", 42)), progress=progress)
-        extras = _report_inputs(con, fold, ev)
+            con, run.metrics[~repeats], samples=ev.bootstrap_samples,
+            confidence=ev.confidence, seed=config.seed, progress=progress)
+        extras = _report_inputs(con, fold, ks)
         marts = warehouse_profile(con, fold)
-    preferred = [*config["candidates"]["models"], (config.get("ranker") or {}).get("model_name", "two_stage")]
+    preferred = [*config.candidates.models, config.two_stage_name]
     present = {m for m in present if base_model(m) is None}  # seed repeats: the seed table only
     shown = ordered_models([m for m in present if not models or m in set(models)], preferred)
     missing = [m for m in (models or []) if m not in present]
@@ -155,7 +157,7 @@ def score_and_report(
     users = _evaluated_users(metrics)
     paper = paper_values(settings.size)
     table = "\n\n".join(
-        paper_table(metrics, fold=fold, targets=targets, ks=ev["ks"], models=shown, users=users,
+        paper_table(metrics, fold=fold, targets=targets, ks=ks, models=shown, users=users,
                     convention=c, paper=paper if c == "paper" else None, seeds=seeds_table)
         for c in conventions)
     headline = pd.concat(
@@ -166,23 +168,23 @@ def score_and_report(
     metrics_csv = write_atomic(reports / "metrics.csv", csv_frame(metrics).to_csv(index=False))
     tests_csv = write_atomic(reports / "paired_tests.csv", tests.to_csv(index=False))
     write_atomic(reports / "seed_metrics.csv", seeds_table.to_csv(index=False))
-    commands = [shell_command(settings.warehouse, q, {"ks": ev["ks"], "fold": fold, "convention": c})
+    commands = [shell_command(settings.warehouse, q, {"ks": ks, "fold": fold, "convention": c})
                 for c in conventions for q in ("accuracy", "coverage")]
-    variables = {"ks": ev["ks"], "fold": fold}
+    variables = {"ks": ks, "fold": fold}
     commands.append(shell_command(settings.warehouse, "popularity", variables))
     commands.append(shell_command(settings.warehouse, "diversity",
-                                  {**variables, "ks": ev["diversity_ks"]}))
+                                  {**variables, "ks": diversity_ks}))
     data = ReportData(
-        fold=fold, targets=targets, ks=ev["ks"], models=shown, metrics=metrics, tests=tests,
+        fold=fold, targets=targets, ks=ks, models=shown, metrics=metrics, tests=tests,
         settings_lines=[
             f"dataset {settings.size} ({settings.data_dir}), warehouse {settings.warehouse}",
-            f"cut-offs {ev['ks']}, top {ev['top_k']} recommendations per user, "
-            f"{ev['bootstrap_samples']} bootstrap resamples, seed {config.get('seed', 42)}",
+            f"cut-offs {ks}, top {ev.top_k} recommendations per user, "
+            f"{ev.bootstrap_samples} bootstrap resamples, seed {config.seed}",
             f"metric conventions: {', '.join(conventions)} (sql/metrics/README.md)",
             _tuning_line(config) if tuned else "untuned baselines (--no-tune)",
             _seeds_line(config, seeds_table),
         ],
-        notes=notes, shell_commands=commands, confidence=float(ev["confidence"]),
+        notes=notes, shell_commands=commands, confidence=ev.confidence,
         convention_order=conventions, paper=paper if len(paper) else None, size=settings.size,
         tuned=tuned, tuned_params=_tuned_frame(runs, extras.pop("tuning")), timings=runs,
         headline=headline,
@@ -205,25 +207,23 @@ def score_and_report(
                           notes=notes, parameters=data.tuned_params, headline=headline)
 
 
-def _seeds_line(config: dict, seeds_table: pd.DataFrame) -> str:
-    models, seeds = seed_run_settings(config)
+def _seeds_line(config: PipelineConfig, seeds_table: pd.DataFrame) -> str:
+    seeds = config.evaluation.seed_runs.seeds
     if len(seeds_table):
         return (f"seed repeats (evaluation.seed_runs): {', '.join(sorted(set(seeds_table['model'])))} "
-                f"over seeds {', '.join(map(str, seeds))}, the mean beside the seed-{config['seed']} row")
-    return f"one seed ({config['seed']}) per model: no seed repeats (evaluation.seed_runs)"
+                f"over seeds {', '.join(map(str, seeds))}, the mean beside the seed-{config.seed} row")
+    return f"one seed ({config.seed}) per model: no seed repeats (evaluation.seed_runs)"
 
 
-def _tuning_line(config: dict) -> str:
-    from recsys.candidates.tuned import tuning_settings
-
-    cfg = tuning_settings(config)
-    per_model = "".join(f", {m}: {n}" for m, n in sorted(cfg["model_trials"].items()))
-    users = f"a seeded sample of {cfg['max_users']:,} val users" if cfg["max_users"] else "every val user"
-    return (f"baselines tuned on the val fold with Optuna: objective {cfg['metric']} on {users}, "
-            f"{cfg['trials']} trials per model and target{per_model} (candidates.tuning)")
+def _tuning_line(config: PipelineConfig) -> str:
+    cfg = config.candidates.tuning
+    per_model = "".join(f", {m}: {n}" for m, n in sorted(cfg.model_trials.items()))
+    users = f"a seeded sample of {cfg.max_users:,} val users" if cfg.max_users else "every val user"
+    return (f"baselines tuned on the val fold with Optuna: objective {cfg.metric} on {users}, "
+            f"{cfg.trials} trials per model and target{per_model} (candidates.tuning)")
 
 
-def _report_inputs(con: duckdb.DuckDBPyConnection, fold: str, ev: dict) -> dict:
+def _report_inputs(con: duckdb.DuckDBPyConnection, fold: str, ks: Sequence[int]) -> dict:
     """The warehouse tables the report shows besides the metrics (empty where absent)."""
     from recsys.candidates.store import tuning_rows
 
@@ -250,7 +250,7 @@ def _report_inputs(con: duckdb.DuckDBPyConnection, fold: str, ev: dict) -> dict:
         "per_user_ndcg": con.execute(
             f"select target, model, uid, value from {Tables.metrics_per_user} where fold = ? "
             "and convention = 'standard' and subset = 'all' and metric = 'ndcg' and k = ?",
-            [fold, min(ev["ks"], key=lambda k: abs(k - 10))]).df(),
+            [fold, min(ks, key=lambda k: abs(k - 10))]).df(),
     }
     return out
 

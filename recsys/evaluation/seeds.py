@@ -52,12 +52,6 @@ def seed_run_settings(config: dict) -> tuple[list[str], list[int]]:
     return (models, seeds) if len(seeds) >= 2 else ([], seeds)
 
 
-def extra_seeds(config: dict) -> list[int]:
-    """The seeds fitted besides the config's ``seed`` (whose run is the model's own row)."""
-    _, seeds = seed_run_settings(config)
-    return [s for s in seeds if s != int(config["seed"])]
-
-
 def seed_summary(metrics: pd.DataFrame, seeds_of: dict[str, Sequence[int]], main_seed: int
                  ) -> pd.DataFrame:
     """Mean and sample standard deviation over the seeds of every repeated model and metric.

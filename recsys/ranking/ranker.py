@@ -19,6 +19,7 @@ import pyarrow as pa
 from recsys import state
 from recsys.columns import TARGETS, Tables
 from recsys.config import Settings
+from recsys.pipeline_config import PipelineConfig, as_config
 from recsys.progress import progress_bar
 from recsys.protocol import TEST_FOLD, VAL_FOLD
 from recsys.ranking.connection import ranking_warehouse
@@ -30,7 +31,6 @@ from recsys.ranking.dataset import (
 from recsys.ranking.leakage import check_point_in_time
 from recsys.ranking.model import LightGBMRanker, RankerError, top_k_per_user
 from recsys.ranking.recall import candidate_recall
-from recsys.ranking.settings import RankerConfig, ranker_config
 from recsys.ranking.training import check_train_folds, load_training_set
 from recsys.tables import (
     ranked_table,
@@ -49,22 +49,21 @@ def model_dir(settings: Settings) -> Path:
     return settings.reports_dir / "ranker"
 
 
-def merged_models(config: Mapping[str, Any], cfg: RankerConfig) -> list[str]:
+def merged_models(config: PipelineConfig | Mapping[str, Any]) -> list[str]:
     """Generators whose candidates are merged: ``ranker.models``, else ``candidates.models``."""
-    if cfg.models is not None:
-        return list(cfg.models)
-    return list((config.get("candidates") or {}).get("models") or [])
+    config = as_config(config)
+    return list(config.ranker.models if config.ranker.models is not None else config.candidates.models)
 
 
-def val_candidate_sources(config: Mapping[str, Any]) -> list[str]:
+def val_candidate_sources(config: PipelineConfig | Mapping[str, Any]) -> list[str]:
     """The ranker's sources whose val candidates the tuning stage writes from its chosen fit
     (when the ranker trains on val); none when the two-stage model is off."""
-    cfg = ranker_config(config)
-    return merged_models(config, cfg) if VAL_FOLD in cfg.train_folds else []
+    config = as_config(config)
+    return merged_models(config) if VAL_FOLD in config.ranker.train_folds else []
 
 
 def _train_one(con, settings, config, cfg, target, progress) -> dict[str, Any]:
-    models = merged_models(config, cfg) or generators_in(list(column_types(con, Tables.candidate_features)))
+    models = merged_models(config) or generators_in(list(column_types(con, Tables.candidate_features)))
     for fold in cfg.train_folds:
         check_point_in_time(con, fold)
     frame, valid_mask, plan = load_training_set(con, target, cfg, models, exclude=cfg.exclude_features)
@@ -92,7 +91,7 @@ def _train_one(con, settings, config, cfg, target, progress) -> dict[str, Any]:
         "candidates_per_model": cfg.candidates_per_model,
         "seed": cfg.seed,
         "ranker_config": asdict(cfg),
-        "config": dict(config),
+        "config": config.raw,
         "size": settings.size,
         "build": state.current_build(con),  # the warehouse build it learned from
     }
@@ -124,7 +123,7 @@ def _train_one(con, settings, config, cfg, target, progress) -> dict[str, Any]:
 
 def train_ranker(
     settings: Settings,
-    config: Mapping[str, Any],
+    config: PipelineConfig | Mapping[str, Any],
     *,
     targets: Sequence[str] = TARGETS,
     progress: bool = True,
@@ -136,7 +135,8 @@ def train_ranker(
     ``ranker_feature_importance``. Returns a summary per target (rows, queries per fold, best
     iteration, held-out NDCG@10, feature gains).
     """
-    cfg = ranker_config(config)
+    config = as_config(config)
+    cfg = config.ranker
     out = {}
     with ranking_warehouse(settings) as con:
         check_train_folds(con, cfg.train_folds)
@@ -191,7 +191,7 @@ def _rank_one(con, settings, cfg, target, fold) -> dict[str, Any]:
 
 def rank(
     settings: Settings,
-    config: Mapping[str, Any],
+    config: PipelineConfig | Mapping[str, Any],
     *,
     fold: str = TEST_FOLD,
     targets: Sequence[str] = TARGETS,
@@ -201,7 +201,7 @@ def rank(
 
     Also writes ``candidate_recall`` for ``fold``. Returns a summary per target.
     """
-    cfg = ranker_config(config)
+    cfg = as_config(config).ranker
     out = {}
     with ranking_warehouse(settings) as con:
         for target in progress_bar(targets, desc=f"rank {fold}", disable=not progress, leave=False):

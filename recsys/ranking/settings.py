@@ -134,11 +134,14 @@ def required_n_folds(config: Mapping[str, Any]) -> int:
     >>> required_n_folds({"ranker": {"train_folds": ["val", "val_3"]}})
     4
     """
-    folds = _train_folds(dict(config.get("ranker") or {}))
+    from recsys.pipeline_config import PipelineConfig
+
+    folds = config.ranker.train_folds if isinstance(config, PipelineConfig) \
+        else _train_folds(dict(config.get("ranker") or {}))
     return max(2, *(fold_index(f) + 1 for f in folds))
 
 
-def dbt_vars(config: Mapping[str, Any]) -> dict[str, Any]:
+def dbt_vars(config) -> dict[str, Any]:
     """dbt vars implied by the pipeline config, for every warehouse build.
 
     ``n_folds`` builds every training fold; ``candidate_max_rank`` keeps only the candidates the
@@ -146,17 +149,20 @@ def dbt_vars(config: Mapping[str, Any]) -> dict[str, Any]:
     (``None``) when that is every candidate (``>= candidates.top_n``); ``candidate_models`` is
     the generator registry (``recsys.candidates.registry.GENERATORS``).
     """
-    per_model = _positive_int(dict(config.get("ranker") or {}), "candidates_per_model", 200)
-    top_n = (config.get("candidates") or {}).get("top_n")
-    max_rank = None if isinstance(top_n, int) and per_model >= top_n else per_model
     from recsys.candidates.registry import GENERATORS
+    from recsys.pipeline_config import as_config
 
+    config = as_config(config)
+    per_model, top_n = config.ranker.candidates_per_model, config.candidates.top_n
+    max_rank = None if per_model >= top_n else per_model
     return {"n_folds": required_n_folds(config), "candidate_max_rank": max_rank,
             "candidate_models": list(GENERATORS)}  # the registry owns the generator list
 
 
 def ranker_config(config: Mapping[str, Any]) -> RankerConfig:
-    """Build a :class:`RankerConfig` from the whole pipeline config (its ``ranker:`` section).
+    """Build a :class:`RankerConfig` from the whole raw pipeline config (its ``ranker:`` section):
+    the section's parser (``recsys.pipeline_config.parse_config`` calls it once; a parsed config
+    has it as ``config.ranker``).
 
     ``top_k`` comes from ``evaluation.top_k`` so every model is cut at the same depth.
     """

@@ -1,13 +1,12 @@
 """Recommendations from candidates, scoring into the warehouse, CSV/HTML reports, the CLI."""
 
 import base64
-import shutil
 
 import duckdb
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from eval_fixtures import reference_metrics
+from eval_fixtures import random_fixture, reference_metrics, write_warehouse
 
 from recsys.cli import main
 from recsys.config import Settings
@@ -21,18 +20,18 @@ KEYS = ["fold", "target", "model", "convention", "subset", "metric", "k"]
 
 
 @pytest.fixture
-def warehouse(random_warehouse, tmp_path):
-    path, fixture = random_warehouse
-    copy = tmp_path / "wh.duckdb"
-    shutil.copy(path, copy)
-    return copy, fixture
+def warehouse(tmp_path):
+    """The random fixture with two models named like registered generators (the typed config
+    accepts only those in candidates.models)."""
+    fixture = random_fixture(seed=7, models=("mostpop", "random"))
+    return write_warehouse(tmp_path / "wh.duckdb", **fixture), fixture
 
 
 def small_config(**evaluation):
     config = load_config()
     config["evaluation"].update({"ks": [1, 5], "top_k": 10, "bootstrap_samples": 50,
                                  "diversity_ks": [5], **evaluation})
-    config["candidates"]["models"] = ["b", "a"]
+    config["candidates"]["models"] = ["random", "mostpop"]
     return config
 
 
@@ -109,7 +108,7 @@ def test_score_and_report_writes_csv_and_self_contained_html(warehouse, tmp_path
     assert "Organic vs recommendation-driven" in html and "Paired tests" in html
     assert ".read sql/metrics/accuracy.sql" in html
     assert result.table.splitlines()[0].startswith("test fold, standard convention")
-    assert result.table.splitlines()[4].startswith("b ")  # the config's model order
+    assert result.table.splitlines()[4].startswith("random ")  # the config's model order
     assert not list(result.report_html.parent.glob(".*"))  # no temporary files left
 
 
@@ -127,7 +126,7 @@ def test_cli_metrics_prints_the_table(warehouse, tmp_path, monkeypatch):
     config.write_text("evaluation: {ks: [1, 5], top_k: 10, bootstrap_samples: 20, diversity_ks: [5]}\n")
     result = CliRunner().invoke(main, ["metrics", "--warehouse", str(path), "--config", str(config),
                                        "--reports-dir", str(tmp_path / "rep"), "--quiet",
-                                       "--models", "a"])
+                                       "--models", "mostpop"])
     assert result.exit_code == 0, result.output
     assert "NDCG@1" in result.output and "Coverage@5" in result.output
     assert (tmp_path / "rep" / "report.html").exists()

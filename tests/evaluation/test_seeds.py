@@ -8,12 +8,12 @@ import pytest
 from recsys.errors import ConfigError
 from recsys.evaluation.seeds import (
     base_model,
-    extra_seeds,
     seed_run_settings,
     seed_summary,
     variant_name,
 )
 from recsys.evaluation.tables import paper_table
+from recsys.pipeline_config import SeedRuns, pipeline_config
 
 
 def test_names_round_trip():
@@ -28,7 +28,9 @@ def config(**seed_runs):
 
 def test_settings_and_extra_seeds():
     assert seed_run_settings(config(models=["ials"], seeds=[41, 42, 43])) == (["ials"], [41, 42, 43])
-    assert extra_seeds(config(models=["ials"], seeds=[41, 42, 43])) == [41, 43]
+    typed = pipeline_config(overrides={"evaluation.seed_runs": {"models": ["ials"], "seeds": [41, 42, 43]}})
+    assert typed.evaluation.seed_runs == SeedRuns(("ials",), (41, 42, 43))
+    assert typed.extra_seeds == [41, 43]
     assert seed_run_settings(config(models=["ials"], seeds=[42])) == ([], [42])  # one seed: off
     with pytest.raises(ConfigError, match="unknown model"):
         seed_run_settings(config(models=["sasrec"], seeds=[1, 2]))

@@ -17,6 +17,7 @@ from packaging.version import Version
 from robust_fixtures import work_settings
 
 from recsys import run_manifest
+from recsys.pipeline_config import pipeline_config
 from recsys.run_manifest import LOCK_NAME, REPO_ROOT, build_manifest, provenance
 
 PYPROJECT = REPO_ROOT / "pyproject.toml"
@@ -61,7 +62,7 @@ def test_manifest_provenance_has_head_commit_and_lock_hash(tmp_path):
     head = git_head()
     if head is None:
         pytest.skip("the package does not run from a git checkout")
-    manifest = build_manifest(work_settings(tmp_path, tmp_path), {"seed": 42}, fold="test",
+    manifest = build_manifest(work_settings(tmp_path, tmp_path), pipeline_config(), fold="test",
                               models=["mostpop"])
     prov = manifest["provenance"]
     # re-read HEAD after building: a commit by someone else in between is not a failure
