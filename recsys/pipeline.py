@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from recsys import dbt_runner, ranking
+from recsys import dbt_runner, ranking, state
 from recsys.candidates import run_candidates
 from recsys.candidates.runner import fresh_slices, run_seed_repeats
 from recsys.candidates.store import candidates_table
@@ -296,9 +296,16 @@ def write_generator_recommendations(settings: Settings, config: PipelineConfig |
             raise RecsysError(
                 f"No {fold} candidates of {', '.join(missing)}: run `recsys candidates --fold "
                 f"{fold} --models {','.join(models)}` first (or `recsys evaluate`).")
-        return {f"{t}/{m}": write_recommendations(
-            con, recommendations_from_candidates(fold, t, m, top_k), fold, t, m)
-            for t in targets for m in models}
+        return {f"{t}/{m}": write_generator_slice(con, fold, t, m, top_k)
+                for t in targets for m in models}
+
+
+def write_generator_slice(con, fold: str, target: str, model: str, top_k: int) -> int:
+    """One generator's ``recommendations`` slice from its ``candidates`` slice (top ``top_k``),
+    with the fingerprint of that candidates slice and depth (``recsys metrics`` checks it)."""
+    return write_recommendations(
+        con, recommendations_from_candidates(fold, target, model, top_k), fold, target, model,
+        state.recommendation_fingerprint(con, fold, target, [model], top_k))
 
 
 def _seed_repeats(settings, config, fold, generators, tunable, top_k, progress) -> list[str]:
@@ -316,8 +323,13 @@ def _seed_repeats(settings, config, fold, generators, tunable, top_k, progress) 
                             seeds=extra, n=top_k, name=variant_name, progress=progress)
     with open_warehouse(settings) as con:
         for run, recs in runs:
+            base = base_model(run.model)
+            fingerprint = state.recommendation_fingerprint(
+                con, run.fold, run.target, [], top_k,
+                extra={"build": state.current_build(con), "model": base, "params": run.params,
+                       "seed": run.model.rpartition(SEP)[2]})
             write_recommendations(con, candidates_table(run.fold, run.target, run.model, recs),
-                                  run.fold, run.target, run.model)
+                                  run.fold, run.target, run.model, fingerprint)
             write_model_run(con, run.fold, run.target, run.model, params=run.params,
                             tuned=base_model(run.model) in tunable, fit_seconds=run.fit_seconds,
                             predict_seconds=run.predict_seconds)
@@ -396,10 +408,8 @@ def run_evaluate(
         tunable = set(tuned_models(config, generators)) if tuning else set()
         with open_warehouse(settings) as con:
             for run in runs:
-                write_recommendations(
-                    con, recommendations_from_candidates(run.fold, run.target, run.model,
-                                                         config.evaluation.top_k),
-                    run.fold, run.target, run.model)
+                write_generator_slice(con, run.fold, run.target, run.model,
+                                      config.evaluation.top_k)
                 write_model_run(con, run.fold, run.target, run.model, params=run.params,
                                 tuned=run.model in tunable, fit_seconds=run.fit_seconds,
                                 predict_seconds=run.predict_seconds)

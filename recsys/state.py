@@ -100,6 +100,12 @@ def record_slice(con: duckdb.DuckDBPyConnection, table: str, key: Mapping[str, A
     con.execute(f"insert into {SLICE_STATE} values (?, ?, ?)", [table, k, fingerprint])
 
 
+def forget_slice(con: duckdb.DuckDBPyConnection, table: str, key: Mapping[str, Any]) -> None:
+    """Drop the recorded fingerprint of the slice ``key`` of ``table`` (if any)."""
+    con.execute(f"delete from {SLICE_STATE} where table_name = ? and slice_key = ?",
+                [table, slice_key(key)])
+
+
 def forget_slices(con: duckdb.DuckDBPyConnection, table: str, match: Mapping[str, Any]) -> None:
     """Drop the recorded fingerprints of ``table``'s slices whose key contains ``match``."""
     if not _exists(con, SLICE_STATE):
@@ -123,3 +129,29 @@ def fresh_slices(con: duckdb.DuckDBPyConnection, table: str,
         if recorded.get(k) == fingerprint:
             out.add(k)
     return out
+
+
+def recorded(con: duckdb.DuckDBPyConnection, table: str, key: Mapping[str, Any]) -> str | None:
+    """The fingerprint recorded for the slice ``key`` of ``table`` (None: none recorded)."""
+    if not _exists(con, SLICE_STATE):
+        return None
+    row = con.execute(f"select fingerprint from {SLICE_STATE} where table_name = ? and slice_key = ?",
+                      [table, slice_key(key)]).fetchone()
+    return None if row is None else str(row[0])
+
+
+def recommendation_fingerprint(con: duckdb.DuckDBPyConnection, fold: str, target: str,
+                               sources: Iterable[str], top_k: int, extra: Any = None) -> str | None:
+    """What a ``recommendations`` slice is computed from: the recorded fingerprints of the
+    ``candidates`` slices it was made of (``sources``: the generator itself, or every generator
+    the ranker merged), the list depth and ``extra`` (e.g. the ranker's model file). None when a
+    source slice has no recorded fingerprint."""
+    from recsys.columns import Tables
+
+    inputs = {}
+    for name in sorted(sources):
+        fp = recorded(con, Tables.candidates, {"fold": fold, "target": target, "model": name})
+        if fp is None:
+            return None
+        inputs[name] = fp
+    return digest({"candidates": inputs, "top_k": int(top_k), "extra": extra})

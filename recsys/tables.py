@@ -122,11 +122,13 @@ def write_candidates(con: duckdb.DuckDBPyConnection, rows: pa.Table, fold: str, 
 
 
 def write_recommendations(con: duckdb.DuckDBPyConnection, rows: Rows, fold: str, target: str,
-                          model: str) -> int:
+                          model: str, fingerprint: str | None = None) -> int:
     """Replace the (fold, target, model) slice of ``recommendations`` with ``rows`` (a frame, or
-    a function inserting them by SQL). Returns the rows written."""
+    a function inserting them by SQL), recording the ``fingerprint`` of what the lists were
+    computed from (``recsys.state.recommendation_fingerprint``; None: lists from elsewhere, e.g. a
+    user's own). Returns the rows written."""
     return _write(con, Tables.recommendations, rows,
-                  {"fold": fold, "target": target, "model": model})
+                  {"fold": fold, "target": target, "model": model}, fingerprint)
 
 
 def recommendations_from_candidates(fold: str, target: str, model: str, top_k: int

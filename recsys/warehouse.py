@@ -114,6 +114,7 @@ def replace_slices(con: duckdb.DuckDBPyConnection, writes: Sequence[SliceWrite])
 
     if any(w.fingerprint is not None for w in writes):
         con.execute(state.SLICE_STATE_DDL)
+    track = table_exists(con, state.SLICE_STATE)
     counts = []
     registered = []
     try:
@@ -134,6 +135,8 @@ def replace_slices(con: duckdb.DuckDBPyConnection, writes: Sequence[SliceWrite])
                     counts.append(len(w.rows))
                 if w.fingerprint is not None:
                     state.record_slice(con, w.table, w.key, w.fingerprint)
+                elif track:  # rows of unknown origin: an older record no longer describes them
+                    state.forget_slice(con, w.table, w.key)
             con.execute("commit")
         except BaseException:
             con.execute("rollback")

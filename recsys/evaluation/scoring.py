@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from recsys import state
 from recsys.atomic import write_text_atomic as write_atomic
 from recsys.columns import TARGETS, Tables
 from recsys.config import Settings
@@ -94,6 +95,42 @@ def require_targets(settings: Settings, fold: str) -> None:
         )
 
 
+def stale_recommendations(con: duckdb.DuckDBPyConnection, settings: Settings, fold: str,
+                          models: Sequence[str], top_k: int, two_stage: str) -> list[str]:
+    """``target/model`` slices of ``fold``'s recommendations whose recorded fingerprint differs
+    from what their inputs give now: a generator's candidates refitted since, or the two-stage
+    ranker retrained or its candidates refitted. Slices without a record (lists written by other
+    code) and seed repeats (refitted with every evaluate) are not checked."""
+    from recsys.ranking.ranker import two_stage_fingerprint
+
+    stale = []
+    for target in TARGETS:
+        for model in models:
+            key = {"fold": fold, "target": target, "model": model}
+            recorded = state.recorded(con, Tables.recommendations, key)
+            if recorded is None or base_model(model) is not None:
+                continue
+            if model == two_stage:
+                now = two_stage_fingerprint(con, settings, fold, target, top_k)
+            else:
+                now = state.recommendation_fingerprint(con, fold, target, [model], top_k)
+            if now != recorded:
+                stale.append(f"{target}/{model}")
+    return stale
+
+
+def require_fresh(con, settings: Settings, fold: str, models: Sequence[str], top_k: int,
+                  two_stage: str) -> None:
+    """Refuse to score recommendations computed from inputs that have changed since."""
+    stale = stale_recommendations(con, settings, fold, models, top_k, two_stage)
+    if stale:
+        raise WarehouseError(
+            f"The {fold} recommendations of {', '.join(stale)} were computed from candidates "
+            "fitted again since (or a ranker trained again): scoring them would mix old and new "
+            f"results. Write them again: `recsys recommend --fold {fold}` for generators, "
+            f"`recsys rank --fold {fold}` for the two-stage model, or `recsys evaluate`.")
+
+
 @holds_run_lock("recsys metrics")
 def score_and_report(
     settings: Settings,
@@ -125,6 +162,7 @@ def score_and_report(
                 f"No recommendations for fold {fold!r}. Run `recsys evaluate --fold {fold}` "
                 "(or the candidate/ranker stages) first."
             )
+        require_fresh(con, settings, fold, sorted(present), ev.top_k, config.two_stage_name)
         run = compute_metrics(con, ks=ks, folds=[fold], conventions=conventions,
                               diversity_ks=diversity_ks, progress=progress)
         notes += [f"not computed: {s}" for s in run.skipped]

@@ -8,6 +8,8 @@ in ``<reports_dir>/ranker/<target>.{txt,json}``.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -145,6 +147,20 @@ def train_ranker(
     return out
 
 
+def two_stage_fingerprint(con, settings: Settings, fold: str, target: str, top_k: int
+                          ) -> str | None:
+    """What the two-stage lists of (fold, target) are computed from: the saved ranker (its model
+    file) and the candidates slices of the generators it merges (``recsys.state``)."""
+    stem = model_dir(settings) / target
+    if not stem.with_suffix(".txt").is_file() or not stem.with_suffix(".json").is_file():
+        return None
+    meta = json.loads(stem.with_suffix(".json").read_text())
+    model_sha = hashlib.sha256(stem.with_suffix(".txt").read_bytes()).hexdigest()
+    return state.recommendation_fingerprint(
+        con, fold, target, meta.get("models") or [], top_k,
+        extra={"ranker": model_sha, "candidates_per_model": meta.get("candidates_per_model")})
+
+
 def _rank_one(con, settings, cfg, target, fold) -> dict[str, Any]:
     ranker, meta = LightGBMRanker.load(model_dir(settings) / target)
     if meta.get("build") != state.current_build(con):
@@ -175,7 +191,8 @@ def _rank_one(con, settings, cfg, target, fold) -> dict[str, Any]:
         parts.append(ranked_table(fold, target, cfg.model_name, frame.uids[order],
                                   frame.item_ids[order], ranks.astype(np.int32), scores[order]))
         del frame, scores
-    written = write_recommendations(con, pa.concat_tables(parts), fold, target, cfg.model_name)
+    written = write_recommendations(con, pa.concat_tables(parts), fold, target, cfg.model_name,
+                                    two_stage_fingerprint(con, settings, fold, target, cfg.top_k))
     recall = candidate_recall(con, fold, target, models, per_model)
     write_candidate_recall(con, recall, fold, target)
     return {

@@ -37,3 +37,29 @@ def test_rebuild_on_other_data_drops_what_python_computed_from_the_old(evaluated
     assert not tables(moved) & set(PYTHON_TABLES)
     with pytest.raises(WarehouseError):  # nothing of data A is scored as if it were data B's
         score_and_report(moved, load_config(), fold="test", progress=False)
+
+
+def test_recommendations_of_refitted_candidates_are_not_scored_until_written_again(evaluated, tmp_path):
+    """Within one build: a generator refitted after its recommendations were written leaves them
+    stale; `recsys metrics` refuses them (naming the slice) until `recsys recommend` writes them
+    again. Lists written by other code (no fingerprint) are scored as they are."""
+    from robust_fixtures import robust_config
+
+    from recsys.candidates import run_candidates
+    from recsys.evaluation.scoring import score_and_report
+    from recsys.pipeline import write_generator_recommendations
+
+    source, _ = evaluated
+    settings = copy_settings(source, tmp_path / "a")
+    config = robust_config(seed=7)  # another seed: mostpop's test slice gets another fingerprint
+    run_candidates(settings, config, folds=["test"], targets=["listen_plus"], models=["mostpop"],
+                   progress=False)
+    with pytest.raises(WarehouseError, match="listen_plus/mostpop") as error:
+        score_and_report(settings, config, fold="test", progress=False)
+    assert "recsys recommend" in str(error.value) and "like/mostpop" not in str(error.value)
+    write_generator_recommendations(settings, config, fold="test", models=["mostpop"])
+    with duckdb.connect(str(settings.warehouse)) as con:  # a user's own list: no fingerprint
+        con.execute("insert into recommendations select fold, target, 'mine', uid, item_id, rank, "
+                    "score from recommendations where model = 'random'")
+    result = score_and_report(settings, config, fold="test", progress=False)
+    assert {"mostpop", "mine"} <= set(result.metrics["model"])
