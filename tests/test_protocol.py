@@ -59,3 +59,27 @@ def test_python_reads_the_vars():
     assert list(bounds) == ["test", "val", "val_2"]
     # each fold's target window ends where the next (later) fold's history ends
     assert bounds["val"][2] == bounds["test"][0] and bounds["val_2"][2] == bounds["val"][0]
+
+
+FOLD_NAME_LITERAL = re.compile(r"""["'](val|test|val_[0-9]+)["']""")
+
+
+def fold_name_literals(root: Path = REPO_ROOT) -> list[str]:
+    """Fold names spelled in Python code outside recsys/protocol.py (doctest examples aside)."""
+    found = []
+    for path in sorted((root / "recsys").rglob("*.py")):
+        if path.name == "protocol.py":
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            code = line.split("#")[0].strip()
+            if not code.startswith((">>>", "...")) and FOLD_NAME_LITERAL.search(code):
+                found.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
+    return found
+
+
+def test_fold_names_are_defined_once(tmp_path):
+    assert fold_name_literals() == [], "a fold name is spelled again: use recsys.protocol"
+    assert protocol.var("test_fold") == protocol.TEST_FOLD and protocol.var("val_fold") == protocol.VAL_FOLD
+    (tmp_path / "recsys").mkdir()
+    (tmp_path / "recsys" / "stage.py").write_text('TRAIN_FOLD = "val"\n>>> f("test")\n')
+    assert len(fold_name_literals(tmp_path)) == 1  # the constant, not the doctest line
