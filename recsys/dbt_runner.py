@@ -60,11 +60,14 @@ class DbtRunSummary:
     command : the dbt arguments that ran.
     statuses : node name -> status (``success``, ``pass``, ``warn``, ``skipped``, ...).
     dropped : Python-written tables dropped because the build's inputs changed (``recsys.state``).
+    data_warnings : soft problems of the input data (``recsys.data.validate.content_checks``),
+        also recorded in ``build_state`` (and so in ``run_manifest.json``).
     """
 
     command: list[str]
     statuses: dict[str, str] = field(default_factory=dict)
     dropped: list[str] = field(default_factory=list)
+    data_warnings: list[str] = field(default_factory=list)
 
     @property
     def warned(self) -> list[str]:
@@ -154,7 +157,13 @@ class _StagedWarehouse:
         self._hold = connect(self.target, read_only=True)
         try:
             _remove_database(self.path)  # left over from a killed build
-            shutil.copyfile(self.target, self.path)
+            _require_space(self.target)
+            try:
+                shutil.copyfile(self.target, self.path)
+            except OSError as exc:
+                from recsys.failures import explain
+
+                raise (explain(exc, str(self.path)) or exc) from exc
         except BaseException:
             self.close(success=False)
             raise
@@ -173,6 +182,21 @@ class _StagedWarehouse:
             _remove_database(self.path)
             if self.created and not success:
                 _remove_database(self.target)
+
+
+def _require_space(warehouse: Path) -> None:
+    """Fail before the staged copy when its disk cannot hold it (the copy, plus a quarter for
+    what dbt writes into it), with the size needed in the message."""
+    from recsys.errors import WarehouseError
+
+    need = int(warehouse.stat().st_size * 1.25)
+    free = shutil.disk_usage(warehouse.parent).free
+    if free < need:
+        raise WarehouseError(
+            f"recsys build stages a copy of the warehouse ({warehouse.stat().st_size / 2**30:.1f} GiB) "
+            f"beside it and needs about {need / 2**30:.1f} GiB free in {warehouse.parent}, which has "
+            f"{free / 2**30:.1f} GiB. Free space there, or move the warehouse (RECSYS_WAREHOUSE) to "
+            "a disk with room; the warehouse was not changed.")
 
 
 def _remove_database(path: Path) -> None:
@@ -210,7 +234,7 @@ def _progress_callback(bar):
     return callback
 
 
-@holds_run_lock("dbt")
+@holds_run_lock("recsys build (dbt)")
 def run_dbt(
     settings: Settings,
     args: Sequence[str],
@@ -321,9 +345,11 @@ def build(
     if select and list(select) == [Tables.candidate_features]:
         kwargs.setdefault("staged", False)
     dropped: list[str] = []
+    data_warnings: list[str] = []
     if not (select and list(select) == [Tables.candidate_features]):
+        data_warnings = check_data_values(settings, (vars or {}).get("n_folds"))
         # the marts may change: record the build; Python's tables of other inputs are dropped
-        recorder = _build_recorder(settings, vars)
+        recorder = _build_recorder(settings, vars, data_warnings)
         kwargs.setdefault("on_success", lambda path: dropped.extend(recorder(path)))
     args = ["build"]
     if select:
@@ -339,18 +365,67 @@ def build(
             "Use model names from dbt_project/models/ (e.g. `eval_targets`, `folds+`)."
         )
     summary.dropped = dropped
+    summary.data_warnings = data_warnings
     return summary
 
 
-def _build_recorder(settings: Settings, vars: Mapping[str, object] | None) -> Callable[[Path], object]:
+def check_data_values(settings: Settings, n_folds: int | None) -> list[str]:
+    """The values of the data, before dbt reads them (``recsys.data.validate.content_checks``):
+    errors raise ``DataValidationError``; returns the warnings, which the build records."""
+    from recsys.data.validate import content_checks
+
+    _require_input_files(settings)
+    errors, warnings = content_checks(settings.data_dir, settings.size, n_folds)
+    if errors:
+        raise DataValidationError(errors)
+    return warnings
+
+
+def _build_recorder(settings: Settings, vars: Mapping[str, object] | None,
+                    data_warnings: Sequence[str] = ()) -> Callable[[Path], object]:
     from recsys import state
     from recsys.run_manifest import data_profile
 
     data_hash = data_profile(settings.data_dir, settings.size)["footer_sha256"]
     fingerprint = state.build_fingerprint(data_hash, {k: v for k, v in dict(vars or {}).items()
                                                       if k not in state.FEATURE_ONLY_VARS})
-    details = {"data_dir": str(settings.data_dir), "size": settings.size, "vars": dict(vars or {})}
-    return lambda path: state.record_build(path, fingerprint, details)
+    details = {"data_dir": str(settings.data_dir), "size": settings.size, "vars": dict(vars or {}),
+               "data_warnings": list(data_warnings)}
+
+    def record(path: Path) -> list[str]:
+        require_usable(path)  # an unusable build never replaces the warehouse
+        return state.record_build(path, fingerprint, details)
+
+    return record
+
+
+def require_usable(path: Path) -> None:
+    """Fail unless every fold of the staged warehouse at ``path`` has evaluated users with
+    targets of both types (skipped when the build has no ``folds`` / ``eval_targets`` yet)."""
+    from recsys.columns import TARGETS
+    from recsys.errors import WarehouseError
+
+    con = connect(path, read_only=True)
+    try:
+        names = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+        if not {Tables.folds, Tables.eval_targets} <= names:
+            return
+        rows = con.execute(
+            f"""select f.fold, f.target_start_ts, f.target_end_ts, t.target, count(e.uid)
+                from {Tables.folds} as f cross join (select unnest($targets) as target) as t
+                left join {Tables.eval_targets} as e on e.fold = f.fold and e.target = t.target
+                group by f.fold, f.target_start_ts, f.target_end_ts, t.target, f.history_end_ts
+                order by f.history_end_ts desc, t.target""",
+            {"targets": list(TARGETS)}).fetchall()
+    finally:
+        con.close()
+    empty = [f"{fold} has no {target} targets in its window [{start:,}, {end:,})"
+             for fold, start, end, target, n in rows if n == 0]
+    if empty:
+        raise WarehouseError(
+            f"The build is not usable: {'; '.join(empty)}. The warehouse was left as it was. "
+            "Check the data's time range and event files (`recsys profile`), or build fewer "
+            "folds (ranker.train_folds in --config sets dbt var n_folds).")
 
 
 def build_candidate_features(settings: Settings, **kwargs) -> DbtRunSummary:

@@ -402,14 +402,15 @@ def run_evaluate(
     else:
         notes.append("untuned: every generator was fitted with its code defaults and "
                      "candidates.params (--no-tune)")
+    written = dict.fromkeys(generators, 0)
     if generators:
         runs = run_candidates(settings, config, folds=[fold], targets=TARGETS, models=generators,
                               rank_every_user=[fold], progress=progress)
         tunable = set(tuned_models(config, generators)) if tuning else set()
         with open_warehouse(settings) as con:
             for run in runs:
-                write_generator_slice(con, run.fold, run.target, run.model,
-                                      config.evaluation.top_k)
+                written[run.model] += write_generator_slice(con, run.fold, run.target, run.model,
+                                                            config.evaluation.top_k)
                 write_model_run(con, run.fold, run.target, run.model, params=run.params,
                                 tuned=run.model in tunable, fit_seconds=run.fit_seconds,
                                 predict_seconds=run.predict_seconds)
@@ -425,7 +426,11 @@ def run_evaluate(
                     con, fold, target, two_stage_name,
                     params={k: summary["train"][target][k] for k in RANKER_SUMMARY},
                     tuned=tuning, fit_seconds=seconds, predict_seconds=None)
-    report_models = chosen + ([two_stage_name] if want_two_stage and two_stage_name not in chosen else [])
+    empty = [m for m in generators if not written[m]]
+    if empty:  # e.g. audio on data without embeddings: reported, not an error
+        notes.append(f"no recommendations for fold {fold} from: {', '.join(empty)}")
+    report_models = [m for m in chosen if m not in empty] + (
+        [two_stage_name] if want_two_stage and two_stage_name not in chosen else [])
     return score_and_report(settings, config, fold=fold, models=report_models, progress=progress,
                             notes=notes)
 

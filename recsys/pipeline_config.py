@@ -180,6 +180,18 @@ def _nested(overrides: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+# upper bounds of the sizes a run allocates by (rows = users x top_n per generator and fold;
+# bootstrap: one resample matrix per metric): far above any useful value, far below a typo's
+MAX_TOP_N = 10_000
+MAX_BOOTSTRAP_SAMPLES = 100_000
+
+
+def _bounded(key: str, value: Any, high: int) -> None:
+    if isinstance(value, int) and not isinstance(value, bool) and value > high:
+        raise ConfigError(f"Config key '{key}' = {value:,} is above its limit {high:,}; lower it "
+                          "(it sets how many rows or resamples the run allocates).")
+
+
 def parse_config(raw: Mapping[str, Any]) -> PipelineConfig:
     """Check every section of the merged config and return it typed; errors name the key."""
     from recsys.candidates.base import validate_n
@@ -194,6 +206,10 @@ def parse_config(raw: Mapping[str, Any]) -> PipelineConfig:
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ConfigError(f"Config key 'seed' must be an integer, got {seed!r}.")
     cand = raw["candidates"]
+    _bounded("candidates.top_n", cand.get("top_n"), MAX_TOP_N)
+    _bounded("evaluation.top_k", raw["evaluation"].get("top_k"), MAX_TOP_N)
+    _bounded("evaluation.bootstrap_samples", raw["evaluation"].get("bootstrap_samples"),
+             MAX_BOOTSTRAP_SAMPLES)
     tuning = tuning_settings(raw)
     models = tuple(cand["models"])
     check_params(cand.get("params") or {}, tuning["search_space"], list(models))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +27,13 @@ except ImportError:  # pragma: no cover - Windows: DuckDB's own file lock is all
     fcntl = None
 
 _HELD: dict[Path, int] = {}  # warehouse -> nesting depth in this process
+
+
+def invocation(what: str) -> str:
+    """The command line the user typed when this is the ``recsys`` CLI, else ``what``."""
+    if Path(sys.argv[0]).name == "recsys":
+        return " ".join(["recsys", *sys.argv[1:]])
+    return what
 
 
 def lock_path(warehouse: Path | str) -> Path:
@@ -65,7 +73,7 @@ def run_lock(warehouse: Path | str, what: str) -> Iterator[None]:
                 f"to finish or stop it, then retry; runs on one warehouse go one at a time."
             ) from None
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()}: {what}".encode(), 0)
+        os.pwrite(fd, f"pid {os.getpid()}: {invocation(what)}".encode(), 0)
         _HELD[key] = 1
         try:
             yield

@@ -131,6 +131,9 @@ def warehouse_profile(con: duckdb.DuckDBPyConnection, fold: str) -> dict:
         out["train_interactions"] = {t: int(n) for t, n in con.execute(
             f"select target, count(*) from {Tables.train_interactions} where fold = ? "
             "group by target order by target", [fold]).fetchall()}
+    if table_exists(con, "build_state"):  # the data's soft problems found by `recsys build`
+        row = con.execute("select details from build_state").fetchone()
+        out["data_warnings"] = (json.loads(row[0]).get("data_warnings") or []) if row else []
     if table_exists(con, "item_features"):
         out["catalogue_items"] = int(con.execute(
             "select count(*) from item_features where fold = ?", [fold]).fetchone()[0])

@@ -62,7 +62,14 @@ def connect(
                 "open DuckDB shell). Close that process or wait for it to finish, then retry. "
                 f"DuckDB said: {exc}"
             ) from exc
-        raise WarehouseError(f"Cannot open warehouse {path}: {exc}") from exc
+        raise WarehouseError(
+            f"Cannot open warehouse {path}: {exc}. If the file is damaged, move it aside "
+            f"(`mv {path} {path}.damaged`) and rebuild it with `recsys build`.") from exc
+    except duckdb.Error as exc:  # a damaged or foreign file: DuckDB's serialization errors
+        raise WarehouseError(
+            f"Cannot open warehouse {path}: it is damaged or not a DuckDB database ({exc}). "
+            f"Move it aside (`mv {path} {path}.damaged`) and rebuild it with `recsys build`."
+        ) from exc
     apply_settings(con, settings)
     return con
 
@@ -139,7 +146,10 @@ def replace_slices(con: duckdb.DuckDBPyConnection, writes: Sequence[SliceWrite])
                     state.forget_slice(con, w.table, w.key)
             con.execute("commit")
         except BaseException:
-            con.execute("rollback")
+            try:
+                con.execute("rollback")
+            except duckdb.Error:
+                pass  # DuckDB aborted the transaction itself (e.g. a full disk): keep its error
             raise
     finally:
         for name in registered:

@@ -40,6 +40,9 @@ def main() -> None:
     Example:
       RECSYS_SIZE=tiny recsys generate && recsys validate --size tiny
     """
+    from recsys.failures import install_signal_handlers
+
+    install_signal_handlers()  # SIGTERM unwinds like Ctrl-C: staged files removed, lock released
 
 
 for _module in _COMMAND_MODULES:

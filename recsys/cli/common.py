@@ -44,10 +44,25 @@ def settings_options(func: Callable) -> Callable:
 
 
 def run_or_fail(call: Callable, *args, **kwargs):
-    """Call into the library; turn a ``RecsysError`` into a clean message and exit code 1."""
+    """Call into the library; turn a ``RecsysError`` into a clean message and exit code 1, a
+    resource failure (full disk, damaged warehouse, out of memory: ``recsys.failures``) into
+    its sentence and exit 1, and Ctrl-C / SIGTERM into a message and exit 130 / 143."""
+    from recsys.failures import Interrupted, explain
+
     try:
         return call(*args, **kwargs)
     except RecsysError as exc:
         raise click.ClickException(str(exc)) from exc
+    except KeyboardInterrupt as exc:
+        signal_name = "SIGTERM" if isinstance(exc, Interrupted) else "SIGINT (Ctrl-C)"
+        click.echo(f"Error: interrupted by {signal_name}: what the run was building was removed "
+                   "and the lock released; the previous warehouse and reports stay.", err=True)
+        raise SystemExit(143 if isinstance(exc, Interrupted) else 130) from None
+    except Exception as exc:
+        settings = next((a for a in args if hasattr(a, "warehouse")), None)
+        sentence = explain(exc, str(settings.warehouse) if settings is not None else None)
+        if sentence is None:
+            raise
+        raise click.ClickException(str(sentence)) from exc
 
 

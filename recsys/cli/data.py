@@ -70,27 +70,40 @@ def generate(size: str | None, seed: int, out: Path | None, force: bool) -> None
     click.echo(f"Root files {root_note}; {result.seconds:.1f} s.")
 
 
+def _raise(error: Exception) -> None:
+    raise error
+
+
 @click.command()
 @_DIR_ARGUMENT
 @_size_option()
-@click.option("--no-values", is_flag=True, help="Skip the timestamp scan (footers only).")
+@click.option("--no-values", is_flag=True,
+              help="Skip the scan of the values (footers only: files, columns, dtypes).")
 def validate(data_dir: Path | None, size: str | None, no_values: bool) -> None:
     """Check files, columns and dtypes of a dataset root against the Yambda schema.
 
     DATA_DIR defaults to RECSYS_DATA_DIR. Every problem is reported at once, naming the file and
-    the column; the exit code is 1 if there is any. Timestamps off the 5-second grid or beyond
-    26,000,000 are reported as warnings.
+    the column; the exit code is 1 if there is any. Then the values, as `recsys build` checks
+    them before dbt runs: errors for event files with no rows, nulls in uid / item_id /
+    timestamp, embeddings not 128-dimensional or holding NaN / inf, and a fold whose target
+    window holds no Listen+ or like event (the fold and window named); warnings for timestamps
+    off the 5-second grid or past the protocol's last timestamp and for event items missing
+    from the artist or album mapping (above 1%).
 
     \b
     Example:
       recsys validate data/yambda --size small
     """
     settings = _settings().with_(data_dir=data_dir, size=size)
-    from recsys.data.validate import require_valid_dataset, value_warnings
+    from recsys.data.validate import content_checks, require_valid_dataset, value_warnings
+    from recsys.errors import DataValidationError
 
     run_or_fail(require_valid_dataset, settings.data_dir, settings.size)
     if not no_values:
-        for warning in value_warnings(settings.data_dir, settings.size):
+        errors, warnings = run_or_fail(content_checks, settings.data_dir, settings.size)
+        if errors:
+            run_or_fail(_raise, DataValidationError(errors))
+        for warning in [*value_warnings(settings.data_dir, settings.size), *warnings]:
             click.echo(f"warning: {warning}", err=True)
     click.echo(f"{settings.data_dir} ({settings.size}): all files, columns and dtypes match the schema.")
 

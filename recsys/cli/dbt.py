@@ -52,6 +52,8 @@ def build(settings: Settings, select: tuple[str, ...], config_path: Path | None,
     click.echo(f"dbt build: {built} nodes OK into {settings.warehouse}", err=True)
     for name in summary.warned:
         click.echo(f"warning: {name}", err=True)
+    for warning in summary.data_warnings:
+        click.echo(f"warning: {warning}", err=True)
     if summary.dropped:
         click.echo("the input files or dbt vars changed since the last build: dropped "
                    f"{', '.join(summary.dropped)} (computed from the old inputs; the next "

@@ -152,6 +152,7 @@ def score_and_report(
     ev = config.evaluation
     ks, conventions, diversity_ks = list(ev.ks), list(ev.conventions), list(ev.diversity_ks)
     notes = list(notes)
+    require_targets(settings, fold)  # an empty target window: nothing is scored or written
     with open_warehouse(settings) as con:
         require_tables(con, Tables.recommendations, Tables.eval_targets)
         check_fold(con, fold)
@@ -162,6 +163,13 @@ def score_and_report(
                 f"No recommendations for fold {fold!r}. Run `recsys evaluate --fold {fold}` "
                 "(or the candidate/ranker stages) first."
             )
+        own = sorted(m for m in present if base_model(m) is None)
+        absent = [m for m in (models or []) if m not in present]
+        if absent:
+            raise WarehouseError(
+                f"No {fold} recommendations from {', '.join(absent)}; the models that have them: "
+                f"{', '.join(own)}. Pick from those (--models) or write theirs first "
+                "(`recsys evaluate`, `recsys recommend`, `recsys rank`).")
         require_fresh(con, settings, fold, sorted(present), ev.top_k, config.two_stage_name)
         run = compute_metrics(con, ks=ks, folds=[fold], conventions=conventions,
                               diversity_ks=diversity_ks, progress=progress)
@@ -179,9 +187,6 @@ def score_and_report(
     preferred = [*config.candidates.models, config.two_stage_name]
     present = {m for m in present if base_model(m) is None}  # seed repeats: the seed table only
     shown = ordered_models([m for m in present if not models or m in set(models)], preferred)
-    missing = [m for m in (models or []) if m not in present]
-    if missing:
-        notes.append(f"no recommendations for fold {fold} from: {', '.join(missing)}")
     metrics = metrics[metrics["model"].isin(shown)]
     seeds_table = seeds_table[seeds_table["model"].isin(shown)]
     if not tests.empty:

@@ -97,3 +97,84 @@ def test_timestamp_warnings(dataset_copy):
     warnings = value_warnings(root, "tiny")
     assert any("listens.parquet: column 'timestamp': 1 of" in w and "multiples of 5" in w for w in warnings)
     assert any("listens.parquet: column 'timestamp': 1 of" in w and "exceed 26,000,000" in w for w in warnings)
+
+
+# ---------------------------------------------------------------- values: what the protocol needs
+def _null_first(column: str):
+    def change(table: pa.Table) -> pa.Table:
+        values = table.column(column).to_pylist()
+        values[0] = None
+        fields = [f.with_nullable(True) for f in table.schema]
+        return pa.table({n: (values if n == column else table.column(n)) for n in table.column_names},
+                        schema=pa.schema(fields))
+    return change
+
+
+def _vectors(dims_of):
+    def change(table: pa.Table) -> pa.Table:
+        embed = [[0.1] * dims_of(i) for i in range(table.num_rows)]
+        return table.set_column(table.schema.get_field_index("embed"), "embed",
+                                pa.array(embed, table.schema.field("embed").type))
+    return change
+
+
+def _nan_first(table: pa.Table) -> pa.Table:
+    embed = table.column("embed").to_pylist()
+    embed[0] = [float("nan")] * len(embed[0])
+    return table.set_column(table.schema.get_field_index("embed"), "embed",
+                            pa.array(embed, table.schema.field("embed").type))
+
+
+def _before(cut: int):
+    return lambda table: table.filter(pa.compute.less(table["timestamp"], cut))
+
+
+VALUE_FAULTS = [
+    ("flat/tiny/likes.parquet", lambda t: t.slice(0, 0), "likes.parquet: the file has no rows"),
+    ("flat/tiny/listens.parquet", _null_first("uid"), "column 'uid' has 1 null values"),
+    ("flat/tiny/dislikes.parquet", _null_first("item_id"), "column 'item_id' has 1 null values"),
+    ("embeddings.parquet", _vectors(lambda i: 64), "has dimension(s) 64; every vector must have 128"),
+    ("embeddings.parquet", _vectors(lambda i: 64 if i % 2 else 128), "dimension(s) 64, 128"),
+    ("embeddings.parquet", _nan_first, "vectors hold NaN or infinite values"),
+    ("flat/tiny/likes.parquet", _before(25_825_400),
+     "fold val: its target window [25,825,400, 25,911,800) holds no like event"),
+]
+
+
+@pytest.mark.parametrize("rel, change, message", VALUE_FAULTS, ids=[m for _, _, m in VALUE_FAULTS])
+def test_values_the_benchmark_cannot_use_are_errors_before_dbt(rel, change, message, dataset_copy,
+                                                               tmp_path):
+    root = dataset_copy()
+    _rewrite(root, rel, change)
+    assert validate_dataset(root, "tiny") == []  # footers: files, columns and dtypes are fine
+    result = _validate_cli(root)
+    assert result.exit_code == 1 and message in result.output, result.output
+    warehouse = tmp_path / "w.duckdb"
+    built = CliRunner().invoke(main, ["build", "-q", "--data-dir", str(root), "--size", "tiny",
+                                      "--warehouse", str(warehouse)])
+    assert built.exit_code == 1 and message in built.output and "Traceback" not in built.output
+    assert not warehouse.exists()  # stopped before dbt ran
+
+
+def test_items_without_an_artist_are_a_warning_with_their_share(dataset_copy, tmp_path):
+    from recsys.data.validate import content_checks
+
+    root = dataset_copy()
+    _rewrite(root, "artist_item_mapping.parquet", lambda t: t.slice(0, t.num_rows // 2))
+    errors, warnings = content_checks(root, "tiny")
+    assert errors == []
+    assert len(warnings) == 1 and warnings[0].startswith("artist_item_mapping.parquet: ")
+    assert "have no artist" in warnings[0] and "%)" in warnings[0]
+    result = _validate_cli(root)
+    assert result.exit_code == 0 and "warning: artist_item_mapping.parquet" in result.output
+    # recsys build prints it and records it; run_manifest.json carries it (warehouse_profile)
+    import duckdb
+
+    from recsys.run_manifest import warehouse_profile
+
+    warehouse = tmp_path / "w.duckdb"
+    built = CliRunner().invoke(main, ["build", "-q", "--data-dir", str(root), "--size", "tiny",
+                                      "--warehouse", str(warehouse)])
+    assert built.exit_code == 0 and "warning: artist_item_mapping.parquet" in built.output
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert warehouse_profile(con, "test")["data_warnings"] == warnings

@@ -65,6 +65,7 @@ def test_candidate_features_alone_is_built_in_place(monkeypatch):
         return dbt_runner.DbtRunSummary(command=list(args), statuses={"model x": "success"})
 
     monkeypatch.setattr(dbt_runner, "run_dbt", fake_run_dbt)
+    monkeypatch.setattr(dbt_runner, "check_data_values", lambda *_: [])
     dbt_runner.build(Settings(), select=["candidate_features"])
     dbt_runner.build(Settings(), select=["eval_targets"])
     dbt_runner.build(Settings())

@@ -276,6 +276,7 @@ CONFIGS = [
     ("evaluation:\n  ks: [10, 1000]\n", "must be positive and at most evaluation.top_k=100"),
     ("evaluation:\n  confidence: 1.5\n", "evaluation.confidence must lie in (0, 1)"),
     ("candidates:\n  top_n: -5\n  models: [mostpop]\n", "must be a positive integer, got -5"),
+    ("candidates:\n  top_n: 1000000000\n", "'candidates.top_n' = 1,000,000,000 is above its limit 10,000"),
     (": : :\n  - [", "is not valid YAML"),
     ("- just\n- a list\n", "must hold a mapping"),
 ]
@@ -299,6 +300,8 @@ OPTIONS = [
     (["--ks", "0"], 1, "evaluation.ks=[0] must be positive"),
     (["--fold", "train"], 1, "Unknown fold 'train': the warehouse has folds test, val"),
     (["--bootstrap-samples", "0"], 2, "0 is not in the range x>=1"),
+    (["--bootstrap-samples", "1000000000"], 1,
+     "'evaluation.bootstrap_samples' = 1,000,000,000 is above its limit 100,000"),
     (["--config", "nosuch.yml"], 1, "Config file nosuch.yml does not exist"),
 ]
 
@@ -338,3 +341,53 @@ def test_a_build_selection_that_matches_nothing_is_an_error(previous, tmp_path, 
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "--select eval_targetz matched no dbt model or test" in result.output
     assert digest(settings.warehouse) == before
+
+
+def metrics_on(settings, *args):
+    return CliRunner().invoke(main, [
+        "metrics", "--warehouse", str(settings.warehouse), "--reports-dir", str(settings.reports_dir),
+        "--quiet", "--bootstrap-samples", "5", *args])
+
+
+def reports_digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+@pytest.mark.parametrize("fault, message", [
+    ("no targets", "Fold 'test' has no listen_plus or like targets"),
+    ("unknown model", "No test recommendations from foo; the models that have them: ials, mostpop, random"),
+])
+def test_metrics_writes_nothing_unless_it_has_something_to_score(fault, message, evaluated, tmp_path):
+    settings = copy_settings(evaluated[0], tmp_path)
+    if fault == "no targets":
+        with duckdb.connect(str(settings.warehouse)) as con:
+            con.execute("delete from eval_targets where fold = 'test'")
+    before, reports = digest(settings.warehouse), reports_digest(settings.reports_dir)
+    result = metrics_on(settings, *(["--models", "foo"] if fault == "unknown model" else []))
+    assert result.exit_code == 1 and message in result.output, result.output
+    assert "Traceback" not in result.output
+    assert digest(settings.warehouse) == before  # metrics tables as they were
+    assert reports_digest(settings.reports_dir) == reports  # metrics.csv, report.html, ... kept
+
+
+def test_a_build_without_targets_in_a_window_keeps_the_previous_warehouse(tiny_dataset,
+                                                                          tiny_warehouse, tmp_path):
+    """Data that passes validation but leaves test without like targets: the likes in its window
+    come from users with no like before the cut-off (so none is evaluated). dbt succeeds, the
+    build is refused and the previous warehouse stays."""
+    root = tmp_path / "data"
+    shutil.copytree(tiny_dataset, root)
+    likes = root / "flat" / "tiny" / "likes.parquet"
+    table = pq.read_table(likes)
+    late = pc.greater_equal(table["timestamp"], 25_911_800)
+    uid = pc.if_else(late, pc.add(table["uid"], pa.scalar(1_000_000, pa.uint32())), table["uid"])
+    pq.write_table(table.set_column(table.schema.get_field_index("uid"), "uid", uid), likes)
+    settings = copy_settings(tiny_warehouse, tmp_path / "work")
+    before = digest(settings.warehouse)
+    result = CliRunner().invoke(main, ["build", "-q", "--data-dir", str(root), "--size", "tiny",
+                                       "--warehouse", str(settings.warehouse)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "test has no like targets in its window [25,913,600, 26,000,001)" in result.output
+    assert "left as it was" in result.output
+    assert digest(settings.warehouse) == before
+    assert not list(settings.warehouse.parent.glob("*.building*"))
