@@ -166,25 +166,28 @@ def content_checks(root: Path | str, size: str, n_folds: int | None = None
             errors.append(f"embeddings.parquet: {bad:,} of {rows:,} vectors hold NaN or infinite values")
         folds = protocol.fold_bounds(n_folds or int(protocol.var("n_folds")))
         threshold = protocol.listen_plus_threshold()
+        counts = {}  # one scan per file: the events in every fold's target window
+        for target, name, where in (("Listen+", "listens", f"played_ratio_pct >= {int(threshold)}"),
+                                    ("like", "likes", "true")):
+            windows = ", ".join(
+                f"count(*) filter (where timestamp >= {int(a)} and timestamp < {int(b)} and {where})"
+                for _, a, b in folds.values())
+            row = con.execute(f"select {windows} from read_parquet($path)",
+                              {"path": str(flat / f"{name}.parquet")}).fetchone()
+            counts[target] = dict(zip(folds, row, strict=True))
         for fold, (_, start, end) in folds.items():
-            counts = con.execute(
-                "select (select count(*) from read_parquet($listens) where timestamp >= $start "
-                "        and timestamp < $end and played_ratio_pct >= $threshold), "
-                "       (select count(*) from read_parquet($likes) where timestamp >= $start "
-                "        and timestamp < $end)",
-                {"listens": str(flat / "listens.parquet"), "likes": str(flat / "likes.parquet"),
-                 "start": start, "end": end, "threshold": threshold}).fetchone()
-            for target, count in zip(("Listen+", "like"), counts, strict=True):
-                if not count:
+            for target in ("Listen+", "like"):
+                if not counts[target][fold]:
                     errors.append(f"fold {fold}: its target window [{start:,}, {end:,}) holds no "
                                   f"{target} event, so it has no {target} targets (check the log's "
                                   "time range with `recsys profile`, or build fewer folds)")
         events = " union ".join(f"select distinct item_id from read_parquet('{flat / f'{n}.parquet'}')"
                                 for n in _READ_EVENTS)
+        con.execute(f"create temp table event_items as {events}")
         for mapping in ("artist", "album"):
             missing, total = con.execute(
-                f"with items as ({events}) select count(*) filter (where m.item_id is null), count(*) "
-                f"from items left join (select distinct item_id from read_parquet($path)) as m "
+                "select count(*) filter (where m.item_id is null), count(*) "
+                "from event_items left join (select distinct item_id from read_parquet($path)) as m "
                 "using (item_id)", {"path": str(root / f"{mapping}_item_mapping.parquet")}).fetchone()
             if total and missing / total > UNMAPPED_WARNING_SHARE:
                 warnings.append(f"{mapping}_item_mapping.parquet: {missing:,} of {total:,} event items "
