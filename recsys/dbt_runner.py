@@ -184,6 +184,26 @@ class _StagedWarehouse:
                 _remove_database(self.target)
 
 
+def resource_hint(messages: Sequence[str], warehouse: Path) -> str:
+    """The sentence of a full disk or exhausted memory among dbt's node messages
+    (``recsys.failures``), as a first line; empty when none is one.
+
+    >>> resource_hint(["IO Error: No space left on device"], Path("w.duckdb")).startswith("The disk is full")
+    True
+    >>> resource_hint(["Binder Error: column x not found"], Path("w.duckdb"))
+    ''
+    """
+    import duckdb
+
+    from recsys.failures import explain
+
+    for message in messages:
+        sentence = str(explain(duckdb.Error(message), str(warehouse)) or "")
+        if sentence.startswith(("The disk is full", "DuckDB ran out of memory")):
+            return f"{sentence}\n"
+    return ""
+
+
 def _require_space(warehouse: Path) -> None:
     """Fail before the staged copy when its disk cannot hold it (the copy, plus a quarter for
     what dbt writes into it), with the size needed in the message."""
@@ -312,6 +332,7 @@ def run_dbt(
         if failures:
             lines = "\n".join(f"  - {label}: {message}" for label, message in failures)
             raise DbtRunError(
+                f"{resource_hint([m for _, m in failures], settings.warehouse)}"
                 f"`dbt {' '.join(args)}` failed for {len(failures)} node(s):\n{lines}\n"
                 f"Details are in {log_path or DBT_PROJECT_DIR / 'logs'}/dbt.log.",
                 failed=[label for label, _ in failures],

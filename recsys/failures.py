@@ -26,8 +26,7 @@ class Interrupted(KeyboardInterrupt):
 
 _DISK_FULL = ("no space left on device", "disk is full", "could not write", "not enough space")
 _DAMAGED = ("not a valid duckdb database", "corrupt", "checksum", "invalid metadata",
-            "unable to open database file", "is not a duckdb", "serialization error",
-            "failed to read", "incomplete", "database file has been corrupted", "fatal")
+            "is not a duckdb", "serialization error")
 
 
 def _path_in(text: str) -> str | None:
@@ -50,7 +49,8 @@ def explain(exc: BaseException, warehouse: str | None = None) -> RecsysError | N
             f"DuckDB ran out of memory ({text.splitlines()[0][:200]}). Raise RECSYS_MEMORY_LIMIT, "
             "lower RECSYS_THREADS, or give RECSYS_TEMP_DIR a disk with room to spill; nothing "
             "half-written was kept.")
-    if isinstance(exc, duckdb.Error) and any(h in low for h in _DAMAGED):
+    damaged = isinstance(exc, duckdb.FatalException) or any(h in low for h in _DAMAGED)
+    if isinstance(exc, duckdb.Error) and damaged and ".parquet" not in low:
         target = warehouse or where
         return ResourceError(
             f"The warehouse file {target} is damaged or not a DuckDB database ({text.splitlines()[0][:200]}). "
