@@ -393,13 +393,10 @@ def build(
 def check_data_values(settings: Settings, n_folds: int | None) -> list[str]:
     """The values of the data, before dbt reads them (``recsys.data.validate.content_checks``):
     errors raise ``DataValidationError``; returns the warnings, which the build records."""
-    from recsys.data.validate import content_checks
+    from recsys.data.validate import require_valid_values
 
     _require_input_files(settings)
-    errors, warnings = content_checks(settings.data_dir, settings.size, n_folds)
-    if errors:
-        raise DataValidationError(errors)
-    return warnings
+    return require_valid_values(settings.data_dir, settings.size, n_folds)
 
 
 def _build_recorder(settings: Settings, vars: Mapping[str, object] | None,

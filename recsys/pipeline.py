@@ -66,13 +66,12 @@ from recsys.warehouse import open_warehouse, table_exists
 
 @dataclass(frozen=True)
 class Stage:
-    """One stage: its name, the ``recsys`` command line that runs it alone, and its duty."""
+    """One stage: its name, the ``recsys`` command line that runs it alone (every one takes
+    ``--config``), and its duty."""
 
     name: str
     argv: tuple[str, ...]
     duty: str
-    # the stage takes the pipeline config file (--config)
-    takes_config: bool = True
 
 
 def stages(models: Sequence[str], fold: str = TEST_FOLD) -> tuple[Stage, ...]:

@@ -9,7 +9,7 @@ candidates, tuned parameters, recommendations and metrics of other data are neve
 
 Within one build, a slice of a Python-written table (``candidates`` of one fold, target and model)
 records the fingerprint of what it was computed from in ``slice_state`` (table, slice key,
-fingerprint), in the same transaction as its rows (``recsys.warehouse.replace_slice``). A stage
+fingerprint), in the same transaction as its rows (``recsys.warehouse.replace_slices``). A stage
 that reuses slices reads only those whose fingerprint equals the one it would compute now
 (:func:`fresh_slices`), so a change of parameters, seed, list length or user sample refits.
 """
@@ -93,7 +93,7 @@ def slice_key(key: Mapping[str, Any]) -> str:
 def record_slice(con: duckdb.DuckDBPyConnection, table: str, key: Mapping[str, Any],
                  fingerprint: str) -> None:
     """Record ``fingerprint`` for the slice ``key`` of ``table`` (call inside the slice's
-    transaction: ``recsys.warehouse.replace_slice`` does)."""
+    transaction: ``recsys.warehouse.replace_slices`` does)."""
     con.execute(SLICE_STATE_DDL)
     k = slice_key(key)
     con.execute(f"delete from {SLICE_STATE} where table_name = ? and slice_key = ?", [table, k])

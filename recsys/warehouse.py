@@ -157,22 +157,6 @@ def replace_slices(con: duckdb.DuckDBPyConnection, writes: Sequence[SliceWrite])
     return counts
 
 
-def replace_slice(
-    con: duckdb.DuckDBPyConnection,
-    table: str,
-    data,
-    key: Mapping[str, object],
-    *,
-    create_sql: str,
-    fingerprint: str | None = None,
-) -> int:
-    """Atomically replace the rows of ``table`` matching ``key`` with ``data`` (one
-    :class:`SliceWrite`); ``create_sql`` creates the table if it does not exist yet. Returns the
-    number of rows written."""
-    con.execute(create_sql)
-    return replace_slices(con, [SliceWrite(table, data, dict(key), fingerprint)])[0]
-
-
 def fold_names(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The folds of the built warehouse (the dbt mart ``folds``), latest cut-off first."""
     from recsys.columns import Tables

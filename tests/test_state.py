@@ -6,7 +6,7 @@ import duckdb
 import pandas as pd
 
 from recsys import state
-from recsys.warehouse import replace_slice
+from recsys.warehouse import SliceWrite, replace_slices
 
 DDL = "create table if not exists t (k varchar, v integer)"
 
@@ -29,13 +29,14 @@ def test_record_build_drops_python_tables_only_when_the_inputs_change(tmp_path):
 
 def test_slices_are_fresh_only_with_the_expected_fingerprint(tmp_path):
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute(DDL)
     key = {"k": "a"}
-    replace_slice(con, "t", pd.DataFrame({"k": ["a"], "v": [1]}), key, create_sql=DDL, fingerprint="f1")
-    replace_slice(con, "t", pd.DataFrame({"k": ["b"], "v": [2]}), {"k": "b"}, create_sql=DDL)
+    replace_slices(con, [SliceWrite("t", pd.DataFrame({"k": ["a"], "v": [1]}), key, "f1")])
+    replace_slices(con, [SliceWrite("t", pd.DataFrame({"k": ["b"], "v": [2]}), {"k": "b"})])
     fresh = state.fresh_slices(con, "t", [(key, "f1"), ({"k": "b"}, "f1")])
     assert fresh == {state.slice_key(key)}  # b was written without a fingerprint
     assert state.fresh_slices(con, "t", [(key, "f2")]) == set()
-    replace_slice(con, "t", pd.DataFrame({"k": ["a"], "v": [3]}), key, create_sql=DDL, fingerprint="f2")
+    replace_slices(con, [SliceWrite("t", pd.DataFrame({"k": ["a"], "v": [3]}), key, "f2")])
     assert state.fresh_slices(con, "t", [(key, "f2")]) == {state.slice_key(key)}
     state.forget_slices(con, "t", {"k": "a"})
     assert state.fresh_slices(con, "t", [(key, "f2")]) == set()

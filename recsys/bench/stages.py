@@ -112,7 +112,7 @@ def pipeline_plan(
     plan = [Stage("generate", tuple(run + ["generate", "--size", size, "--seed", str(seed),
                                            "--out", str(paths.data_dir)]))]
     for stage in stages(models):
-        plan.append(Stage(stage.name, tuple(run + list(stage.argv) + (cfg if stage.takes_config else []))))
+        plan.append(Stage(stage.name, tuple(run + list(stage.argv) + cfg)))
     return plan
 
 

@@ -3,7 +3,8 @@
 ``validate_dataset`` reads only parquet footers (fast at any size) and returns every problem at
 once, each naming the file and the column. ``require_valid_dataset`` raises
 ``DataValidationError`` with that list; every command that reads the data calls it first.
-``value_warnings`` scans the timestamps with DuckDB (column push-down) for soft problems.
+``content_checks`` scans the values with DuckDB (column push-down, one pass per file): errors the
+benchmark cannot run with, and soft problems as warnings.
 """
 
 from __future__ import annotations
@@ -88,31 +89,6 @@ def require_valid_dataset(root: Path | str, size: str) -> None:
         raise DataValidationError(problems)
 
 
-def value_warnings(root: Path | str, size: str) -> list[str]:
-    """Soft problems: event timestamps off the 5-second grid or outside [0, 26,000,000].
-
-    Call on a dataset that passed ``validate_dataset``.
-    """
-    root = Path(root)
-    warnings = []
-    con = duckdb.connect()
-    try:
-        for name in EVENT_FILES:
-            path = root / "flat" / size / name
-            off, high, n = con.execute(
-                "select count(*) filter (where timestamp % $step <> 0), "
-                "count(*) filter (where timestamp > $max), count(*) from read_parquet($path)",
-                {"step": TIMESTAMP_STEP, "max": TIMESTAMP_MAX, "path": str(path)},
-            ).fetchone()
-            if off:
-                warnings.append(f"flat/{size}/{name}: column 'timestamp': {off:,} of {n:,} values are not multiples of {TIMESTAMP_STEP}")
-            if high:
-                warnings.append(f"flat/{size}/{name}: column 'timestamp': {high:,} of {n:,} values exceed {TIMESTAMP_MAX:,}")
-    finally:
-        con.close()
-    return warnings
-
-
 # the share of event items without an artist / album above which a warning is given (the
 # ranker's artist and album features lose them)
 UNMAPPED_WARNING_SHARE = 0.01
@@ -125,11 +101,12 @@ def content_checks(root: Path | str, size: str, n_folds: int | None = None
                    ) -> tuple[list[str], list[str]]:
     """``(errors, warnings)`` about the values of a dataset that passed :func:`validate_dataset`.
 
-    Errors (the data cannot make the benchmark): an event file with no rows, nulls in a key
+    Errors (the data cannot make the benchmark): a listens or likes file with no rows, nulls in a key
     column, embeddings not of dimension 128 (or of mixed dimensions), non-finite embedding values,
     a fold whose target window holds no Listen+ or no like event (naming the fold and window:
-    dbt var n_folds folds, the default when ``n_folds`` is None). Warnings: event items absent
-    from the artist or album mapping above :data:`UNMAPPED_WARNING_SHARE`. One DuckDB pass per
+    dbt var n_folds folds, the default when ``n_folds`` is None). Warnings: timestamps off the
+    5-second grid or past the protocol's last timestamp, event items absent from the artist or
+    album mapping above :data:`UNMAPPED_WARNING_SHARE`. One DuckDB pass per
     file (column push-down), seconds at 50m.
     """
     from recsys import protocol
@@ -142,16 +119,42 @@ def content_checks(root: Path | str, size: str, n_folds: int | None = None
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
     try:
-        for name in _READ_EVENTS:
+        folds = protocol.fold_bounds(n_folds or int(protocol.var("n_folds")))
+        targets = {"listens": ("Listen+", f"played_ratio_pct >= {protocol.listen_plus_threshold()}"),
+                   "likes": ("like", "true")}
+        # one scan per file: rows, timestamps off the grid or past the end, nulls per key
+        # column and (targets) every fold window's events
+        for name in (*_READ_EVENTS, "multi_event"):
             label = f"flat/{size}/{name}.parquet"
-            n, *nulls = con.execute(
-                "select count(*), " + ", ".join(f"count(*) - count({c})" for c in _KEY_COLUMNS)
+            if not (flat / f"{name}.parquet").is_file():  # multi_event is optional for a build
+                continue
+            windows = [f"count(*) filter (where timestamp >= {int(a)} and timestamp < {int(b)} "
+                       f"and {targets[name][1]})" for _, a, b in folds.values()] if name in targets else []
+            n, off, high, *rest = con.execute(
+                "select " + ", ".join(["count(*)", f"count(*) filter (where timestamp % {TIMESTAMP_STEP} <> 0)",
+                                       f"count(*) filter (where timestamp > {TIMESTAMP_MAX})",
+                                       *(f"count(*) - count({c})" for c in _KEY_COLUMNS), *windows])
                 + " from read_parquet($path)", {"path": str(flat / f"{name}.parquet")}).fetchone()
-            if name in ("listens", "likes") and n == 0:
+            if off:
+                warnings.append(f"{label}: column 'timestamp': {off:,} of {n:,} values are not "
+                                f"multiples of {TIMESTAMP_STEP}")
+            if high:
+                warnings.append(f"{label}: column 'timestamp': {high:,} of {n:,} values exceed "
+                                f"{TIMESTAMP_MAX:,}")
+            if name == "multi_event":  # not read by dbt: its timestamps only
+                continue
+            nulls, in_window = rest[:len(_KEY_COLUMNS)], rest[len(_KEY_COLUMNS):]
+            if name in targets and n == 0:
                 errors.append(f"{label}: the file has no rows (the {name} are the benchmark's targets)")
             for column, missing in zip(_KEY_COLUMNS, nulls, strict=True):
                 if missing:
                     errors.append(f"{label}: column '{column}' has {missing:,} null values of {n:,}")
+            for (fold, (_, start, end)), count in zip(folds.items(), in_window, strict=False):
+                if n and not count:
+                    target = targets[name][0]
+                    errors.append(f"fold {fold}: its target window [{start:,}, {end:,}) holds no "
+                                  f"{target} event, so it has no {target} targets (check the log's "
+                                  "time range with `recsys profile`, or build fewer folds)")
         embeddings = str(root / "embeddings.parquet")
         dims, bad, rows = con.execute(
             "select list(distinct len(embed)) filter (where embed is not null), "
@@ -164,23 +167,6 @@ def content_checks(root: Path | str, size: str, n_folds: int | None = None
                           f"{', '.join(map(str, dims))}; every vector must have {EMBEDDING_DIM}")
         if bad:
             errors.append(f"embeddings.parquet: {bad:,} of {rows:,} vectors hold NaN or infinite values")
-        folds = protocol.fold_bounds(n_folds or int(protocol.var("n_folds")))
-        threshold = protocol.listen_plus_threshold()
-        counts = {}  # one scan per file: the events in every fold's target window
-        for target, name, where in (("Listen+", "listens", f"played_ratio_pct >= {int(threshold)}"),
-                                    ("like", "likes", "true")):
-            windows = ", ".join(
-                f"count(*) filter (where timestamp >= {int(a)} and timestamp < {int(b)} and {where})"
-                for _, a, b in folds.values())
-            row = con.execute(f"select {windows} from read_parquet($path)",
-                              {"path": str(flat / f"{name}.parquet")}).fetchone()
-            counts[target] = dict(zip(folds, row, strict=True))
-        for fold, (_, start, end) in folds.items():
-            for target in ("Listen+", "like"):
-                if not counts[target][fold]:
-                    errors.append(f"fold {fold}: its target window [{start:,}, {end:,}) holds no "
-                                  f"{target} event, so it has no {target} targets (check the log's "
-                                  "time range with `recsys profile`, or build fewer folds)")
         events = " union ".join(f"select distinct item_id from read_parquet('{flat / f'{n}.parquet'}')"
                                 for n in _READ_EVENTS)
         con.execute(f"create temp table event_items as {events}")
@@ -196,3 +182,12 @@ def content_checks(root: Path | str, size: str, n_folds: int | None = None
     finally:
         con.close()
     return errors, warnings
+
+
+def require_valid_values(root: Path | str, size: str, n_folds: int | None = None) -> list[str]:
+    """:func:`content_checks`: raise ``DataValidationError`` listing the errors, else return the
+    warnings (``recsys validate`` prints them, ``recsys build`` records them)."""
+    errors, warnings = content_checks(root, size, n_folds)
+    if errors:
+        raise DataValidationError(errors)
+    return warnings

@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from recsys.cli import main
-from recsys.data.validate import require_valid_dataset, validate_dataset, value_warnings
+from recsys.data.validate import content_checks, require_valid_dataset, validate_dataset
 from recsys.errors import DataValidationError
 from recsys.schema import EVENT_FILES, LISTENS, ROOT_FILES
 
@@ -25,7 +25,7 @@ def _validate_cli(root: Path) -> object:
 def test_generated_dataset_is_valid(tiny_dataset):
     assert validate_dataset(tiny_dataset, "tiny") == []
     require_valid_dataset(tiny_dataset, "tiny")
-    assert value_warnings(tiny_dataset, "tiny") == []
+    assert content_checks(tiny_dataset, "tiny") == ([], [])
     result = _validate_cli(tiny_dataset)
     assert result.exit_code == 0, result.output
     assert "match the schema" in result.output
@@ -94,7 +94,7 @@ def test_timestamp_warnings(dataset_copy):
 
     _rewrite(root, "flat/tiny/listens.parquet", shift)
     assert validate_dataset(root, "tiny") == []
-    warnings = value_warnings(root, "tiny")
+    _, warnings = content_checks(root, "tiny")
     assert any("listens.parquet: column 'timestamp': 1 of" in w and "multiples of 5" in w for w in warnings)
     assert any("listens.parquet: column 'timestamp': 1 of" in w and "exceed 26,000,000" in w for w in warnings)
 
@@ -157,8 +157,6 @@ def test_values_the_benchmark_cannot_use_are_errors_before_dbt(rel, change, mess
 
 
 def test_items_without_an_artist_are_a_warning_with_their_share(dataset_copy, tmp_path):
-    from recsys.data.validate import content_checks
-
     root = dataset_copy()
     _rewrite(root, "artist_item_mapping.parquet", lambda t: t.slice(0, t.num_rows // 2))
     errors, warnings = content_checks(root, "tiny")
