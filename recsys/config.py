@@ -60,6 +60,28 @@ class Settings:
     def with_(self, **changes) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
+    def require_writable(self) -> None:
+        """Fail with one sentence when the warehouse's folder, the reports folder or the temp
+        folder (or, for one not made yet, the nearest folder above it) cannot be written, before
+        a run does any work. Tried by creating a file there: permissions, a read-only mount."""
+        import tempfile
+
+        places = {"RECSYS_WAREHOUSE's folder": self.warehouse.resolve().parent,
+                  "RECSYS_REPORTS_DIR": self.reports_dir.resolve(),
+                  "RECSYS_TEMP_DIR": self.temp_dir.resolve()}
+        for name, folder in places.items():
+            existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+            if existing is None:
+                continue
+            try:
+                with tempfile.TemporaryFile(dir=existing):
+                    pass
+            except OSError as exc:
+                raise ConfigError(
+                    f"{name} {folder} cannot be written ({exc.strerror or exc} in {existing}). "
+                    "Make it writable or point the variable at a writable folder; nothing was "
+                    "done.") from None
+
     def env(self) -> dict[str, str]:
         """The environment variables that reproduce these settings (absolute paths), for dbt."""
         env = {

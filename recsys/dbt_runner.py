@@ -31,6 +31,8 @@ from pathlib import Path
 from recsys.columns import Tables
 from recsys.config import DBT_PROJECT_DIR, Settings
 from recsys.errors import DataValidationError, RecsysError
+from recsys.failures import explain
+from recsys.pipeline_config import ValidationConfig
 from recsys.run_lock import holds_run_lock
 from recsys.warehouse import connect
 
@@ -161,8 +163,6 @@ class _StagedWarehouse:
             try:
                 shutil.copyfile(self.target, self.path)
             except OSError as exc:
-                from recsys.failures import explain
-
                 raise (explain(exc, str(self.path)) or exc) from exc
         except BaseException:
             self.close(success=False)
@@ -194,8 +194,6 @@ def resource_hint(messages: Sequence[str], warehouse: Path) -> str:
     ''
     """
     import duckdb
-
-    from recsys.failures import explain
 
     for message in messages:
         sentence = str(explain(duckdb.Error(message), str(warehouse)) or "")
@@ -327,6 +325,9 @@ def run_dbt(
         if staging is not None:
             staging.close(success=success)
 
+    interrupted = _interruption(result.exception)
+    if interrupted is not None:  # Ctrl-C or SIGTERM inside dbt: dbt returns it as its exception
+        raise interrupted
     failures = _failures(result.result)
     if not result.success:
         if failures:
@@ -338,6 +339,9 @@ def run_dbt(
                 failed=[label for label, _ in failures],
             )
         reason = result.exception or "dbt reported failure without a node result"
+        sentence = explain(reason, str(settings.warehouse)) if isinstance(reason, BaseException) else None
+        if sentence is not None:
+            raise sentence from reason
         raise DbtRunError(
             f"`dbt {' '.join(args)}` failed: {reason}. Check the data paths "
             f"(RECSYS_DATA_DIR={settings.data_dir}, RECSYS_SIZE={settings.size}) and "
@@ -349,17 +353,31 @@ def run_dbt(
     return DbtRunSummary(command=list(args), statuses=statuses)
 
 
+def _interruption(exc: BaseException | None) -> KeyboardInterrupt | None:
+    """The Ctrl-C / SIGTERM (``recsys.failures.Interrupted``) behind dbt's exception, if any."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def build(
     settings: Settings,
     select: Sequence[str] | None = None,
     *,
     vars: Mapping[str, object] | None = None,
     progress: bool = False,
+    limits: ValidationConfig | None = None,
     **kwargs,
 ) -> DbtRunSummary:
     """``dbt build`` (models and their tests) of the whole project or of ``select``.
 
-    ``vars`` overrides dbt vars (``{"n_folds": 3}``); other keyword arguments go to :func:`run_dbt`.
+    ``vars`` overrides dbt vars (``{"n_folds": 3}``); ``limits`` bounds the data's values (the
+    config's ``validation`` section; checked before dbt runs); other keyword arguments go to
+    :func:`run_dbt`.
     A selection of ``candidate_features`` alone is written in place (``staged=False``, as
     :func:`build_candidate_features`): one model, no copy of the whole warehouse.
     """
@@ -368,7 +386,7 @@ def build(
     dropped: list[str] = []
     data_warnings: list[str] = []
     if not (select and list(select) == [Tables.candidate_features]):
-        data_warnings = check_data_values(settings, (vars or {}).get("n_folds"))
+        data_warnings = check_data_values(settings, (vars or {}).get("n_folds"), limits)
         # the marts may change: record the build; Python's tables of other inputs are dropped
         recorder = _build_recorder(settings, vars, data_warnings)
         kwargs.setdefault("on_success", lambda path: dropped.extend(recorder(path)))
@@ -385,18 +403,33 @@ def build(
             f"--select {' '.join(select)} matched no dbt model or test, so nothing was built. "
             "Use model names from dbt_project/models/ (e.g. `eval_targets`, `folds+`)."
         )
+    if summary.statuses.get(f"model {Tables.candidate_features}") == "success":
+        _record_feature_mart(settings, vars)
     summary.dropped = dropped
     summary.data_warnings = data_warnings
     return summary
 
 
-def check_data_values(settings: Settings, n_folds: int | None) -> list[str]:
+def _record_feature_mart(settings: Settings, vars: Mapping[str, object] | None) -> None:
+    """Record the vars ``candidate_features`` was built with (the ranker rebuilds it when its
+    config's differ: ``recsys.pipeline.ensure_inputs``)."""
+    from recsys import state
+
+    con = connect(settings.warehouse)
+    try:
+        state.record_feature_mart(con, vars)
+    finally:
+        con.close()
+
+
+def check_data_values(settings: Settings, n_folds: int | None,
+                      limits: ValidationConfig | None = None) -> list[str]:
     """The values of the data, before dbt reads them (``recsys.data.validate.content_checks``):
     errors raise ``DataValidationError``; returns the warnings, which the build records."""
     from recsys.data.validate import require_valid_values
 
     _require_input_files(settings)
-    return require_valid_values(settings.data_dir, settings.size, n_folds)
+    return require_valid_values(settings.data_dir, settings.size, n_folds, limits)
 
 
 def _build_recorder(settings: Settings, vars: Mapping[str, object] | None,
@@ -408,7 +441,7 @@ def _build_recorder(settings: Settings, vars: Mapping[str, object] | None,
     fingerprint = state.build_fingerprint(data_hash, {k: v for k, v in dict(vars or {}).items()
                                                       if k not in state.FEATURE_ONLY_VARS})
     details = {"data_dir": str(settings.data_dir), "size": settings.size, "vars": dict(vars or {}),
-               "data_warnings": list(data_warnings)}
+               "data_warnings": list(data_warnings), "data_sha256": data_hash}
 
     def record(path: Path) -> list[str]:
         require_usable(path)  # an unusable build never replaces the warehouse

@@ -43,7 +43,8 @@ def explain(exc: BaseException, warehouse: str | None = None) -> RecsysError | N
         return ResourceError(
             f"The disk is full: could not write {where}. Free space there (or point "
             "RECSYS_WAREHOUSE / RECSYS_TEMP_DIR / RECSYS_REPORTS_DIR at a disk with room) and run "
-            "the command again; the previous warehouse and reports were kept.")
+            "the command again; nothing half-written was kept (each table and report file is the "
+            "previous one or a complete new one).")
     if isinstance(exc, duckdb.OutOfMemoryException) or "out of memory" in low:
         return ResourceError(
             f"DuckDB ran out of memory ({text.splitlines()[0][:200]}). Raise RECSYS_MEMORY_LIMIT, "

@@ -56,6 +56,7 @@ from recsys.ranking.settings import dbt_vars
 from recsys.ranking.training import check_train_folds
 from recsys.run_lock import holds_run_lock
 from recsys.tables import (
+    forget_recommendations,
     recommendations_from_candidates,
     write_candidate_recall,
     write_model_run,
@@ -108,22 +109,26 @@ def missing_candidate_slices(
 
 
 def stale_feature_slices(
-    con, folds: Sequence[str], targets: Sequence[str], max_rank: int | None = None
+    con, folds: Sequence[str], targets: Sequence[str], max_rank: int | None = None, *,
+    models: Sequence[str] | None = None,
 ) -> list[tuple[str, str]]:
     """(fold, target) slices whose ``candidate_features`` disagree with ``candidates``.
 
-    Compares a fingerprint of every (model, uid, item_id, rank) of the generators that have a
-    ``rank_<model>`` column: the row count and the sum of row hashes, on both sides. With
-    ``max_rank`` (dbt var ``candidate_max_rank``) only ranks ``<= max_rank`` count, on both sides
-    (a mart that keeps more rows is still fresh for a ranker reading only those).
+    Compares a fingerprint of every (model, uid, item_id, rank): the row count and the sum of
+    row hashes, of the ``candidates`` of ``models`` (the ranker's merged generators; default:
+    every generator with a ``rank_<model>`` column) against every ``rank_<model>`` of the mart,
+    so a mart that still holds candidates of another model is stale. With ``max_rank`` (dbt var
+    ``candidate_max_rank``) only ranks ``<= max_rank`` count, on both sides (a mart that keeps
+    more rows is still fresh for a ranker reading only those).
     """
     wanted = [(f, t) for f in folds for t in targets]
     if not table_exists(con, Tables.candidate_features) or not table_exists(con, Tables.candidates):
         return wanted
-    models = generators_in(list(column_types(con, Tables.candidate_features)))
+    columns = generators_in(list(column_types(con, Tables.candidate_features)))
+    models = [m for m in (columns if models is None else models) if m in columns]
     if not models:
         return wanted
-    rank_columns = ", ".join(f'"{RANK_PREFIX}{m}"' for m in models)
+    rank_columns = ", ".join(f'"{RANK_PREFIX}{m}"' for m in columns)
     rows = con.execute(
         f"""
         with c as (
@@ -192,18 +197,20 @@ def ensure_inputs(
     evaluated fold), not only the evaluated users.
     """
     config = as_config(config)
-    models = list(models or config.candidates.models)
-    max_rank = dbt_vars(config)["candidate_max_rank"]
+    models = list(models or config.merged_models)
+    mart_vars = dbt_vars(config)
+    max_rank = mart_vars["candidate_max_rank"]
     runs = ensure_candidates(settings, config, folds=folds, targets=targets, models=models,
                              rank_every_user=rank_every_user, progress=progress)
     stale = []
-    if check_stale or runs:
+    with ranking_warehouse(settings) as con:  # built for other generators or another depth?
+        other_vars = not state.feature_mart_current(con, mart_vars)
+        if (check_stale or runs) and not other_vars:
+            stale = stale_feature_slices(con, folds, targets, max_rank, models=models)
+    if stale or runs or other_vars:
+        dbt_runner.build_candidate_features(settings, vars=mart_vars)
         with ranking_warehouse(settings) as con:
-            stale = stale_feature_slices(con, folds, targets, max_rank)
-    if stale or runs:
-        dbt_runner.build_candidate_features(settings, vars=dbt_vars(config))
-        with ranking_warehouse(settings) as con:
-            still = stale_feature_slices(con, folds, targets, max_rank)
+            still = stale_feature_slices(con, folds, targets, max_rank, models=models)
         if still:
             raise RecsysError(
                 "candidate_features does not match the candidates after a rebuild for "
@@ -211,7 +218,7 @@ def ensure_inputs(
             )
     return {
         "candidates_generated": [f"{r.fold}/{r.target}/{r.model}" for r in runs],
-        "features_rebuilt": bool(stale or runs),
+        "features_rebuilt": bool(stale or runs or other_vars),
     }
 
 
@@ -280,6 +287,7 @@ def run_two_stage(
 
 
 # ------------------------------------------------------------------- generators' recommendations
+@holds_run_lock("recsys recommend")
 def write_generator_recommendations(settings: Settings, config: PipelineConfig | Mapping[str, Any], *,
                                     fold: str, models: Sequence[str],
                                     targets: Sequence[str] = TARGETS) -> dict[str, int]:
@@ -287,6 +295,7 @@ def write_generator_recommendations(settings: Settings, config: PipelineConfig |
     for every ranked user, as its ``recommendations`` slice. Returns rows per target/model."""
     top_k = as_config(config).evaluation.top_k
     with open_warehouse(settings) as con:
+        state.require_current_build(con, settings)
         have = set(con.execute(
             f"select distinct target, model from {Tables.candidates} where fold = ?", [fold]
         ).fetchall()) if table_exists(con, Tables.candidates) else set()
@@ -312,10 +321,14 @@ def _seed_repeats(settings, config, fold, generators, tunable, top_k, progress) 
     models, seeds = config.evaluation.seed_runs.models, config.evaluation.seed_runs.seeds
     repeated = [m for m in models if m in generators]
     extra = config.extra_seeds
-    with open_warehouse(settings) as con:  # repeats of an earlier run with other seeds go
-        if table_exists(con, Tables.recommendations):
-            con.execute(f"delete from {Tables.recommendations} where fold = ? and model like '%{SEP}%'",
-                        [fold])
+    with open_warehouse(settings) as con:  # this run's models' repeats with other seeds go;
+        if table_exists(con, Tables.recommendations):  # other models' repeats stay as they are
+            stale = [name for (name,) in con.execute(
+                f"select distinct model from {Tables.recommendations} where fold = ?", [fold]
+            ).fetchall() if base_model(name) in generators
+                and (base_model(name) not in repeated or int(name.rpartition(SEP)[2]) not in extra)]
+            for name in stale:
+                forget_recommendations(con, fold, name)
     if not repeated or not extra:
         return []
     runs = run_seed_repeats(settings, config, fold=fold, targets=TARGETS, models=repeated,
@@ -376,6 +389,8 @@ def run_evaluate(
     """
     config = as_config(config)
     require_targets(settings, fold)
+    with open_warehouse(settings) as con:  # before any work: the data it was built from
+        state.require_current_build(con, settings)
     two_stage_name = config.two_stage_name
     chosen = list(models) if models else list(config.candidates.models)
     generators = [m for m in chosen if m != two_stage_name]

@@ -143,6 +143,26 @@ class EvaluationConfig:
 
 
 @dataclass(frozen=True)
+class ValidationConfig:
+    """``validation``: the bounds of the data's values (``recsys.data.validate.content_checks``)."""
+
+    max_duplicate_share: float = 0.01
+    max_played_ratio_pct: int = 1000
+
+
+def validation_settings(raw: Mapping[str, Any]) -> ValidationConfig:
+    """The ``validation`` section, checked (a share in [0, 1], a positive bound)."""
+    section = dict(raw.get("validation") or {})
+    share = section.get("max_duplicate_share", ValidationConfig.max_duplicate_share)
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
+        raise ConfigError(f"validation.max_duplicate_share = {share!r} must be a share in [0, 1].")
+    bound = section.get("max_played_ratio_pct", ValidationConfig.max_played_ratio_pct)
+    if isinstance(bound, bool) or not isinstance(bound, int) or bound < 100:
+        raise ConfigError(f"validation.max_played_ratio_pct = {bound!r} must be an integer >= 100.")
+    return ValidationConfig(float(share), bound)
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     """The whole pipeline config, parsed and checked once (:func:`parse_config`).
 
@@ -154,10 +174,18 @@ class PipelineConfig:
     evaluation: EvaluationConfig
     ranker: Any  # recsys.ranking.settings.RankerConfig
     raw: dict[str, Any] = field(repr=False)
+    validation: ValidationConfig = field(default_factory=ValidationConfig)
 
     @property
     def two_stage_name(self) -> str:
         return self.ranker.model_name
+
+    @property
+    def merged_models(self) -> list[str]:
+        """Generators whose candidates the ranker merges: ``ranker.models``, else
+        ``candidates.models`` (the only ones ``candidate_features`` reads: dbt var ranker_models)."""
+        models = self.ranker.models
+        return list(models if models is not None else self.candidates.models)
 
     @property
     def extra_seeds(self) -> list[int]:
@@ -227,7 +255,7 @@ def parse_config(raw: Mapping[str, Any]) -> PipelineConfig:
         diversity_ks=tuple(ev["diversity_ks"]),
         seed_runs=SeedRuns(tuple(seed_models), tuple(int(s) for s in seed_list)))
     return PipelineConfig(seed=int(seed), candidates=candidates, evaluation=evaluation,
-                          ranker=ranker_config(raw), raw=raw)
+                          ranker=ranker_config(raw), raw=raw, validation=validation_settings(raw))
 
 
 def as_config(config: PipelineConfig | Mapping[str, Any]) -> PipelineConfig:

@@ -87,11 +87,14 @@ def run_lock(warehouse: Path | str, what: str) -> Iterator[None]:
 
 
 def holds_run_lock(what: str) -> Callable:
-    """Decorate a function whose first argument is a ``Settings``: run it under the run lock."""
+    """Decorate a function whose first argument is a ``Settings``: run it under the run lock,
+    after checking that the run can write its folders (``Settings.require_writable``)."""
 
     def decorate(func: Callable) -> Callable:
         @functools.wraps(func)
         def wrapper(settings, *args, **kwargs):
+            if Path(settings.warehouse).resolve() not in _HELD:  # the outermost call: before any work
+                settings.require_writable()
             with run_lock(settings.warehouse, what):
                 return func(settings, *args, **kwargs)
 

@@ -34,7 +34,7 @@ SLICE_STATE = "slice_state"
 # inputs change, with the slices' fingerprints
 PYTHON_TABLES = (*tables.PYTHON_TABLES, SLICE_STATE)
 # dbt vars that shape candidate_features only (checked against `candidates` by content, not here)
-FEATURE_ONLY_VARS = ("candidate_max_rank", "candidate_models")
+FEATURE_ONLY_VARS = ("candidate_max_rank", "candidate_models", "ranker_models")
 SLICE_STATE_DDL = f"""
 create table if not exists {SLICE_STATE} (
     table_name varchar, slice_key varchar, fingerprint varchar
@@ -76,6 +76,47 @@ def record_build(path: Path, fingerprint: str, details: Mapping[str, Any]) -> li
         return dropped
     finally:
         con.close()
+
+
+def build_details(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    """What ``recsys build`` recorded about the build (data_dir, size, data_sha256, vars); None
+    for a warehouse that no ``recsys build`` wrote."""
+    if not _exists(con, BUILD_STATE):
+        return None
+    row = con.execute(f"select details from {BUILD_STATE}").fetchone()
+    return None if row is None else json.loads(row[0])
+
+
+def require_built_from(con: duckdb.DuckDBPyConnection, data_dir: Path, size: str,
+                       data_sha256: str) -> None:
+    """Refuse a warehouse built from another size or other input files than the ones the
+    settings name now (``data_sha256``: ``recsys.run_manifest.data_profile``'s footer hash),
+    naming both and the command that rebuilds. A warehouse no ``recsys build`` wrote passes."""
+    from recsys.errors import WarehouseError
+
+    details = build_details(con)
+    if details is None:
+        return
+    built_size, built_hash = details.get("size"), details.get("data_sha256")
+    if built_size == size and built_hash in (None, data_sha256):
+        return
+    what = (f"size {built_size}, not {size}" if built_size != size else
+            "input files that have changed since (their parquet footers differ)")
+    raise WarehouseError(
+        f"The warehouse was built from {details.get('data_dir')} ({what}); RECSYS_DATA_DIR="
+        f"{data_dir} and RECSYS_SIZE={size} name other data. Run `recsys build` to build it from "
+        f"these files (or set RECSYS_DATA_DIR / RECSYS_SIZE back to the build's: "
+        f"{details.get('data_dir')}, {built_size}); nothing was changed.")
+
+
+def require_current_build(con: duckdb.DuckDBPyConnection, settings) -> str:
+    """:func:`require_built_from` for the data ``settings`` (``recsys.config.Settings``) name;
+    returns the input files' fingerprint (``recsys.run_manifest.data_profile``)."""
+    from recsys.run_manifest import data_profile
+
+    digest = data_profile(settings.data_dir, settings.size)["footer_sha256"]
+    require_built_from(con, settings.data_dir, settings.size, digest)
+    return digest
 
 
 def current_build(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -138,6 +179,27 @@ def recorded(con: duckdb.DuckDBPyConnection, table: str, key: Mapping[str, Any])
     row = con.execute(f"select fingerprint from {SLICE_STATE} where table_name = ? and slice_key = ?",
                       [table, slice_key(key)]).fetchone()
     return None if row is None else str(row[0])
+
+
+def feature_mart_fingerprint(dbt_vars: Mapping[str, Any] | None) -> str:
+    """The fingerprint of the dbt vars that shape ``candidate_features`` (:data:`FEATURE_ONLY_VARS`)."""
+    given = dict(dbt_vars or {})
+    return digest({k: given.get(k) for k in FEATURE_ONLY_VARS})
+
+
+def record_feature_mart(con: duckdb.DuckDBPyConnection, dbt_vars: Mapping[str, Any] | None) -> None:
+    """Record the vars ``candidate_features`` was just built with (``recsys.dbt_runner.build``)."""
+    from recsys.columns import Tables
+
+    record_slice(con, Tables.candidate_features, {}, feature_mart_fingerprint(dbt_vars))
+
+
+def feature_mart_current(con: duckdb.DuckDBPyConnection, dbt_vars: Mapping[str, Any]) -> bool:
+    """Whether ``candidate_features`` was last built with these vars (the merged generators, the
+    depth kept): a mart built by hand or for another config is not, whatever its rows are."""
+    from recsys.columns import Tables
+
+    return recorded(con, Tables.candidate_features, {}) == feature_mart_fingerprint(dbt_vars)
 
 
 def recommendation_fingerprint(con: duckdb.DuckDBPyConnection, fold: str, target: str,

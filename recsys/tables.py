@@ -28,14 +28,14 @@ transaction: ``recsys.state``), so an interrupted run leaves the previous comple
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 
 from recsys.columns import Tables
-from recsys.warehouse import SliceWrite, replace_slices
+from recsys.warehouse import SliceWrite, replace_slices, table_exists
 
 _RANKED = ("fold varchar, target varchar, model varchar, uid uinteger, item_id uinteger, "
            "rank integer, score double")
@@ -131,6 +131,23 @@ def write_recommendations(con: duckdb.DuckDBPyConnection, rows: Rows, fold: str,
                   {"fold": fold, "target": target, "model": model}, fingerprint)
 
 
+def forget_recommendations(con: duckdb.DuckDBPyConnection, fold: str, model: str) -> None:
+    """Delete ``model``'s lists of ``fold`` (every target), their recorded fingerprints and their
+    rows of ``metrics_per_user`` and ``metrics``, in one transaction (e.g. a seed repeat of a seed
+    the config no longer names): nothing is left that scores lists which are gone."""
+    from recsys import state
+
+    def nothing(con: duckdb.DuckDBPyConnection, table: str) -> None:
+        return None
+
+    key = {"fold": fold, "model": model}
+    writes = [SliceWrite(t, nothing, key) for t in
+              (Tables.recommendations, Tables.metrics_per_user, Tables.metrics) if table_exists(con, t)]
+    if writes:
+        replace_slices(con, writes)
+    state.forget_slices(con, Tables.recommendations, key)
+
+
 def recommendations_from_candidates(fold: str, target: str, model: str, top_k: int
                                     ) -> Callable[[duckdb.DuckDBPyConnection, str], None]:
     """The rows of a generator's ``recommendations`` slice: its top-``top_k`` candidates of every
@@ -200,10 +217,13 @@ def write_candidate_recall(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, 
 
 def write_metrics(con: duckdb.DuckDBPyConnection, fold: str,
                   per_user: Callable[[duckdb.DuckDBPyConnection, str], None],
-                  aggregate: Callable[[duckdb.DuckDBPyConnection, str], None]) -> None:
+                  aggregate: Callable[[duckdb.DuckDBPyConnection, str], None],
+                  models: Sequence[str] | None = None) -> None:
     """Replace ``fold``'s rows of ``metrics_per_user`` and then ``metrics`` in one transaction:
-    ``per_user`` and ``aggregate`` insert them by SQL (``aggregate`` reads the new per-user rows)."""
+    ``per_user`` and ``aggregate`` insert them by SQL (``aggregate`` reads the new per-user rows).
+    ``models``: only these models' rows are replaced (the others stay as they were)."""
     for table in (Tables.metrics_per_user, Tables.metrics):
         create(con, table)
-    replace_slices(con, [SliceWrite(Tables.metrics_per_user, per_user, {"fold": fold}),
-                         SliceWrite(Tables.metrics, aggregate, {"fold": fold})])
+    key = {"fold": fold} if models is None else {"fold": fold, "model": list(models)}
+    replace_slices(con, [SliceWrite(Tables.metrics_per_user, per_user, key),
+                         SliceWrite(Tables.metrics, aggregate, key)])

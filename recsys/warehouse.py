@@ -113,6 +113,14 @@ class SliceWrite:
     fingerprint: str | None = None
 
 
+def _slice_filter(key: Mapping[str, object]) -> tuple[str, list]:
+    """The SQL condition of a slice key and its values: a column equals a value, or is one of a
+    list's values (``{"fold": f, "model": ["a", "b"]}``: two models' rows of fold f)."""
+    parts = [f'list_contains(?, "{c}")' if isinstance(v, list | tuple) else f'"{c}" = ?'
+             for c, v in key.items()]
+    return " and ".join(parts), [list(v) if isinstance(v, list | tuple) else v for v in key.values()]
+
+
 def replace_slices(con: duckdb.DuckDBPyConnection, writes: Sequence[SliceWrite]) -> list[int]:
     """Replace every slice of ``writes``, in order, in one transaction: a crash leaves the
     previous slices in place. The tables must exist (``recsys.tables.create``). Returns the rows
@@ -128,12 +136,12 @@ def replace_slices(con: duckdb.DuckDBPyConnection, writes: Sequence[SliceWrite])
         con.execute("begin transaction")
         try:
             for i, w in enumerate(writes):
-                where = " and ".join(f'"{c}" = ?' for c in w.key)
-                con.execute(f'delete from "{w.table}" where {where}', list(w.key.values()))
+                where, values = _slice_filter(w.key)
+                con.execute(f'delete from "{w.table}" where {where}', values)
                 if callable(w.rows):
                     w.rows(con, w.table)
                     counts.append(int(con.execute(f'select count(*) from "{w.table}" where {where}',
-                                                  list(w.key.values())).fetchone()[0]))
+                                                  values).fetchone()[0]))
                 else:
                     name = f"_slice_data_{i}"
                     con.register(name, w.rows)

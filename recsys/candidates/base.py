@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recsys.candidates.data import TrainData, run_positions  # noqa: F401 (re-exported)
+from recsys.candidates.data import TrainData, as_ids, run_positions  # noqa: F401 (re-exported)
 from recsys.errors import ConfigError
 
 # floats held by one dense score block (256 MB at float32); bounds memory of every scorer. 64M,
@@ -232,7 +232,10 @@ class CandidateGenerator:
            uid  item_id  rank
         0    1       12     1
         """
-        uids = np.asarray(uids, dtype=np.uint32)
+        try:
+            uids = as_ids(np.atleast_1d(uids), "uid")
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         saved = self.params.get("exclude_seen")
         if exclude_seen is not None:
             if "exclude_seen" not in self.defaults:
@@ -252,7 +255,11 @@ class CandidateGenerator:
         embeddings); the item itself is left out."""
         if self.data is None:
             raise ConfigError(f"Generator '{self.name}' is not fitted: call fit(data) first.")
-        idx = int(self.data.items.to_internal(np.array([item_id]))[0])
+        try:
+            item = as_ids([item_id], "item_id")
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        idx = int(self.data.items.to_internal(item)[0])
         if idx < 0:
             raise ConfigError(f"Item {item_id} is not in the data this generator was fitted on.")
         scores = np.asarray(self._item_similarities(idx), dtype=np.float64).ravel()

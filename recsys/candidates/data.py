@@ -67,6 +67,39 @@ def run_positions(keys: np.ndarray) -> np.ndarray:
     return np.arange(len(keys)) - start_idx[np.cumsum(starts) - 1]
 
 
+UINT32_MAX = 2**32 - 1
+
+
+def as_ids(values, what: str = "id") -> np.ndarray:
+    """``values`` as uint32 ids, the type every id has in the data and the warehouse; a value
+    that is not a whole number in ``0 .. 2**32 - 1`` is an error naming it, never wrapped
+    (``2**32 + 141`` would otherwise become 141, another user).
+
+    >>> as_ids([1, 2**32 - 1]).tolist()
+    [1, 4294967295]
+    >>> as_ids([2**32 + 141], "uid")
+    Traceback (most recent call last):
+    ...
+    ValueError: uid 4294967437 is outside 0 .. 4,294,967,295, the uint32 range ids have in Yambda and in the warehouse: map your ids into that range first (e.g. pandas.factorize).
+    """
+    array = np.asarray(values)
+    if array.dtype == object or not (np.issubdtype(array.dtype, np.integer) or array.size == 0):
+        if array.dtype.kind == "f" and np.all(np.isfinite(array)) and np.all(array == np.round(array)):
+            array = array.astype(np.int64)
+        elif array.size:
+            raise ValueError(f"{what}s must be whole numbers (uint32 ids); got {array.dtype} "
+                             f"values such as {array.ravel()[0]!r}. Map your ids to integers "
+                             "first (e.g. pandas.factorize).")
+    if array.size and array.dtype.kind in "iu":
+        low, high = int(array.min()), int(array.max())
+        if low < 0 or high > UINT32_MAX:
+            bad = low if low < 0 else high
+            raise ValueError(f"{what} {bad} is outside 0 .. {UINT32_MAX:,}, the uint32 range ids "
+                             "have in Yambda and in the warehouse: map your ids into that range "
+                             "first (e.g. pandas.factorize).")
+    return array.astype(np.uint32)
+
+
 class IdMap:
     """External ids <-> contiguous internal indices ``0..len-1`` (sorted by external id).
 
@@ -226,6 +259,8 @@ class TrainData:
             )
         if (events[needed] < 0).any().any():
             raise ValueError("Ids and timestamps of your events must be non-negative.")
+        for column in (C.uid, C.item_id):
+            as_ids(events[column].to_numpy(), column)  # ids beyond uint32 are refused, not wrapped
         if events.empty:
             raise ValueError("No event in your events: nothing to fit on.")
         cut = int(events[C.timestamp].max()) + 1 if cutoff is None else int(cutoff)

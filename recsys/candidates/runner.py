@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import duckdb
 import numpy as np
 
+from recsys import state
 from recsys.candidates import store
 from recsys.candidates.base import CandidateGenerator, Recommendations
 from recsys.candidates.data import TrainData
@@ -28,6 +29,7 @@ from recsys.errors import ConfigError
 from recsys.pipeline_config import PipelineConfig, as_config
 from recsys.progress import progress_bar
 from recsys.protocol import EVALUATION_FOLDS, TEST_FOLD
+from recsys.run_lock import holds_run_lock
 from recsys.warehouse import check_fold, fold_names, open_warehouse, require_tables
 
 
@@ -85,6 +87,7 @@ def fold_data_loader(con: duckdb.DuckDBPyConnection, config: PipelineConfig, mod
     return load
 
 
+@holds_run_lock("recsys candidates")
 def run_candidates(
     settings: Settings,
     config: dict,
@@ -138,6 +141,7 @@ def run_candidates(
     top_n, seed = cfg.top_n, config.seed
     check_params(cfg.params, cfg.tuning.search_space, models)  # fail before any data is read
     with open_warehouse(settings) as con:
+        state.require_current_build(con, settings)
         for fold in folds:
             check_fold(con, fold)
     if tune:

@@ -21,7 +21,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from recsys import tables
+from recsys import state, tables
 from recsys.candidates import search_space, store
 from recsys.candidates.registry import GENERATORS, check_models, make_generator
 from recsys.candidates.tuning import parse_metric, searched_space, tune_model
@@ -31,6 +31,7 @@ from recsys.errors import ConfigError
 from recsys.pipeline_config import PipelineConfig, TuningConfig, as_config
 from recsys.progress import progress_bar
 from recsys.protocol import VAL_FOLD, listen_plus_threshold
+from recsys.run_lock import holds_run_lock
 from recsys.run_manifest import data_profile
 from recsys.warehouse import open_warehouse, require_tables
 
@@ -143,6 +144,7 @@ def _val_targets(con, target: str, max_users: int | None, seed: int) -> pd.DataF
     return targets[targets["uid"].isin(keep)]
 
 
+@holds_run_lock("recsys tune")
 def ensure_tuned(
     settings: Settings,
     config: PipelineConfig | dict,
@@ -169,8 +171,8 @@ def ensure_tuned(
     out: list[TunedModel] = []
     if not wanted:
         return out
-    digest = data_hash(settings)
     with open_warehouse(settings) as con:
+        digest = state.require_current_build(con, settings)
         require_tables(con, Tables.folds, Tables.train_interactions, Tables.eval_targets)
         for target in targets:
             todo = []

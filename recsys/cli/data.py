@@ -75,27 +75,46 @@ def generate(size: str | None, seed: int, out: Path | None, force: bool) -> None
 @_size_option()
 @click.option("--no-values", is_flag=True,
               help="Skip the scan of the values (footers only: files, columns, dtypes).")
-def validate(data_dir: Path | None, size: str | None, no_values: bool) -> None:
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+              default=None, help="YAML file merged over recsys/defaults.yml (its `validation` "
+              "bounds and ranker.train_folds, which set the folds checked).")
+@click.option("--dedupe", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Write a copy of the dataset without exact duplicate events to this folder "
+              "(then point RECSYS_DATA_DIR at it).")
+def validate(data_dir: Path | None, size: str | None, no_values: bool, config_path: Path | None,
+             dedupe: Path | None) -> None:
     """Check files, columns and dtypes of a dataset root against the Yambda schema.
 
     DATA_DIR defaults to RECSYS_DATA_DIR. Every problem is reported at once, naming the file and
     the column; the exit code is 1 if there is any. Then the values, as `recsys build` checks
     them before dbt runs: errors for event files with no rows, nulls in uid / item_id /
-    timestamp, embeddings not 128-dimensional or holding NaN / inf, and a fold whose target
-    window holds no Listen+ or like event (the fold and window named); warnings for timestamps
-    off the 5-second grid or past the protocol's last timestamp and for event items missing
-    from the artist or album mapping (above 1%).
+    timestamp, exact duplicate events above validation.max_duplicate_share of a file (1%),
+    played_ratio_pct above validation.max_played_ratio_pct (1000), embeddings not
+    128-dimensional, null, all-zero or holding NaN / inf, and a fold whose target window holds
+    no Listen+ or like event (the fold and window named); warnings for any duplicate events, for
+    timestamps off the 5-second grid or past the protocol's last timestamp and for event items
+    missing from the artist or album mapping (above 1% of the items or of the events).
 
     \b
     Example:
       recsys validate data/yambda --size small
+      recsys validate --dedupe data/yambda_dedup && RECSYS_DATA_DIR=data/yambda_dedup recsys validate
     """
     settings = _settings().with_(data_dir=data_dir, size=size)
-    from recsys.data.validate import require_valid_dataset, require_valid_values
+    from recsys.data.validate import require_valid_dataset, require_valid_values, write_deduplicated
+    from recsys.pipeline_config import pipeline_config
+    from recsys.ranking.settings import required_n_folds
 
+    config = run_or_fail(pipeline_config, config_path)
     run_or_fail(require_valid_dataset, settings.data_dir, settings.size)
+    if dedupe is not None:
+        removed = run_or_fail(write_deduplicated, settings.data_dir, settings.size, dedupe)
+        click.echo(f"Wrote {dedupe} without exact duplicate events ("
+                   + ", ".join(f"{name}: {n:,} removed" for name, n in removed.items()) + ").")
+        return
     if not no_values:
-        warnings = run_or_fail(require_valid_values, settings.data_dir, settings.size)
+        warnings = run_or_fail(require_valid_values, settings.data_dir, settings.size,
+                               required_n_folds(config), config.validation)
         for warning in warnings:
             click.echo(f"warning: {warning}", err=True)
     click.echo(f"{settings.data_dir} ({settings.size}): all files, columns and dtypes match the schema.")

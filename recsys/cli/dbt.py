@@ -46,8 +46,8 @@ def build(settings: Settings, select: tuple[str, ...], config_path: Path | None,
     config = run_or_fail(pipeline_config, config_path)
     dbt_vars_ = run_or_fail(dbt_vars, config)
     summary = run_or_fail(
-        dbt_build, settings, select=list(select) or None, vars=dbt_vars_, progress=not quiet
-    )
+        dbt_build, settings, select=list(select) or None, vars=dbt_vars_, progress=not quiet,
+        limits=config.validation)
     built = sum(1 for s in summary.statuses.values() if s in ("success", "pass"))
     click.echo(f"dbt build: {built} nodes OK into {settings.warehouse}", err=True)
     for name in summary.warned:

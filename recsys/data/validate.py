@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from recsys.errors import DataValidationError
+from recsys.pipeline_config import ValidationConfig
 from recsys.schema import EVENT_FILES, ROOT_FILES, TIMESTAMP_MAX, TIMESTAMP_STEP
 
 
@@ -97,21 +98,26 @@ _KEY_COLUMNS = ("uid", "item_id", "timestamp")
 _READ_EVENTS = ("listens", "likes", "dislikes", "unlikes", "undislikes")
 
 
-def content_checks(root: Path | str, size: str, n_folds: int | None = None
-                   ) -> tuple[list[str], list[str]]:
+def content_checks(root: Path | str, size: str, n_folds: int | None = None,
+                   limits: ValidationConfig | None = None) -> tuple[list[str], list[str]]:
     """``(errors, warnings)`` about the values of a dataset that passed :func:`validate_dataset`.
 
     Errors (the data cannot make the benchmark): a listens or likes file with no rows, nulls in a key
-    column, embeddings not of dimension 128 (or of mixed dimensions), non-finite embedding values,
-    a fold whose target window holds no Listen+ or no like event (naming the fold and window:
-    dbt var n_folds folds, the default when ``n_folds`` is None). Warnings: timestamps off the
-    5-second grid or past the protocol's last timestamp, event items absent from the artist or
-    album mapping above :data:`UNMAPPED_WARNING_SHARE`. One DuckDB pass per
-    file (column push-down), seconds at 50m.
+    column, exact duplicate events above ``limits.max_duplicate_share`` of a file's rows,
+    listens with ``played_ratio_pct`` above ``limits.max_played_ratio_pct``, embeddings not of
+    dimension 128 (or of mixed dimensions), null, all-zero or non-finite embedding vectors, a
+    fold whose target window holds no Listen+ or no like event (naming the fold and window: dbt
+    var n_folds folds, the default when ``n_folds`` is None). Warnings: any exact duplicate
+    events (their count), timestamps off the 5-second grid or past the protocol's last
+    timestamp, event items absent from the artist or album mapping above
+    :data:`UNMAPPED_WARNING_SHARE` of the items or of the events. ``limits``: the config's
+    ``validation`` section (default: its defaults). One DuckDB pass per file (column push-down)
+    and one for its duplicates, seconds at 50m.
     """
     from recsys import protocol
     from recsys.schema import EMBEDDING_DIM
 
+    limits = limits or ValidationConfig()
     root = Path(root)
     flat = root / "flat" / size
     errors: list[str] = []
@@ -130,11 +136,14 @@ def content_checks(root: Path | str, size: str, n_folds: int | None = None
                 continue
             windows = [f"count(*) filter (where timestamp >= {int(a)} and timestamp < {int(b)} "
                        f"and {targets[name][1]})" for _, a, b in folds.values()] if name in targets else []
-            n, off, high, *rest = con.execute(
+            ratio = (f"count(*) filter (where played_ratio_pct > {int(limits.max_played_ratio_pct)})"
+                     if name == "listens" else "0")
+            path = {"path": str(flat / f"{name}.parquet")}
+            n, off, high, implausible, *rest = con.execute(
                 "select " + ", ".join(["count(*)", f"count(*) filter (where timestamp % {TIMESTAMP_STEP} <> 0)",
-                                       f"count(*) filter (where timestamp > {TIMESTAMP_MAX})",
+                                       f"count(*) filter (where timestamp > {TIMESTAMP_MAX})", ratio,
                                        *(f"count(*) - count({c})" for c in _KEY_COLUMNS), *windows])
-                + " from read_parquet($path)", {"path": str(flat / f"{name}.parquet")}).fetchone()
+                + " from read_parquet($path)", path).fetchone()
             if off:
                 warnings.append(f"{label}: column 'timestamp': {off:,} of {n:,} values are not "
                                 f"multiples of {TIMESTAMP_STEP}")
@@ -144,6 +153,23 @@ def content_checks(root: Path | str, size: str, n_folds: int | None = None
             if name == "multi_event":  # not read by dbt: its timestamps only
                 continue
             nulls, in_window = rest[:len(_KEY_COLUMNS)], rest[len(_KEY_COLUMNS):]
+            if implausible:
+                errors.append(f"{label}: column 'played_ratio_pct': {implausible:,} of {n:,} values "
+                              f"exceed {limits.max_played_ratio_pct:,}% (validation."
+                              "max_played_ratio_pct; 65535 is what -1 becomes in uint16): fix "
+                              "or drop those rows")
+            duplicates = n - con.execute("select count(*) from (select distinct * from "
+                                         "read_parquet($path))", path).fetchone()[0]
+            if duplicates:
+                share = duplicates / n
+                sentence = (f"{label}: {duplicates:,} of {n:,} rows ({share:.2%}) are exact "
+                            "duplicates of another row (`recsys validate --dedupe OUT` writes a "
+                            "copy without them)")
+                if share > limits.max_duplicate_share:
+                    errors.append(f"{sentence}; above validation.max_duplicate_share = "
+                                  f"{limits.max_duplicate_share:.2%}")
+                else:
+                    warnings.append(sentence)
             if name in targets and n == 0:
                 errors.append(f"{label}: the file has no rows (the {name} are the benchmark's targets)")
             for column, missing in zip(_KEY_COLUMNS, nulls, strict=True):
@@ -156,10 +182,13 @@ def content_checks(root: Path | str, size: str, n_folds: int | None = None
                                   f"{target} event, so it has no {target} targets (check the log's "
                                   "time range with `recsys profile`, or build fewer folds)")
         embeddings = str(root / "embeddings.parquet")
-        dims, bad, rows = con.execute(
+        dims, bad, empty, rows = con.execute(
             "select list(distinct len(embed)) filter (where embed is not null), "
             "count(*) filter (where list_bool_or(list_transform(embed, x -> isnan(x) or isinf(x))) "
             "   or list_bool_or(list_transform(normalized_embed, x -> isnan(x) or isinf(x)))), "
+            "count(*) filter (where embed is null or normalized_embed is null "
+            "   or list_bool_and(list_transform(embed, x -> x = 0)) "
+            "   or list_bool_and(list_transform(normalized_embed, x -> x = 0))), "
             "count(*) from read_parquet($path)", {"path": embeddings}).fetchone()
         dims = sorted(dims or [])
         if dims and dims != [EMBEDDING_DIM]:
@@ -167,27 +196,70 @@ def content_checks(root: Path | str, size: str, n_folds: int | None = None
                           f"{', '.join(map(str, dims))}; every vector must have {EMBEDDING_DIM}")
         if bad:
             errors.append(f"embeddings.parquet: {bad:,} of {rows:,} vectors hold NaN or infinite values")
-        events = " union ".join(f"select distinct item_id from read_parquet('{flat / f'{n}.parquet'}')"
-                                for n in _READ_EVENTS)
-        con.execute(f"create temp table event_items as {events}")
+        if empty:
+            errors.append(f"embeddings.parquet: {empty:,} of {rows:,} rows have a null or all-zero "
+                          "vector (embed or normalized_embed): drop those rows (an item without "
+                          "an embedding is allowed) or give them their vectors")
+        events = " union all ".join(f"select item_id from read_parquet('{flat / f'{n}.parquet'}')"
+                                    for n in _READ_EVENTS)
+        con.execute(f"create temp table event_items as select item_id, count(*) as events "
+                    f"from ({events}) group by item_id")
         for mapping in ("artist", "album"):
-            missing, total = con.execute(
-                "select count(*) filter (where m.item_id is null), count(*) "
+            missing, total, missing_events, total_events = con.execute(
+                "select count(*) filter (where m.item_id is null), count(*), "
+                "coalesce(sum(events) filter (where m.item_id is null), 0), sum(events) "
                 "from event_items left join (select distinct item_id from read_parquet($path)) as m "
                 "using (item_id)", {"path": str(root / f"{mapping}_item_mapping.parquet")}).fetchone()
-            if total and missing / total > UNMAPPED_WARNING_SHARE:
+            if total and max(missing / total, missing_events / total_events) > UNMAPPED_WARNING_SHARE:
                 warnings.append(f"{mapping}_item_mapping.parquet: {missing:,} of {total:,} event items "
-                                f"({missing / total:.1%}) have no {mapping} (their {mapping} "
-                                "features are missing)")
+                                f"({missing / total:.1%}), with {missing_events:,} of "
+                                f"{total_events:,} events ({missing_events / total_events:.1%}), "
+                                f"have no {mapping} (their {mapping} features are missing)")
     finally:
         con.close()
     return errors, warnings
 
 
-def require_valid_values(root: Path | str, size: str, n_folds: int | None = None) -> list[str]:
+def require_valid_values(root: Path | str, size: str, n_folds: int | None = None,
+                         limits: ValidationConfig | None = None) -> list[str]:
     """:func:`content_checks`: raise ``DataValidationError`` listing the errors, else return the
     warnings (``recsys validate`` prints them, ``recsys build`` records them)."""
-    errors, warnings = content_checks(root, size, n_folds)
+    errors, warnings = content_checks(root, size, n_folds, limits)
     if errors:
         raise DataValidationError(errors)
     return warnings
+
+
+def write_deduplicated(root: Path | str, size: str, out: Path | str) -> dict[str, int]:
+    """A copy of the dataset at ``out`` without exact duplicate events: each event file of
+    ``flat/<size>/`` with its distinct rows (in uid, timestamp order), the root files copied as
+    they are. Returns the rows removed per file. ``out`` must not be ``root``."""
+    import shutil
+
+    root, out = Path(root), Path(out)
+    if out.resolve() == root.resolve():
+        raise DataValidationError([f"--dedupe {out}: the copy must go to another folder than the "
+                                   "dataset itself (the original files are kept)"])
+    (out / "flat" / size).mkdir(parents=True, exist_ok=True)
+    removed = {}
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    try:
+        for name in EVENT_FILES:
+            source = root / "flat" / size / name
+            if not source.is_file():
+                continue
+            target = out / "flat" / size / name
+            tmp = target.with_name(f".{name}.tmp")
+            before = con.execute("select count(*) from read_parquet($p)", {"p": str(source)}).fetchone()[0]
+            con.execute(f"copy (select distinct * from read_parquet('{source}') order by all) "
+                        f"to '{tmp}' (format parquet)")
+            after = con.execute("select count(*) from read_parquet($p)", {"p": str(tmp)}).fetchone()[0]
+            tmp.replace(target)
+            removed[name] = int(before - after)
+    finally:
+        con.close()
+    for name in ROOT_FILES:
+        if (root / name).is_file():
+            shutil.copyfile(root / name, out / name)
+    return removed

@@ -82,6 +82,7 @@ def compute_metrics(
     folds: Sequence[str] | None = None,
     conventions: Sequence[str] = ("standard",),
     diversity_ks: Sequence[int] | None = None,
+    models: Sequence[str] | None = None,
     progress: bool = False,
 ) -> MetricsRun:
     """Run every metrics query for each fold and replace that fold's rows in both tables.
@@ -100,6 +101,9 @@ def compute_metrics(
     diversity_ks
         Cut-offs for diversity.sql (default: ``ks``). Its cost grows with k x 128 embedding
         components per list, so the default config computes it at k = 10 only.
+    models
+        Score only these models' lists and replace only their rows (SQL variable ``models``);
+        ``None``: every model of the fold.
     progress
         Show a bar over folds on stderr.
 
@@ -126,11 +130,12 @@ def compute_metrics(
                 out.append(name)
     for fold in progress_bar(folds, desc="metrics", unit="fold", disable=not progress, leave=False):
         _score_fold(con, fold, ks, conventions, per_user_queries, aggregate_queries,
-                    {"diversity": list(diversity_ks) if diversity_ks else list(ks)})
-    placeholders = ", ".join("?" for _ in folds) or "null"
+                    {"diversity": list(diversity_ks) if diversity_ks else list(ks)},
+                    None if models is None else list(models))
     metrics = con.execute(
-        f"select * from {Tables.metrics} where fold in ({placeholders}) order by all", folds
-    ).df()
+        f"select * from {Tables.metrics} where list_contains($folds, fold) "
+        "and ($models is null or list_contains($models, model)) order by all",
+        {"folds": folds, "models": None if models is None else list(models)}).df()
     return MetricsRun(metrics=metrics, folds=folds, skipped=skipped)
 
 
@@ -146,14 +151,15 @@ def check_conventions(conventions: Sequence[str]) -> list[str]:
     return conventions
 
 
-def _score_fold(con, fold, ks, conventions, per_user_queries, aggregate_queries, query_ks) -> None:
+def _score_fold(con, fold, ks, conventions, per_user_queries, aggregate_queries, query_ks,
+                models) -> None:
     def per_user(con: duckdb.DuckDBPyConnection, table: str) -> None:
         for convention in conventions:
             for name in per_user_queries:
                 if name in _STANDARD_ONLY and convention != "standard":
                     continue
                 set_variables(con, {"ks": query_ks.get(name, list(ks)), "fold": fold,
-                                    "convention": convention, "per_user": True})
+                                    "convention": convention, "per_user": True, "models": models})
                 con.execute(f"insert into {table} by name "
                             f"select * exclude (users) from ({sql_text(name)})")
 
@@ -166,6 +172,7 @@ def _score_fold(con, fold, ks, conventions, per_user_queries, aggregate_queries,
                             f"select * exclude (uid) from ({sql_text(name)})")
 
     try:
-        write_metrics(con, fold, per_user, aggregate)
+        write_metrics(con, fold, per_user, aggregate, models)
     finally:
-        set_variables(con, {"ks": None, "fold": None, "convention": None, "per_user": None})
+        set_variables(con, {"ks": None, "fold": None, "convention": None, "per_user": None,
+                            "models": None})

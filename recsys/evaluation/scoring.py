@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 
 from recsys import state
-from recsys.atomic import write_text_atomic as write_atomic
+from recsys.atomic import write_texts_atomic
 from recsys.columns import TARGETS, Tables
 from recsys.config import Settings
 from recsys.errors import ConfigError, WarehouseError
@@ -143,9 +143,10 @@ def score_and_report(
 ) -> EvaluateResult:
     """Score the ``recommendations`` already in the warehouse for ``fold`` and write reports.
 
-    Writes ``metrics_per_user`` and ``metrics``, then ``<reports_dir>/metrics.csv``,
-    ``paired_tests.csv``, ``report.html`` and ``run_manifest.json`` (config, seeds, package
-    versions, data profile; ``recsys.run_manifest``), each to a temporary file renamed into place.
+    Writes ``metrics_per_user`` and ``metrics`` (one transaction), then ``<reports_dir>/metrics.csv``,
+    ``paired_tests.csv``, ``seed_metrics.csv``, ``report.html`` and ``run_manifest.json`` (config,
+    seeds, package versions, data profile; ``recsys.run_manifest``): all five to temporary files
+    first, renamed into place once every one was written.
     ``models`` limits the table and reports (default: every model with recommendations).
     """
     config = as_config(config)
@@ -154,6 +155,7 @@ def score_and_report(
     notes = list(notes)
     require_targets(settings, fold)  # an empty target window: nothing is scored or written
     with open_warehouse(settings) as con:
+        state.require_current_build(con, settings)  # the manifest then describes the build's files
         require_tables(con, Tables.recommendations, Tables.eval_targets)
         check_fold(con, fold)
         present = {r[0] for r in con.execute(
@@ -170,9 +172,13 @@ def score_and_report(
                 f"No {fold} recommendations from {', '.join(absent)}; the models that have them: "
                 f"{', '.join(own)}. Pick from those (--models) or write theirs first "
                 "(`recsys evaluate`, `recsys recommend`, `recsys rank`).")
-        require_fresh(con, settings, fold, sorted(present), ev.top_k, config.two_stage_name)
+        # only the reported models (and their seed repeats) are checked and scored: slices of
+        # other models are never read, and their rows of `metrics` stay as they were
+        scored = sorted(m for m in present if not models or m in models or base_model(m) in models)
+        require_fresh(con, settings, fold, scored, ev.top_k, config.two_stage_name)
         run = compute_metrics(con, ks=ks, folds=[fold], conventions=conventions,
-                              diversity_ks=diversity_ks, progress=progress)
+                              diversity_ks=diversity_ks, models=scored if models else None,
+                              progress=progress)
         notes += [f"not computed: {s}" for s in run.skipped]
         repeats = is_variant(run.metrics["model"])
         seeds = list(ev.seed_runs.seeds)
@@ -208,9 +214,8 @@ def score_and_report(
                         baselines=baselines) for t in targets if two_stage_name in shown and baselines],
         ignore_index=True) if two_stage_name in shown and baselines else None
     reports = Path(settings.reports_dir)
-    metrics_csv = write_atomic(reports / "metrics.csv", csv_frame(metrics).to_csv(index=False))
-    tests_csv = write_atomic(reports / "paired_tests.csv", tests.to_csv(index=False))
-    write_atomic(reports / "seed_metrics.csv", seeds_table.to_csv(index=False))
+    metrics_csv, tests_csv, report_html = (reports / "metrics.csv", reports / "paired_tests.csv",
+                                           reports / "report.html")
     commands = [shell_command(settings.warehouse, q, {"ks": ks, "fold": fold, "convention": c})
                 for c in conventions for q in ("accuracy", "coverage")]
     variables = {"ks": ks, "fold": fold}
@@ -235,7 +240,6 @@ def score_and_report(
         seeds=seeds_table,
         **extras,
     )
-    report_html = write_atomic(reports / "report.html", render_html(data))
     # config, seeds, package versions, data profile and tuned parameters behind these numbers
     manifest = build_manifest(settings, config, fold=fold, models=shown, marts=marts)
     manifest["conventions"] = conventions
@@ -244,7 +248,12 @@ def score_and_report(
     manifest["model_runs"] = [
         {**r, "params": json.loads(r["params"])} for r in runs.drop(
             columns=["fit_seconds", "predict_seconds"]).to_dict("records")]
-    write_atomic(reports / MANIFEST_NAME, manifest_json(manifest))
+    write_texts_atomic({  # all or none: the reports of one run, never mixed with an older one's
+        metrics_csv: csv_frame(metrics).to_csv(index=False),
+        tests_csv: tests.to_csv(index=False),
+        reports / "seed_metrics.csv": seeds_table.to_csv(index=False),
+        report_html: render_html(data),
+        reports / MANIFEST_NAME: manifest_json(manifest)})
     return EvaluateResult(fold=fold, table=table, metrics=metrics, tests=tests,
                           metrics_csv=metrics_csv, tests_csv=tests_csv, report_html=report_html,
                           notes=notes, parameters=data.tuned_params, headline=headline)

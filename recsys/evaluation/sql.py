@@ -40,7 +40,7 @@ CONVENTIONS = ("standard", "paper", "official")
 # the accuracy metrics each convention defines (mrr and map: standard only)
 CONVENTION_METRICS = {"standard": ACCURACY_METRICS, "paper": ACCURACY_METRICS[:4],
                       "official": ACCURACY_METRICS[:4]}
-VARIABLES = ("ks", "fold", "convention", "per_user", "curve_ks")
+VARIABLES = ("ks", "fold", "convention", "per_user", "curve_ks", "models")
 
 
 def sql_text(name: str) -> str:
@@ -61,6 +61,8 @@ def set_variables(con: duckdb.DuckDBPyConnection, variables: Mapping[str, object
             con.execute(f"RESET VARIABLE {name}")
         elif name in ("ks", "curve_ks"):
             con.execute(f"SET VARIABLE {name} = $value::INTEGER[]", {"value": [int(k) for k in value]})
+        elif name == "models":
+            con.execute(f"SET VARIABLE {name} = $value::VARCHAR[]", {"value": [str(m) for m in value]})
         else:
             con.execute(f"SET VARIABLE {name} = $value", {"value": value})
 
@@ -92,7 +94,8 @@ def shell_command(warehouse: Path | str, name: str, variables: Mapping[str, obje
         elif isinstance(value, str):
             literal = "'" + value.replace("'", "''") + "'"
         elif isinstance(value, list | tuple):
-            literal = "[" + ", ".join(str(int(v)) for v in value) + "]"
+            literal = "[" + ", ".join("'" + v.replace("'", "''") + "'" if isinstance(v, str)
+                                      else str(int(v)) for v in value) + "]"
         else:
             literal = str(value)
         parts.append(f'-c "SET VARIABLE {key} = {literal}"')

@@ -19,7 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 import lightgbm as lgb
 import numpy as np
 
-from recsys.atomic import write_text_atomic
+from recsys.atomic import write_texts_atomic
 from recsys.errors import RecsysError
 
 FORMAT_VERSION = 1
@@ -156,8 +156,9 @@ class LightGBMRanker:
             "lightgbm_version": lgb.__version__,
             **dict(metadata or {}),
         }
-        write_text_atomic(model_path, self.booster.model_to_string(num_iteration=self.best_iteration))
-        write_text_atomic(meta_path, json.dumps(meta, indent=2, sort_keys=True, default=str))
+        write_texts_atomic({  # both or neither: a model never sits beside another's metadata
+            model_path: self.booster.model_to_string(num_iteration=self.best_iteration),
+            meta_path: json.dumps(meta, indent=2, sort_keys=True, default=str)})
         return model_path, meta_path
 
     @classmethod

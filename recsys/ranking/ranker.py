@@ -34,6 +34,7 @@ from recsys.ranking.leakage import check_point_in_time
 from recsys.ranking.model import LightGBMRanker, RankerError, top_k_per_user
 from recsys.ranking.recall import candidate_recall
 from recsys.ranking.training import check_train_folds, load_training_set
+from recsys.run_lock import holds_run_lock
 from recsys.tables import (
     ranked_table,
     write_candidate_recall,
@@ -53,8 +54,7 @@ def model_dir(settings: Settings) -> Path:
 
 def merged_models(config: PipelineConfig | Mapping[str, Any]) -> list[str]:
     """Generators whose candidates are merged: ``ranker.models``, else ``candidates.models``."""
-    config = as_config(config)
-    return list(config.ranker.models if config.ranker.models is not None else config.candidates.models)
+    return as_config(config).merged_models
 
 
 def val_candidate_sources(config: PipelineConfig | Mapping[str, Any]) -> list[str]:
@@ -123,6 +123,7 @@ def _train_one(con, settings, config, cfg, target, progress) -> dict[str, Any]:
     }
 
 
+@holds_run_lock("recsys train-ranker")
 def train_ranker(
     settings: Settings,
     config: PipelineConfig | Mapping[str, Any],
@@ -141,6 +142,7 @@ def train_ranker(
     cfg = config.ranker
     out = {}
     with ranking_warehouse(settings) as con:
+        state.require_current_build(con, settings)
         check_train_folds(con, cfg.train_folds)
         for target in tuple(targets):
             out[target] = _train_one(con, settings, config, cfg, target, progress)
@@ -206,6 +208,7 @@ def _rank_one(con, settings, cfg, target, fold) -> dict[str, Any]:
     }
 
 
+@holds_run_lock("recsys rank")
 def rank(
     settings: Settings,
     config: PipelineConfig | Mapping[str, Any],
@@ -221,6 +224,7 @@ def rank(
     cfg = as_config(config).ranker
     out = {}
     with ranking_warehouse(settings) as con:
+        state.require_current_build(con, settings)
         for target in progress_bar(targets, desc=f"rank {fold}", disable=not progress, leave=False):
             out[target] = _rank_one(con, settings, cfg, target, fold)
     return out

@@ -147,7 +147,9 @@ def dbt_vars(config) -> dict[str, Any]:
     ``n_folds`` builds every training fold; ``candidate_max_rank`` keeps only the candidates the
     ranker reads (rank <= ``ranker.candidates_per_model``) in ``candidate_features``, or all
     (``None``) when that is every candidate (``>= candidates.top_n``); ``candidate_models`` is
-    the generator registry (``recsys.candidates.registry.GENERATORS``).
+    the generator registry (``recsys.candidates.registry.GENERATORS``: the mart's columns);
+    ``ranker_models`` the generators the ranker merges (the mart's rows: candidates of other
+    models in ``candidates`` are never read).
     """
     from recsys.candidates.registry import GENERATORS
     from recsys.pipeline_config import as_config
@@ -156,7 +158,8 @@ def dbt_vars(config) -> dict[str, Any]:
     per_model, top_n = config.ranker.candidates_per_model, config.candidates.top_n
     max_rank = None if per_model >= top_n else per_model
     return {"n_folds": required_n_folds(config), "candidate_max_rank": max_rank,
-            "candidate_models": list(GENERATORS)}  # the registry owns the generator list
+            "candidate_models": list(GENERATORS),  # the registry owns the generator list
+            "ranker_models": config.merged_models}
 
 
 def ranker_config(config: Mapping[str, Any]) -> RankerConfig:

@@ -24,6 +24,7 @@
 -- Parameters (DuckDB variables, unset = default):
 --   ks          INTEGER[]  cut-offs                                     default [10, 100]
 --   fold        VARCHAR    only this fold                               default every fold
+--   models      VARCHAR[]  only these models' lists                     default every model
 --   convention  VARCHAR    standard, paper or official                  default 'standard'
 --   per_user    BOOLEAN    one row per user (users = 1), not the mean   default false
 -- Shell:  .venv/bin/duckdb warehouse/recsys.duckdb -c "SET VARIABLE ks = [10, 100]" \
@@ -32,6 +33,7 @@ with params as (
     select
         coalesce(getvariable('ks'), [10, 100])::integer[] as ks,
         getvariable('fold')::varchar as only_fold,
+        getvariable('models')::varchar[] as only_models,
         case
             when coalesce(getvariable('convention'), 'standard') in ('standard', 'paper', 'official')
                 then coalesce(getvariable('convention'), 'standard')::varchar
@@ -43,6 +45,15 @@ with params as (
 
 cutoffs as (
     select unnest(ks) as k from params
+),
+
+scored_lists as (
+    -- the lists scored: the fold's (variable fold), of every model or of variable models
+    select r.*
+    from recommendations as r
+    cross join params as p
+    where (p.only_fold is null or r.fold = p.only_fold)
+      and (p.only_models is null or list_contains(p.only_models, r.model))
 ),
 
 subsets as (
@@ -79,7 +90,7 @@ target_sizes as (
 
 models as (
     select distinct r.fold, r.target, r.model
-    from recommendations as r
+    from scored_lists as r
     cross join params as p
     where p.only_fold is null or r.fold = p.only_fold
 ),
@@ -97,7 +108,7 @@ hits as (
         row_number() over (
             partition by r.fold, r.target, r.model, t.subset, r.uid order by r.rank
         ) as hits_so_far
-    from recommendations as r
+    from scored_lists as r
     inner join targets_by_subset as t
         on t.fold = r.fold and t.target = r.target and t.uid = r.uid and t.item_id = r.item_id
     where r.rank <= (select max(k) from cutoffs)

@@ -10,13 +10,15 @@
 --
 -- Grain: fold, target, model, convention, subset, metric, k -> value, users.
 -- Parameters (DuckDB variables, unset = default):
---   fold  VARCHAR  only this fold  default every fold
+--   fold    VARCHAR    only this fold         default every fold
+--   models  VARCHAR[]  only these models      default every model
 -- Shell:  .venv/bin/duckdb warehouse/recsys.duckdb -c ".read sql/metrics/aggregate.sql"
 select
     m.fold, m.target, m.model, m.convention, m.subset, m.metric, m.k,
     (sum(m.value * m.weight) / sum(m.weight))::double as value,
     count(*) as users
 from metrics_per_user as m
-where getvariable('fold') is null or m.fold = getvariable('fold')
+where (getvariable('fold') is null or m.fold = getvariable('fold'))
+  and (getvariable('models') is null or list_contains(getvariable('models')::varchar[], m.model))
 group by m.fold, m.target, m.model, m.convention, m.subset, m.metric, m.k
 order by all

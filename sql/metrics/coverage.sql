@@ -6,14 +6,18 @@
 --   standard          the evaluated users (distinct uid of eval_targets for the fold and target)
 --   paper, official   every ranked user: every user with target-type history, with or without
 --                     targets (the official code's Coverage); `recommendations` holds their lists
--- Lists of other users are ignored, and so are recommended items outside the denominator's set
--- (items a generator may propose that have no target-type event, e.g. only a dislike). Coverage is one number per model: there is no per-user value,
--- so `per_user` does not change this query (uid is always null; users = the users counted).
+-- Lists of other users are ignored. Every distinct item of the counted lists is in the
+-- numerator, as the official code counts it, also an item outside the denominator's set (one a
+-- generator may propose without a target-type event, e.g. only a dislike, or one outside the
+-- catalogue), so a value above 1 is possible in principle. Coverage is one number per model:
+-- there is no per-user value, so `per_user` does not change this query (uid is always null;
+-- users = the users counted).
 --
 -- Grain: fold, target, model, convention, subset ('all'), metric ('coverage'), k -> value, users.
 -- Parameters (DuckDB variables, unset = default):
 --   ks          INTEGER[]  cut-offs                       default [10, 100]
 --   fold        VARCHAR    only this fold                 default every fold
+--   models      VARCHAR[]  only these models' lists       default every model
 --   convention  VARCHAR    standard, paper or official    default 'standard'
 -- Shell:  .venv/bin/duckdb warehouse/recsys.duckdb -c "SET VARIABLE convention = 'paper'" \
 --             -c ".read sql/metrics/coverage.sql"
@@ -21,6 +25,7 @@ with params as (
     select
         coalesce(getvariable('ks'), [10, 100])::integer[] as ks,
         getvariable('fold')::varchar as only_fold,
+        getvariable('models')::varchar[] as only_models,
         case
             when coalesce(getvariable('convention'), 'standard') in ('standard', 'paper', 'official')
                 then coalesce(getvariable('convention'), 'standard')::varchar
@@ -31,6 +36,15 @@ with params as (
 
 cutoffs as (
     select unnest(ks) as k from params
+),
+
+scored_lists as (
+    -- the lists scored: the fold's (variable fold), of every model or of variable models
+    select r.*
+    from recommendations as r
+    cross join params as p
+    where (p.only_fold is null or r.fold = p.only_fold)
+      and (p.only_models is null or list_contains(p.only_models, r.model))
 ),
 
 history as (
@@ -69,18 +83,14 @@ users_per_slice as (
 ),
 
 counted_recommendations as (
-    -- items outside the ranked catalogue (e.g. only disliked before the cut-off) do not count,
-    -- so coverage stays a share of the catalogue (<= 1)
     select r.fold, r.target, r.model, r.item_id, r.rank
-    from recommendations as r
+    from scored_lists as r
     semi join counted_users as u on u.fold = r.fold and u.target = r.target and u.uid = r.uid
-    semi join history_item_ids as i
-        on i.fold = r.fold and i.target = r.target and i.item_id = r.item_id
 ),
 
 slices as (
     select distinct r.fold, r.target, r.model
-    from recommendations as r
+    from scored_lists as r
     cross join params as p
     where p.only_fold is null or r.fold = p.only_fold
 ),
@@ -92,7 +102,7 @@ covered as (
     group by r.fold, r.target, r.model, c.k
 )
 
--- every model of a slice gets a row per k (0 when none of its counted items is in the catalogue)
+-- every model of a slice gets a row per k (0 when it has no list of a counted user)
 select
     s.fold, s.target, s.model, p.convention, 'all' as subset, 'coverage' as metric,
     c.k::integer as k, null::uinteger as uid,

@@ -12,17 +12,28 @@
 -- Parameters (DuckDB variables, unset = default):
 --   ks        INTEGER[]  cut-offs                                   default [10, 100]
 --   fold      VARCHAR    only this fold                             default every fold
+--   models    VARCHAR[]  only these models' lists                   default every model
 --   per_user  BOOLEAN    one row per user (users = 1) not the mean  default false
 -- Shell:  .venv/bin/duckdb warehouse/recsys.duckdb -c ".read sql/metrics/diversity.sql"
 with params as (
     select
         coalesce(getvariable('ks'), [10, 100])::integer[] as ks,
         getvariable('fold')::varchar as only_fold,
+        getvariable('models')::varchar[] as only_models,
         coalesce(getvariable('per_user'), false)::boolean as per_user
 ),
 
 cutoffs as (
     select unnest(ks) as k from params
+),
+
+scored_lists as (
+    -- the lists scored: the fold's (variable fold), of every model or of variable models
+    select r.*
+    from recommendations as r
+    cross join params as p
+    where (p.only_fold is null or r.fold = p.only_fold)
+      and (p.only_models is null or list_contains(p.only_models, r.model))
 ),
 
 evaluated_users as (
@@ -37,14 +48,14 @@ lists as (
     select fold, target, model, uid, row_number() over () as list_id
     from (
         select distinct r.fold, r.target, r.model, r.uid
-        from recommendations as r
+        from scored_lists as r
         semi join evaluated_users as u on u.fold = r.fold and u.target = r.target and u.uid = r.uid
     )
 ),
 
 embedded_list_items as (
     select l.list_id, r.rank, e.normalized_embed::double[] as v
-    from recommendations as r
+    from scored_lists as r
     inner join lists as l
         on l.fold = r.fold and l.target = r.target and l.model = r.model and l.uid = r.uid
     inner join item_embeddings as e on e.item_id = r.item_id

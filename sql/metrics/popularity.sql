@@ -15,17 +15,28 @@
 -- Parameters (DuckDB variables, unset = default):
 --   ks        INTEGER[]  cut-offs                                   default [10, 100]
 --   fold      VARCHAR    only this fold                             default every fold
+--   models    VARCHAR[]  only these models' lists                   default every model
 --   per_user  BOOLEAN    one row per user (users = 1) not the mean  default false
 -- Shell:  .venv/bin/duckdb warehouse/recsys.duckdb -c ".read sql/metrics/popularity.sql"
 with params as (
     select
         coalesce(getvariable('ks'), [10, 100])::integer[] as ks,
         getvariable('fold')::varchar as only_fold,
+        getvariable('models')::varchar[] as only_models,
         coalesce(getvariable('per_user'), false)::boolean as per_user
 ),
 
 cutoffs as (
     select unnest(ks) as k from params
+),
+
+scored_lists as (
+    -- the lists scored: the fold's (variable fold), of every model or of variable models
+    select r.*
+    from recommendations as r
+    cross join params as p
+    where (p.only_fold is null or r.fold = p.only_fold)
+      and (p.only_models is null or list_contains(p.only_models, r.model))
 ),
 
 evaluated_users as (
@@ -71,7 +82,7 @@ list_items as (
         r.fold, r.target, r.model, c.k, r.uid,
         -log2((coalesce(s.n_users, 0) + 1) / (u.n_users + 1)) as self_information,
         coalesce(s.percentile, 0) as percentile
-    from recommendations as r
+    from scored_lists as r
     semi join evaluated_users as e on e.fold = r.fold and e.target = r.target and e.uid = r.uid
     inner join cutoffs as c on r.rank <= c.k
     inner join history_users as u on u.fold = r.fold and u.target = r.target

@@ -9,15 +9,26 @@
 -- Parameters (DuckDB variables, unset = default):
 --   curve_ks  INTEGER[]  cut-offs          default [1, 2, 5, 10, 20, 50, 100]
 --   fold      VARCHAR    only this fold    default every fold
+--   models    VARCHAR[]  only these models' lists default every model
 -- Shell:  .venv/bin/duckdb warehouse/recsys.duckdb -c ".read sql/metrics/recall_curve.sql"
 with params as (
     select
         coalesce(getvariable('curve_ks'), [1, 2, 5, 10, 20, 50, 100])::integer[] as ks,
-        getvariable('fold')::varchar as only_fold
+        getvariable('fold')::varchar as only_fold,
+        getvariable('models')::varchar[] as only_models
 ),
 
 cutoffs as (
     select unnest(ks) as k from params
+),
+
+scored_lists as (
+    -- the lists scored: the fold's (variable fold), of every model or of variable models
+    select r.*
+    from recommendations as r
+    cross join params as p
+    where (p.only_fold is null or r.fold = p.only_fold)
+      and (p.only_models is null or list_contains(p.only_models, r.model))
 ),
 
 targets as (
@@ -35,14 +46,14 @@ target_sizes as (
 
 models as (
     select distinct r.fold, r.target, r.model
-    from recommendations as r
+    from scored_lists as r
     cross join params as p
     where p.only_fold is null or r.fold = p.only_fold
 ),
 
 hit_ranks as (
     select r.fold, r.target, r.model, r.uid, r.rank
-    from recommendations as r
+    from scored_lists as r
     inner join targets as t
         on t.fold = r.fold and t.target = r.target and t.uid = r.uid and t.item_id = r.item_id
     where r.rank <= (select max(k) from cutoffs)

@@ -78,3 +78,26 @@ def test_save_and_load_give_the_same_recommendations(tmp_path):
 def test_wrong_events_name_the_problem(events, match):
     with pytest.raises(ValueError, match=match):
         TrainData.from_events(events)
+
+
+@pytest.mark.parametrize("uid", [2**32 + 1, -1, 2**40])
+def test_ids_outside_uint32_are_refused_never_wrapped(uid):
+    """uid 2**32 + 1 once became user 1 and got user 1's list; now it is an error naming it."""
+    events = block_events()
+    model = make_generator("mostpop", seed=0).fit(TrainData.from_events(events))
+    with pytest.raises(ConfigError, match=f"uid {uid} is outside 0 .. 4,294,967,295"):
+        model.recommend_frame([uid])
+    with pytest.raises(ConfigError, match="item_id .* is outside"):
+        make_generator("itemknn", seed=0).fit(TrainData.from_events(events)).similar_items(uid)
+    wide = events.astype({"uid": "int64"})
+    wide.loc[0, "uid"] = abs(uid)
+    if abs(uid) > 2**32 - 1:
+        with pytest.raises(ValueError, match=f"uid {abs(uid)} is outside"):
+            TrainData.from_events(wide)
+
+
+def test_int64_ids_inside_the_range_are_taken_as_they_are():
+    events = block_events().astype({"uid": "int64", "item_id": "int64"})
+    model = make_generator("mostpop", seed=0).fit(TrainData.from_events(events))
+    first = int(events["uid"].iloc[0])
+    assert model.recommend_frame(np.array([first], dtype=np.int64))["uid"].unique().tolist() == [first]

@@ -129,6 +129,29 @@ def _before(cut: int):
     return lambda table: table.filter(pa.compute.less(table["timestamp"], cut))
 
 
+def _duplicated(share: float):
+    """The first ``share`` of the rows appended again: exact duplicate events."""
+    return lambda table: pa.concat_tables([table, table.slice(0, int(table.num_rows * share))])
+
+
+def _ratio_first(value: int):
+    def change(table: pa.Table) -> pa.Table:
+        ratio = table.column("played_ratio_pct").to_pylist()
+        ratio[0] = value
+        return table.set_column(table.schema.get_field_index("played_ratio_pct"), "played_ratio_pct",
+                                pa.array(ratio, pa.uint16()))
+    return change
+
+
+def _zero_first(column: str):
+    def change(table: pa.Table) -> pa.Table:
+        vectors = table.column(column).to_pylist()
+        vectors[0] = [0.0] * len(vectors[0])
+        return table.set_column(table.schema.get_field_index(column), column,
+                                pa.array(vectors, table.schema.field(column).type))
+    return change
+
+
 VALUE_FAULTS = [
     ("flat/tiny/likes.parquet", lambda t: t.slice(0, 0), "likes.parquet: the file has no rows"),
     ("flat/tiny/listens.parquet", _null_first("uid"), "column 'uid' has 1 null values"),
@@ -136,6 +159,11 @@ VALUE_FAULTS = [
     ("embeddings.parquet", _vectors(lambda i: 64), "has dimension(s) 64; every vector must have 128"),
     ("embeddings.parquet", _vectors(lambda i: 64 if i % 2 else 128), "dimension(s) 64, 128"),
     ("embeddings.parquet", _nan_first, "vectors hold NaN or infinite values"),
+    ("embeddings.parquet", _null_first("embed"), "rows have a null or all-zero vector"),
+    ("embeddings.parquet", _zero_first("normalized_embed"), "rows have a null or all-zero vector"),
+    ("flat/tiny/listens.parquet", _ratio_first(65535),
+     "column 'played_ratio_pct': 1 of 1,0"),  # of the file's rows
+    ("flat/tiny/listens.parquet", _duplicated(0.1), "are exact duplicates of another row"),
     ("flat/tiny/likes.parquet", _before(25_825_400),
      "fold val: its target window [25,825,400, 25,911,800) holds no like event"),
 ]
@@ -176,3 +204,45 @@ def test_items_without_an_artist_are_a_warning_with_their_share(dataset_copy, tm
     assert built.exit_code == 0 and "warning: artist_item_mapping.parquet" in built.output
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert warehouse_profile(con, "test")["data_warnings"] == warnings
+
+
+def test_few_duplicates_are_a_warning_with_their_count_and_dedupe_removes_them(dataset_copy,
+                                                                               tmp_path):
+    root = dataset_copy()
+    _rewrite(root, "flat/tiny/likes.parquet", lambda t: pa.concat_tables([t, t.slice(0, 3)]))
+    errors, warnings = content_checks(root, "tiny")
+    assert errors == []
+    assert len(warnings) == 1 and warnings[0].startswith("flat/tiny/likes.parquet: 3 of ")
+    assert "exact duplicates" in warnings[0]
+    # a config may forbid any: the same count becomes an error
+    from recsys.pipeline_config import ValidationConfig
+
+    errors, _ = content_checks(root, "tiny", limits=ValidationConfig(max_duplicate_share=0.0))
+    assert len(errors) == 1 and "above validation.max_duplicate_share = 0.00%" in errors[0]
+    out = tmp_path / "deduped"
+    result = CliRunner().invoke(main, ["validate", str(root), "--size", "tiny", "--dedupe", str(out)])
+    assert result.exit_code == 0 and "likes.parquet: 3 removed" in result.output, result.output
+    assert "listens.parquet: 0 removed" in result.output
+    assert validate_dataset(out, "tiny") == [] and content_checks(out, "tiny") == ([], [])
+    likes = pq.read_table(out / "flat/tiny/likes.parquet")
+    assert likes.num_rows == pq.read_table(root / "flat/tiny/likes.parquet").num_rows - 3
+
+
+def test_unmapped_items_are_measured_by_events_too(dataset_copy):
+    """Few items (under 1% of the items) that carry many events still warn, by their events."""
+    import pyarrow.compute as pc
+
+    root = dataset_copy()
+    listens = pq.read_table(root / "flat/tiny/listens.parquet")
+    counts = listens.group_by("item_id").aggregate([("uid", "count")]).sort_by(
+        [("uid_count", "descending")])
+    heavy = counts.column("item_id").slice(0, 20)  # the 20 most played items: many events
+    share_items = 20 / counts.num_rows
+    share_events = pc.sum(counts.column("uid_count").slice(0, 20)).as_py() / listens.num_rows
+    assert share_items < 0.01 < share_events  # the case: few items, many events
+    _rewrite(root, "album_item_mapping.parquet",
+             lambda t: t.filter(pc.invert(pc.is_in(t["item_id"], value_set=heavy))))
+    errors, warnings = content_checks(root, "tiny")
+    assert errors == []
+    assert len(warnings) == 1 and warnings[0].startswith("album_item_mapping.parquet: 20 of ")
+    assert "events (" in warnings[0] and "have no album" in warnings[0]

@@ -46,7 +46,8 @@ def with_candidates(tiny_warehouse, tmp_path_factory):
         )
     finally:
         con.close()
-    summary = build_candidate_features(settings, **dbt_paths(work))
+    # ranker_models null: every model of `candidates` (the default lists the ranker's generators)
+    summary = build_candidate_features(settings, vars={"ranker_models": None}, **dbt_paths(work))
     con = connect(settings.warehouse, read_only=True)
     try:
         frame = con.execute("select * from candidate_features order by item_id").df()
@@ -108,7 +109,8 @@ def test_only_candidate_features_was_rebuilt(with_candidates):
 def test_candidate_max_rank_keeps_each_generators_top_n(with_candidates):
     """var candidate_max_rank = 1: itemknn's rank-2 and mostpop's rank-3 proposals are dropped."""
     settings, work, seen, cold = (with_candidates[k] for k in ("settings", "work", "seen", "cold"))
-    build_candidate_features(settings, vars={"candidate_max_rank": 1}, **dbt_paths(work / "top1"))
+    build_candidate_features(settings, vars={"candidate_max_rank": 1, "ranker_models": None},
+                             **dbt_paths(work / "top1"))
     con = connect(settings.warehouse, read_only=True)
     try:
         frame = con.execute("select * from candidate_features order by item_id").df()
@@ -118,3 +120,19 @@ def test_candidate_max_rank_keeps_each_generators_top_n(with_candidates):
     hot, new = frame.iloc[0], frame.iloc[1]
     assert hot.rank_itemknn == 1 and pd.isna(hot.rank_mostpop) and pd.isna(hot.score_mostpop)
     assert pd.isna(new.rank_itemknn) and new.candidate_models == 1 == hot.candidate_models
+
+
+def test_only_the_ranker_models_candidates_enter(with_candidates):
+    """var ranker_models = [itemknn]: mostpop's and some_new_model's candidates stay out, also
+    from the count (candidates of models no longer configured are never read)."""
+    settings, work, seen, cold = (with_candidates[k] for k in ("settings", "work", "seen", "cold"))
+    build_candidate_features(settings, vars={"ranker_models": ["itemknn"]},
+                             **dbt_paths(work / "itemknn"))
+    con = connect(settings.warehouse, read_only=True)
+    try:
+        frame = con.execute("select * from candidate_features order by item_id").df()
+    finally:
+        con.close()
+    assert frame.item_id.tolist() == [seen, cold]
+    assert (frame.candidate_models == 1).all() and frame.rank_itemknn.tolist() == [1, 2]
+    assert frame.rank_mostpop.isna().all()

@@ -161,11 +161,11 @@ def _beyond_accuracy(fixture, fold, target, model, users, ranked, ks, convention
                      if (fold, target, model, u) in ranked]
     rows = []
     for k in ks:
-        # items outside the ranked catalogue (target-type history) do not count
-        in_catalogue = [[i for i in r[:k] if i in item_users] for r in counted_lists]
+        # every distinct listed item counts, also one outside the ranked catalogue (the
+        # official code's numerator); the denominator is the target-type history's items
         if item_users and counted:
             rows.append((fold, target, model, convention, "all", "coverage", k,
-                         ref.coverage(in_catalogue, k, len(item_users)), len(counted)))
+                         ref.coverage(counted_lists, k, len(item_users)), len(counted)))
         if convention != "standard":
             continue
         nov = [ref.novelty(r, k, pop, n_users) for r in lists if r]

@@ -9,7 +9,8 @@ from recsys.config import Settings
 
 def mark_candidates_fresh(settings: Settings, config: dict, rank_every_user=("test",)) -> None:
     """Record for every hand-written ``candidates`` slice the fingerprint a fit with ``config``
-    would write (``recsys.state``), as if the generators had produced them."""
+    would write (``recsys.state``), as if the generators had produced them, and the hand-made
+    ``candidate_features`` as built for ``config``."""
     from recsys import state
     from recsys.candidates.store import candidate_fingerprint
     from recsys.candidates.tuned import data_hash, resolve_params
@@ -24,3 +25,7 @@ def mark_candidates_fresh(settings: Settings, config: dict, rank_every_user=("te
                 every_user=fold in rank_every_user)
             state.record_slice(con, "candidates", {"fold": fold, "target": target, "model": model},
                                fingerprint)
+        # and the hand-made candidate_features as built with this config's vars
+        from recsys.ranking.settings import dbt_vars
+
+        state.record_feature_mart(con, dbt_vars(config))

@@ -146,7 +146,7 @@ def test_recsys_build_passes_the_config_folds_to_dbt(monkeypatch, tmp_path):
 
     seen = {}
 
-    def fake_build(settings, select=None, *, vars=None, progress=False):
+    def fake_build(settings, select=None, *, vars=None, progress=False, limits=None):
         seen.update(select=select, vars=vars)
         return recsys.dbt_runner.DbtRunSummary(command=["build"])
 
@@ -157,7 +157,9 @@ def test_recsys_build_passes_the_config_folds_to_dbt(monkeypatch, tmp_path):
                                 env={"RECSYS_WAREHOUSE": str(tmp_path / "w.duckdb")})
     assert result.exit_code == 0, result.output
     assert seen["vars"] == {"n_folds": 4, "candidate_max_rank": 100,
-                            "candidate_models": list(GENERATORS)}
+                            "candidate_models": list(GENERATORS),
+                            "ranker_models": ["mostpop", "decaypop", "history", "itemknn", "ials",
+                                              "bpr", "audio"]}
 
 
 def test_graded_labels_are_capped_event_counts(warehouse, config):

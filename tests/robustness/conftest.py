@@ -27,3 +27,15 @@ def rerun(tiny_warehouse: Settings, tmp_path_factory: pytest.TempPathFactory):
     settings = copy_settings(tiny_warehouse, tmp_path_factory.mktemp("robust_rerun"))
     result = run_evaluate(settings, robust_config(), fold="test", two_stage=False, progress=False)
     return settings, result
+
+
+@pytest.fixture(scope="session")
+def two_stage_evaluated(tiny_warehouse: Settings, tmp_path_factory: pytest.TempPathFactory):
+    """A copy of ``tiny_warehouse`` after ``recsys evaluate`` with the ranker (MODELS, seed
+    repeats of ials): every stage has its inputs (tuned parameters, candidates, features, saved
+    rankers, recommendations)."""
+    from recsys.pipeline import run_evaluate
+
+    settings = copy_settings(tiny_warehouse, tmp_path_factory.mktemp("robust_two_stage"))
+    run_evaluate(settings, robust_config(), fold="test", two_stage=True, progress=False)
+    return settings

@@ -52,6 +52,13 @@ def robust_config(models=MODELS, seed: int = 42) -> dict:
     return config
 
 
+def data_options(settings: Settings) -> list[str]:
+    """``--data-dir``, ``--size`` and ``--warehouse`` of ``settings`` (a command refuses a
+    warehouse built from other data than the options name)."""
+    return ["--data-dir", str(settings.data_dir), "--size", settings.size,
+            "--warehouse", str(settings.warehouse)]
+
+
 def cli_env(settings: Settings) -> dict[str, str]:
     """The environment of a ``recsys`` subprocess working on ``settings``.
 
@@ -68,10 +75,17 @@ def cli_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def _default_sigint() -> None:
+    # a suite started in the background of a shell ignores SIGINT, and children inherit that:
+    # give the child Python's Ctrl-C, as a terminal user's run has it
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_cli(settings: Settings, *args: str, cwd: Path) -> subprocess.Popen:
     """Start ``recsys <args>`` in a subprocess (its own dbt target/log folders: cwd)."""
     return subprocess.Popen([*RECSYS, *args], env=cli_env(settings), cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_sigint)
 
 
 def run_cli(settings: Settings, *args: str, cwd: Path, timeout: float = 300):

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
-from robust_fixtures import copy_settings
+from robust_fixtures import copy_settings, data_options
 
 from recsys.cli import main
 
@@ -217,7 +217,7 @@ def test_duplicate_events_are_counted_but_never_duplicate_a_key(tiny_warehouse, 
 
 def evaluate_on(settings, *args):
     return CliRunner().invoke(main, [
-        "evaluate", "--warehouse", str(settings.warehouse), "--reports-dir", str(settings.reports_dir),
+        "evaluate", *data_options(settings), "--reports-dir", str(settings.reports_dir),
         "--no-two-stage", "--quiet", "--bootstrap-samples", "5", *args])
 
 
@@ -345,7 +345,7 @@ def test_a_build_selection_that_matches_nothing_is_an_error(previous, tmp_path, 
 
 def metrics_on(settings, *args):
     return CliRunner().invoke(main, [
-        "metrics", "--warehouse", str(settings.warehouse), "--reports-dir", str(settings.reports_dir),
+        "metrics", *data_options(settings), "--reports-dir", str(settings.reports_dir),
         "--quiet", "--bootstrap-samples", "5", *args])
 
 

@@ -19,7 +19,9 @@ from hypothesis import strategies as st
 from recsys.evaluation.runner import compute_metrics
 
 KS = [1, 2, 3, 5, 10]
-BOUNDED = ("ndcg", "recall", "precision", "hitrate", "mrr", "map", "coverage")
+# coverage is not here: it counts every listed item, also one outside the catalogue (the
+# official code's numerator), so it may exceed 1 (tests/evaluation/test_sql_metrics.py)
+BOUNDED = ("ndcg", "recall", "precision", "hitrate", "mrr", "map")
 PROPERTY_SETTINGS = settings(max_examples=20, deadline=None, derandomize=True,
                              suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -79,8 +81,9 @@ def test_metrics_are_bounded_perfect_ndcg_is_one_and_recall_grows_with_k(log):
     con.close()
 
     bounded = aggregate[aggregate["metric"].isin(BOUNDED)]
-    assert set(bounded["metric"]) >= {"ndcg", "recall", "coverage"}
+    assert set(bounded["metric"]) >= {"ndcg", "recall"}
     assert bounded["value"].between(0, 1 + 1e-12).all(), bounded
+    assert (aggregate.loc[aggregate["metric"] == "coverage", "value"] >= 0).all()
     user_values = per_user[per_user["metric"].isin(BOUNDED)]["value"]
     assert user_values.between(0, 1 + 1e-12).all()
 

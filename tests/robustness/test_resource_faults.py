@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from click.testing import CliRunner
-from robust_fixtures import copy_settings, start_cli, wait_for
+from robust_fixtures import copy_settings, data_options, start_cli, wait_for
 
 from recsys.cli import main
 from recsys.failures import ResourceError, explain
@@ -74,7 +74,7 @@ def test_a_full_disk_during_evaluate_is_one_sentence_and_keeps_the_reports(evalu
 
     monkeypatch.setattr(pipeline, "write_generator_slice", no_space)
     result = CliRunner().invoke(main, [
-        "evaluate", "--warehouse", str(settings.warehouse), "--reports-dir", str(settings.reports_dir),
+        "evaluate", *data_options(settings), "--reports-dir", str(settings.reports_dir),
         "--models", "mostpop", "--no-two-stage", "--no-tune", "--quiet"])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert f"The disk is full: could not write {settings.warehouse}.wal" in result.output
@@ -118,6 +118,25 @@ def test_sigterm_during_a_build_removes_the_staged_copy_and_frees_the_lock(tiny_
         pass
 
 
+@pytest.mark.parametrize("name, code", [("SIGINT", 130), ("SIGTERM", 143)])
+def test_a_signal_while_dbt_runs_exits_with_its_code_and_keeps_the_warehouse(name, code,
+                                                                            tiny_warehouse, tmp_path):
+    """The signal lands while dbt builds models (not before it starts): dbt hands it back as its
+    exception, and the run ends as an interrupted one, never as a failed dbt build."""
+    settings = copy_settings(tiny_warehouse, tmp_path)
+    before = sha(settings.warehouse)
+    log = tmp_path / "dbt_logs" / "dbt.log"
+    proc = start_cli(settings, "build", "-q", cwd=tmp_path)
+    wait_for(lambda: log.exists() and log.read_text(errors="replace").count("OK created") >= 2, proc)
+    proc.send_signal(getattr(signal, name))
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == code, err[-2000:]
+    assert f"interrupted by {name}" in err, err[-2000:]
+    assert "failed" not in err and "Traceback" not in err, err[-2000:]
+    assert not Path(f"{settings.warehouse}.building").exists()
+    assert sha(settings.warehouse) == before
+
+
 def test_the_lock_names_the_command_the_user_typed(tiny_warehouse, tmp_path):
     from recsys.run_lock import lock_path
 
@@ -128,3 +147,67 @@ def test_the_lock_names_the_command_the_user_typed(tiny_warehouse, tmp_path):
     assert "recsys build -q --select folds" in lock.read_text()
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err[-2000:]
+
+
+@pytest.fixture()
+def read_only(tmp_path):
+    """A folder nothing can be written to, holding a copy of what ``fill`` puts there first: a
+    read-only tmpfs for root (who ignores permissions), a mode-0555 folder for other users."""
+    import subprocess
+
+    folder = tmp_path / "read_only"
+    folder.mkdir()
+    root = os.geteuid() == 0
+
+    def make(fill=lambda f: None):
+        if root:
+            try:
+                subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512m", "tmpfs", str(folder)],
+                               check=True, capture_output=True)
+            except (subprocess.CalledProcessError, FileNotFoundError):
+                pytest.skip("mounting a tmpfs is not permitted here")
+        fill(folder)
+        if root:
+            subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True, capture_output=True)
+        else:
+            folder.chmod(0o555)
+        return folder
+
+    yield make
+    if root:
+        subprocess.run(["umount", str(folder)], check=False, capture_output=True)
+    else:
+        folder.chmod(0o755)
+
+
+@pytest.mark.parametrize("place", ["warehouse", "reports", "temp"])
+def test_an_unwritable_folder_is_one_sentence_before_any_work(place, read_only, tiny_warehouse,
+                                                              tmp_path):
+    import shutil
+
+    from robust_fixtures import cli_env
+
+    settings = copy_settings(tiny_warehouse, tmp_path / "w")
+    if place == "warehouse":
+        folder = read_only(lambda f: shutil.copyfile(settings.warehouse, f / settings.warehouse.name))
+        settings = settings.with_(warehouse=folder / settings.warehouse.name)
+        name = "RECSYS_WAREHOUSE's folder"
+    elif place == "reports":
+        settings = settings.with_(reports_dir=read_only() / "reports")
+        name = "RECSYS_REPORTS_DIR"
+    else:
+        settings = settings.with_(temp_dir=read_only())
+        name = "RECSYS_TEMP_DIR"
+    before = sha(settings.warehouse)
+    import subprocess
+
+    from robust_fixtures import RECSYS
+
+    for args in (["evaluate", "--models", "mostpop", "--no-two-stage"], ["build", "-q"],
+                 ["candidates", "--models", "mostpop", "--fold", "test"]):
+        proc = subprocess.run([*RECSYS, *args], env=cli_env(settings), cwd=tmp_path,
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 1, proc.stderr[-2000:]
+        assert f"{name} " in proc.stderr and "cannot be written" in proc.stderr, proc.stderr[-2000:]
+        assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert sha(settings.warehouse) == before

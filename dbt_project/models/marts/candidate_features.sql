@@ -1,6 +1,6 @@
 {#- What the re-ranker reads: one row per candidate (fold, target, uid, item_id) proposed by any
-    generator in the Python-written `candidates` table (stg_candidates, long format; only rank <= var
-    candidate_max_rank per generator when that var is set), with rank_<model> and
+    generator of var ranker_models in the Python-written `candidates` table (stg_candidates, long
+    format; only rank <= var candidate_max_rank per generator when that var is set), with rank_<model> and
     score_<model> for every model in var candidate_models, and every point-in-time feature.
     Nulls mean "absent": a generator that did not propose the item (rank/score), no history
     for the user, item or pair, no embedding. They are not filled here; LightGBM reads them as
@@ -10,14 +10,21 @@
     `candidates` with recsys.dbt_runner.build_candidate_features(settings). -#}
 {%- set models = var('candidate_models') -%}
 {%- set max_rank = var('candidate_max_rank') -%}
+{%- set merged = var('ranker_models') -%}
 {%- set keys = ['fold', 'uid', 'item_id'] -%}
 with
 
--- var candidate_max_rank: keep each generator's top-N only (what the ranker reads); null = all
+-- var ranker_models: only the generators the ranker merges (slices of models no longer
+-- configured are never read); var candidate_max_rank: each generator's top-N only (what the
+-- ranker reads); null = all
 candidates as (
     select * from {{ ref('stg_candidates') }}
+    where true
+    {%- if merged is not none %}
+        and model in ({% for m in merged %}'{{ m }}'{{ ', ' if not loop.last }}{% endfor %})
+    {%- endif %}
     {%- if max_rank is not none %}
-    where rank <= {{ max_rank | int }}
+        and rank <= {{ max_rank | int }}
     {%- endif %}
 ),
 
