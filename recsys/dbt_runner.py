@@ -434,8 +434,8 @@ def check_data_values(settings: Settings, n_folds: int | None,
 
 def _build_recorder(settings: Settings, vars: Mapping[str, object] | None,
                     data_warnings: Sequence[str] = ()) -> Callable[[Path], object]:
-    from recsys import state
-    from recsys.run_manifest import data_profile
+    from recsys import state, tables
+    from recsys.state import data_profile
 
     data_hash = data_profile(settings.data_dir, settings.size)["footer_sha256"]
     fingerprint = state.build_fingerprint(data_hash, {k: v for k, v in dict(vars or {}).items()
@@ -445,7 +445,7 @@ def _build_recorder(settings: Settings, vars: Mapping[str, object] | None,
 
     def record(path: Path) -> list[str]:
         require_usable(path)  # an unusable build never replaces the warehouse
-        return state.record_build(path, fingerprint, details)
+        return state.record_build(path, fingerprint, details, tables.PYTHON_TABLES)
 
     return record
 

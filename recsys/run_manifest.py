@@ -31,11 +31,10 @@ from importlib import metadata
 from pathlib import Path
 
 import duckdb
-import pyarrow.parquet as pq
 
 from recsys.columns import Tables
 from recsys.config import Settings
-from recsys.schema import EVENT_FILES, ROOT_FILES
+from recsys.state import data_profile
 from recsys.warehouse import table_exists
 
 MANIFEST_NAME = "run_manifest.json"
@@ -88,30 +87,6 @@ def provenance(root: Path | None = None) -> dict:
     except OSError:
         lock_sha256 = None
     return {"git_commit": commit, "git_dirty": dirty, "lock_sha256": lock_sha256}
-
-
-def data_profile(data_dir: Path, size: str) -> dict:
-    """Rows and bytes of every input file (parquet footers only: fast at any size), and a
-    fingerprint over the footers (changes when any file's content or layout changes)."""
-    files = {}
-    fingerprint = hashlib.sha256()
-    names = [Path("flat") / size / n for n in EVENT_FILES] + [Path(n) for n in ROOT_FILES]
-    for name in names:
-        path = Path(data_dir) / name
-        if not path.is_file():
-            files[str(name)] = None
-            continue
-        try:
-            meta = pq.read_metadata(path)
-        except Exception as exc:  # an unreadable file is recorded, not fatal: it was validated before
-            files[str(name)] = {"error": str(exc)}
-            continue
-        files[str(name)] = {"rows": meta.num_rows, "bytes": path.stat().st_size}
-        with path.open("rb") as handle:  # the footer: schema, row groups, column statistics
-            handle.seek(max(0, path.stat().st_size - 65536))
-            fingerprint.update(str(name).encode() + handle.read())
-    return {"data_dir": str(Path(data_dir).resolve()), "size": size, "files": files,
-            "footer_sha256": fingerprint.hexdigest()}
 
 
 def warehouse_profile(con: duckdb.DuckDBPyConnection, fold: str) -> dict:

@@ -9,7 +9,7 @@ candidates, tuned parameters, recommendations and metrics of other data are neve
 
 Within one build, a slice of a Python-written table (``candidates`` of one fold, target and model)
 records the fingerprint of what it was computed from in ``slice_state`` (table, slice key,
-fingerprint), in the same transaction as its rows (``recsys.warehouse.replace_slices``). A stage
+fingerprint), in the same transaction as its rows (``recsys.tables.replace_slices``). A stage
 that reuses slices reads only those whose fingerprint equals the one it would compute now
 (:func:`fresh_slices`), so a change of parameters, seed, list length or user sample refits.
 """
@@ -23,22 +23,44 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow.parquet as pq
 
-from recsys import tables
+from recsys.schema import EVENT_FILES, ROOT_FILES
 
 # bump when a Python-written table's layout or meaning changes: every build then starts clean
 SCHEMA_VERSION = 1
 BUILD_STATE = "build_state"
 SLICE_STATE = "slice_state"
-# tables written by Python (and the SQL metrics: recsys.tables), dropped when the build's
-# inputs change, with the slices' fingerprints
-PYTHON_TABLES = (*tables.PYTHON_TABLES, SLICE_STATE)
 # dbt vars that shape candidate_features only (checked against `candidates` by content, not here)
 FEATURE_ONLY_VARS = ("candidate_max_rank", "candidate_models", "ranker_models")
 SLICE_STATE_DDL = f"""
 create table if not exists {SLICE_STATE} (
     table_name varchar, slice_key varchar, fingerprint varchar
 )"""
+
+
+def data_profile(data_dir: Path, size: str) -> dict:
+    """Rows and bytes of every input file (parquet footers only: fast at any size), and a
+    fingerprint over the footers (changes when any file's content or layout changes)."""
+    files = {}
+    fingerprint = hashlib.sha256()
+    names = [Path("flat") / size / n for n in EVENT_FILES] + [Path(n) for n in ROOT_FILES]
+    for name in names:
+        path = Path(data_dir) / name
+        if not path.is_file():
+            files[str(name)] = None
+            continue
+        try:
+            meta = pq.read_metadata(path)
+        except Exception as exc:  # an unreadable file is recorded, not fatal: it was validated before
+            files[str(name)] = {"error": str(exc)}
+            continue
+        files[str(name)] = {"rows": meta.num_rows, "bytes": path.stat().st_size}
+        with path.open("rb") as handle:  # the footer: schema, row groups, column statistics
+            handle.seek(max(0, path.stat().st_size - 65536))
+            fingerprint.update(str(name).encode() + handle.read())
+    return {"data_dir": str(Path(data_dir).resolve()), "size": size, "files": files,
+            "footer_sha256": fingerprint.hexdigest()}
 
 
 def digest(inputs: Mapping[str, Any]) -> str:
@@ -56,15 +78,17 @@ def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
                             [table]).fetchone()[0])
 
 
-def record_build(path: Path, fingerprint: str, details: Mapping[str, Any]) -> list[str]:
+def record_build(path: Path, fingerprint: str, details: Mapping[str, Any],
+                 drop: Iterable[str]) -> list[str]:
     """Record ``fingerprint`` as the build of the warehouse file at ``path``; when it differs from
-    the recorded one (or none is), drop every Python-written table. Returns the dropped tables."""
+    the recorded one (or none is), drop the tables ``drop`` (every Python-written table:
+    ``recsys.tables.PYTHON_TABLES``). Returns the dropped tables."""
     con = duckdb.connect(str(path))
     try:
         previous = current_build(con)
         dropped = []
         if previous != fingerprint:
-            for table in PYTHON_TABLES:
+            for table in drop:
                 if _exists(con, table):
                     con.execute(f'drop table "{table}"')
                     dropped.append(table)
@@ -90,7 +114,7 @@ def build_details(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
 def require_built_from(con: duckdb.DuckDBPyConnection, data_dir: Path, size: str,
                        data_sha256: str) -> None:
     """Refuse a warehouse built from another size or other input files than the ones the
-    settings name now (``data_sha256``: ``recsys.run_manifest.data_profile``'s footer hash),
+    settings name now (``data_sha256``: :func:`data_profile`'s footer hash),
     naming both and the command that rebuilds. A warehouse no ``recsys build`` wrote passes."""
     from recsys.errors import WarehouseError
 
@@ -111,9 +135,7 @@ def require_built_from(con: duckdb.DuckDBPyConnection, data_dir: Path, size: str
 
 def require_current_build(con: duckdb.DuckDBPyConnection, settings) -> str:
     """:func:`require_built_from` for the data ``settings`` (``recsys.config.Settings``) name;
-    returns the input files' fingerprint (``recsys.run_manifest.data_profile``)."""
-    from recsys.run_manifest import data_profile
-
+    returns the input files' fingerprint (:func:`data_profile`)."""
     digest = data_profile(settings.data_dir, settings.size)["footer_sha256"]
     require_built_from(con, settings.data_dir, settings.size, digest)
     return digest
@@ -134,7 +156,7 @@ def slice_key(key: Mapping[str, Any]) -> str:
 def record_slice(con: duckdb.DuckDBPyConnection, table: str, key: Mapping[str, Any],
                  fingerprint: str) -> None:
     """Record ``fingerprint`` for the slice ``key`` of ``table`` (call inside the slice's
-    transaction: ``recsys.warehouse.replace_slices`` does)."""
+    transaction: ``recsys.tables.replace_slices`` does)."""
     con.execute(SLICE_STATE_DDL)
     k = slice_key(key)
     con.execute(f"delete from {SLICE_STATE} where table_name = ? and slice_key = ?", [table, k])

@@ -19,7 +19,7 @@ metrics_per_user            fold, target, model, convention, subset,        fold
 metrics                     ... metric, k, value, users                     fold
 ==========================  ==============================================  ======================
 
-Every writer replaces one slice through :func:`recsys.warehouse.replace_slices` (delete and
+Every writer replaces one slice through :func:`replace_slices` (delete and
 insert in one transaction; the slice's fingerprint, where it has one, recorded in the same
 transaction: ``recsys.state``), so an interrupted run leaves the previous complete slice.
 ``recsys build`` drops every table here when the build's inputs change (:data:`PYTHON_TABLES`).
@@ -29,13 +29,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from recsys import state
 from recsys.columns import Tables
-from recsys.warehouse import SliceWrite, replace_slices, table_exists
+from recsys.warehouse import table_exists
 
 _RANKED = ("fold varchar, target varchar, model varchar, uid uinteger, item_id uinteger, "
            "rank integer, score double")
@@ -71,13 +74,80 @@ DDL: dict[str, str] = {
     Tables.metrics: f"""
         create table if not exists {Tables.metrics} ({_METRIC_KEYS}, value double, users bigint)""",
 }
-# every table Python writes: ``recsys build`` drops them when the build's inputs change
-PYTHON_TABLES = tuple(DDL)
+# every table Python writes, and the slices' fingerprints: ``recsys build`` drops them when the
+# build's inputs change (``recsys.state.record_build``)
+PYTHON_TABLES = (*DDL, state.SLICE_STATE)
 # a column each table must have; a copy without it is an older layout, dropped and created anew
 _LAYOUT_MARKERS = {Tables.candidate_params: "fingerprint", Tables.metrics_per_user: "convention",
                    Tables.metrics: "convention"}
 
 Rows = pd.DataFrame | pa.Table | Callable[[duckdb.DuckDBPyConnection, str], None]
+
+
+@dataclass(frozen=True)
+class SliceWrite:
+    """One slice to replace: the rows of ``table`` matching ``key`` become ``rows``.
+
+    ``rows`` is anything DuckDB can scan (pandas DataFrame, pyarrow Table) or a function
+    ``(con, table)`` that inserts them by SQL. ``fingerprint`` (what the slice was computed from)
+    is recorded with it (``recsys.state``).
+    """
+
+    table: str
+    rows: Any
+    key: Mapping[str, object]
+    fingerprint: str | None = None
+
+
+def _slice_filter(key: Mapping[str, object]) -> tuple[str, list]:
+    """The SQL condition of a slice key and its values: a column equals a value, or is one of a
+    list's values (``{"fold": f, "model": ["a", "b"]}``: two models' rows of fold f)."""
+    parts = [f'list_contains(?, "{c}")' if isinstance(v, list | tuple) else f'"{c}" = ?'
+             for c, v in key.items()]
+    return " and ".join(parts), [list(v) if isinstance(v, list | tuple) else v for v in key.values()]
+
+
+def replace_slices(con: duckdb.DuckDBPyConnection, writes: Sequence[SliceWrite]) -> list[int]:
+    """Replace every slice of ``writes``, in order, in one transaction: a crash leaves the
+    previous slices in place. The tables must exist (``recsys.tables.create``). Returns the rows
+    written per slice."""
+    if any(w.fingerprint is not None for w in writes):
+        con.execute(state.SLICE_STATE_DDL)
+    track = table_exists(con, state.SLICE_STATE)
+    counts = []
+    registered = []
+    try:
+        con.execute("begin transaction")
+        try:
+            for i, w in enumerate(writes):
+                where, values = _slice_filter(w.key)
+                con.execute(f'delete from "{w.table}" where {where}', values)
+                if callable(w.rows):
+                    w.rows(con, w.table)
+                    counts.append(int(con.execute(f'select count(*) from "{w.table}" where {where}',
+                                                  values).fetchone()[0]))
+                else:
+                    name = f"_slice_data_{i}"
+                    con.register(name, w.rows)
+                    registered.append(name)
+                    con.execute(f'insert into "{w.table}" by name select * from {name}')
+                    counts.append(len(w.rows))
+                if w.fingerprint is not None:
+                    state.record_slice(con, w.table, w.key, w.fingerprint)
+                elif track:  # rows of unknown origin: an older record no longer describes them
+                    state.forget_slice(con, w.table, w.key)
+            con.execute("commit")
+        except BaseException:
+            try:
+                con.execute("rollback")
+            except duckdb.Error:
+                pass  # DuckDB aborted the transaction itself (e.g. a full disk): keep its error
+            raise
+    finally:
+        for name in registered:
+            con.unregister(name)
+    return counts
+
 
 
 def create(con: duckdb.DuckDBPyConnection, table: str) -> None:
@@ -135,8 +205,6 @@ def forget_recommendations(con: duckdb.DuckDBPyConnection, fold: str, model: str
     """Delete ``model``'s lists of ``fold`` (every target), their recorded fingerprints and their
     rows of ``metrics_per_user`` and ``metrics``, in one transaction (e.g. a seed repeat of a seed
     the config no longer names): nothing is left that scores lists which are gone."""
-    from recsys import state
-
     def nothing(con: duckdb.DuckDBPyConnection, table: str) -> None:
         return None
 

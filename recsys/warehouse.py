@@ -6,11 +6,9 @@ table, never a half-written one.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
@@ -96,73 +94,6 @@ def require_tables(con: duckdb.DuckDBPyConnection, *names: str) -> None:
         raise WarehouseError(
             f"Warehouse lacks table(s) {', '.join(missing)}. Run `make build` (dbt build) first."
         )
-
-
-@dataclass(frozen=True)
-class SliceWrite:
-    """One slice to replace: the rows of ``table`` matching ``key`` become ``rows``.
-
-    ``rows`` is anything DuckDB can scan (pandas DataFrame, pyarrow Table) or a function
-    ``(con, table)`` that inserts them by SQL. ``fingerprint`` (what the slice was computed from)
-    is recorded with it (``recsys.state``).
-    """
-
-    table: str
-    rows: Any
-    key: Mapping[str, object]
-    fingerprint: str | None = None
-
-
-def _slice_filter(key: Mapping[str, object]) -> tuple[str, list]:
-    """The SQL condition of a slice key and its values: a column equals a value, or is one of a
-    list's values (``{"fold": f, "model": ["a", "b"]}``: two models' rows of fold f)."""
-    parts = [f'list_contains(?, "{c}")' if isinstance(v, list | tuple) else f'"{c}" = ?'
-             for c, v in key.items()]
-    return " and ".join(parts), [list(v) if isinstance(v, list | tuple) else v for v in key.values()]
-
-
-def replace_slices(con: duckdb.DuckDBPyConnection, writes: Sequence[SliceWrite]) -> list[int]:
-    """Replace every slice of ``writes``, in order, in one transaction: a crash leaves the
-    previous slices in place. The tables must exist (``recsys.tables.create``). Returns the rows
-    written per slice."""
-    from recsys import state
-
-    if any(w.fingerprint is not None for w in writes):
-        con.execute(state.SLICE_STATE_DDL)
-    track = table_exists(con, state.SLICE_STATE)
-    counts = []
-    registered = []
-    try:
-        con.execute("begin transaction")
-        try:
-            for i, w in enumerate(writes):
-                where, values = _slice_filter(w.key)
-                con.execute(f'delete from "{w.table}" where {where}', values)
-                if callable(w.rows):
-                    w.rows(con, w.table)
-                    counts.append(int(con.execute(f'select count(*) from "{w.table}" where {where}',
-                                                  values).fetchone()[0]))
-                else:
-                    name = f"_slice_data_{i}"
-                    con.register(name, w.rows)
-                    registered.append(name)
-                    con.execute(f'insert into "{w.table}" by name select * from {name}')
-                    counts.append(len(w.rows))
-                if w.fingerprint is not None:
-                    state.record_slice(con, w.table, w.key, w.fingerprint)
-                elif track:  # rows of unknown origin: an older record no longer describes them
-                    state.forget_slice(con, w.table, w.key)
-            con.execute("commit")
-        except BaseException:
-            try:
-                con.execute("rollback")
-            except duckdb.Error:
-                pass  # DuckDB aborted the transaction itself (e.g. a full disk): keep its error
-            raise
-    finally:
-        for name in registered:
-            con.unregister(name)
-    return counts
 
 
 def fold_names(con: duckdb.DuckDBPyConnection) -> list[str]:

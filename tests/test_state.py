@@ -6,7 +6,7 @@ import duckdb
 import pandas as pd
 
 from recsys import state
-from recsys.warehouse import SliceWrite, replace_slices
+from recsys.tables import PYTHON_TABLES, SliceWrite, replace_slices
 
 DDL = "create table if not exists t (k varchar, v integer)"
 
@@ -16,11 +16,11 @@ def test_record_build_drops_python_tables_only_when_the_inputs_change(tmp_path):
     with duckdb.connect(str(path)) as con:
         con.execute("create table candidates (x integer)")
         con.execute("create table eval_targets (x integer)")  # a dbt mart: never dropped here
-    assert state.record_build(path, "a", {}) == ["candidates"]  # no build recorded before
+    assert state.record_build(path, "a", {}, PYTHON_TABLES) == ["candidates"]  # no build recorded before
     with duckdb.connect(str(path)) as con:
         con.execute("create table recommendations (x integer)")
-    assert state.record_build(path, "a", {}) == []  # same inputs
-    assert state.record_build(path, "b", {}) == ["recommendations"]
+    assert state.record_build(path, "a", {}, PYTHON_TABLES) == []  # same inputs
+    assert state.record_build(path, "b", {}, PYTHON_TABLES) == ["recommendations"]
     with duckdb.connect(str(path)) as con:
         assert state.current_build(con) == "b"
         assert {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()} \

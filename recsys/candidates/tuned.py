@@ -32,7 +32,6 @@ from recsys.pipeline_config import PipelineConfig, TuningConfig, as_config
 from recsys.progress import progress_bar
 from recsys.protocol import VAL_FOLD, listen_plus_threshold
 from recsys.run_lock import holds_run_lock
-from recsys.run_manifest import data_profile
 from recsys.warehouse import open_warehouse, require_tables
 
 # bump when the tuning procedure changes what a fingerprint's parameters would be
@@ -117,7 +116,7 @@ def fingerprint(con: duckdb.DuckDBPyConnection, data_hash: str, config: Pipeline
 
 def data_hash(settings: Settings) -> str:
     """Fingerprint of the input files (their parquet footers; fast at any size)."""
-    return data_profile(settings.data_dir, settings.size)["footer_sha256"]
+    return state.data_profile(settings.data_dir, settings.size)["footer_sha256"]
 
 
 def resolve_params(con: duckdb.DuckDBPyConnection, config: PipelineConfig | dict, target: str,

@@ -17,7 +17,7 @@ from robust_fixtures import copy_settings, data_options, start_cli, wait_for
 
 from recsys.cli import main
 from recsys.failures import ResourceError, explain
-from recsys.warehouse import SliceWrite, replace_slices
+from recsys.tables import SliceWrite, replace_slices
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,7 @@ import pytest
 from robust_fixtures import copy_settings
 
 from recsys.errors import WarehouseError
-from recsys.state import PYTHON_TABLES
+from recsys.tables import PYTHON_TABLES
 
 pytestmark = pytest.mark.slow
 
