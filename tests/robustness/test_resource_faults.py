@@ -203,7 +203,7 @@ def test_an_unwritable_folder_is_one_sentence_before_any_work(place, read_only, 
 
     from robust_fixtures import RECSYS
 
-    for args in (["evaluate", "--models", "mostpop", "--no-two-stage"], ["build", "-q"],
+    for args in (["evaluate", "--models", "mostpop", "--no-two-stage"],
                  ["candidates", "--models", "mostpop", "--fold", "test"]):
         proc = subprocess.run([*RECSYS, *args], env=cli_env(settings), cwd=tmp_path,
                               capture_output=True, text=True, timeout=300)
