@@ -252,7 +252,7 @@ def _progress_callback(bar):
     return callback
 
 
-@holds_run_lock("recsys build (dbt)")
+@holds_run_lock("recsys build (dbt)", built=False)
 def run_dbt(
     settings: Settings,
     args: Sequence[str],
@@ -435,9 +435,8 @@ def check_data_values(settings: Settings, n_folds: int | None,
 def _build_recorder(settings: Settings, vars: Mapping[str, object] | None,
                     data_warnings: Sequence[str] = ()) -> Callable[[Path], object]:
     from recsys import state, tables
-    from recsys.state import data_profile
 
-    data_hash = data_profile(settings.data_dir, settings.size)["footer_sha256"]
+    data_hash = state.data_hash(settings)
     fingerprint = state.build_fingerprint(data_hash, {k: v for k, v in dict(vars or {}).items()
                                                       if k not in state.FEATURE_ONLY_VARS})
     details = {"data_dir": str(settings.data_dir), "size": settings.size, "vars": dict(vars or {}),

@@ -295,7 +295,6 @@ def write_generator_recommendations(settings: Settings, config: PipelineConfig |
     for every ranked user, as its ``recommendations`` slice. Returns rows per target/model."""
     top_k = as_config(config).evaluation.top_k
     with open_warehouse(settings) as con:
-        state.require_current_build(con, settings)
         have = set(con.execute(
             f"select distinct target, model from {Tables.candidates} where fold = ?", [fold]
         ).fetchall()) if table_exists(con, Tables.candidates) else set()
@@ -327,8 +326,7 @@ def _seed_repeats(settings, config, fold, generators, tunable, top_k, progress) 
                 f"select distinct model from {Tables.recommendations} where fold = ?", [fold]
             ).fetchall() if base_model(name) in generators
                 and (base_model(name) not in repeated or int(name.rpartition(SEP)[2]) not in extra)]
-            for name in stale:
-                forget_recommendations(con, fold, name)
+            forget_recommendations(con, fold, stale)
     if not repeated or not extra:
         return []
     runs = run_seed_repeats(settings, config, fold=fold, targets=TARGETS, models=repeated,
@@ -389,8 +387,6 @@ def run_evaluate(
     """
     config = as_config(config)
     require_targets(settings, fold)
-    with open_warehouse(settings) as con:  # before any work: the data it was built from
-        state.require_current_build(con, settings)
     two_stage_name = config.two_stage_name
     chosen = list(models) if models else list(config.candidates.models)
     generators = [m for m in chosen if m != two_stage_name]

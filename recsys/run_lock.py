@@ -86,21 +86,36 @@ def run_lock(warehouse: Path | str, what: str) -> Iterator[None]:
         os.close(fd)  # releases the flock
 
 
-def holds_run_lock(what: str) -> Callable:
-    """Decorate a function whose first argument is a ``Settings``: run it under the run lock,
-    after checking that the run can write its folders (``Settings.require_writable``)."""
+def holds_run_lock(what: str, *, built: bool = True) -> Callable:
+    """Decorate a function whose first argument is a ``Settings``: run it under the run lock.
+
+    The outermost call checks, before any work, that the run can write its folders
+    (``Settings.require_writable``) and, with ``built`` (every run but a build), that the
+    warehouse was built from the files the settings name (``recsys.state.require_current_build``).
+    """
 
     def decorate(func: Callable) -> Callable:
         @functools.wraps(func)
         def wrapper(settings, *args, **kwargs):
-            if Path(settings.warehouse).resolve() not in _HELD:  # the outermost call: before any work
+            outermost = Path(settings.warehouse).resolve() not in _HELD
+            if outermost:  # before any work
                 settings.require_writable()
             with run_lock(settings.warehouse, what):
+                if outermost and built and Path(settings.warehouse).exists():
+                    _require_current_build(settings)
                 return func(settings, *args, **kwargs)
 
         return wrapper
 
     return decorate
+
+
+def _require_current_build(settings) -> None:
+    from recsys import state
+    from recsys.warehouse import open_warehouse
+
+    with open_warehouse(settings) as con:
+        state.require_current_build(con, settings)
 
 
 __all__ = ["holds_run_lock", "lock_path", "run_lock"]

@@ -133,12 +133,15 @@ def require_built_from(con: duckdb.DuckDBPyConnection, data_dir: Path, size: str
         f"{details.get('data_dir')}, {built_size}); nothing was changed.")
 
 
-def require_current_build(con: duckdb.DuckDBPyConnection, settings) -> str:
-    """:func:`require_built_from` for the data ``settings`` (``recsys.config.Settings``) name;
-    returns the input files' fingerprint (:func:`data_profile`)."""
-    digest = data_profile(settings.data_dir, settings.size)["footer_sha256"]
-    require_built_from(con, settings.data_dir, settings.size, digest)
-    return digest
+def data_hash(settings) -> str:
+    """The fingerprint of the input files ``settings`` (``recsys.config.Settings``) name."""
+    return data_profile(settings.data_dir, settings.size)["footer_sha256"]
+
+
+def require_current_build(con: duckdb.DuckDBPyConnection, settings) -> None:
+    """:func:`require_built_from` for the data ``settings`` name (``recsys.run_lock`` calls it
+    at the start of every writing run but a build)."""
+    require_built_from(con, settings.data_dir, settings.size, data_hash(settings))
 
 
 def current_build(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -170,12 +173,15 @@ def forget_slice(con: duckdb.DuckDBPyConnection, table: str, key: Mapping[str, A
 
 
 def forget_slices(con: duckdb.DuckDBPyConnection, table: str, match: Mapping[str, Any]) -> None:
-    """Drop the recorded fingerprints of ``table``'s slices whose key contains ``match``."""
+    """Drop the recorded fingerprints of ``table``'s slices whose key contains ``match`` (a list
+    value: any of its values)."""
     if not _exists(con, SLICE_STATE):
         return
-    where = "".join(f" and json_extract_string(slice_key, '$.{name}') = ?" for name in match)
+    where = "".join(f" and list_contains(?, json_extract_string(slice_key, '$.{name}'))"
+                    for name in match)
     con.execute(f"delete from {SLICE_STATE} where table_name = ?{where}",
-                [table, *(str(v) for v in match.values())])
+                [table, *([str(x) for x in v] if isinstance(v, list | tuple) else [str(v)]
+                          for v in match.values())])
 
 
 def fresh_slices(con: duckdb.DuckDBPyConnection, table: str,

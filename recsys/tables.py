@@ -201,14 +201,16 @@ def write_recommendations(con: duckdb.DuckDBPyConnection, rows: Rows, fold: str,
                   {"fold": fold, "target": target, "model": model}, fingerprint)
 
 
-def forget_recommendations(con: duckdb.DuckDBPyConnection, fold: str, model: str) -> None:
-    """Delete ``model``'s lists of ``fold`` (every target), their recorded fingerprints and their
-    rows of ``metrics_per_user`` and ``metrics``, in one transaction (e.g. a seed repeat of a seed
-    the config no longer names): nothing is left that scores lists which are gone."""
+def forget_recommendations(con: duckdb.DuckDBPyConnection, fold: str, models: Sequence[str]) -> None:
+    """Delete the lists of ``models`` of ``fold`` (every target), their recorded fingerprints and
+    their rows of ``metrics_per_user`` and ``metrics``, in one transaction (e.g. seed repeats of
+    seeds the config no longer names): nothing is left that scores lists which are gone."""
     def nothing(con: duckdb.DuckDBPyConnection, table: str) -> None:
         return None
 
-    key = {"fold": fold, "model": model}
+    if not models:
+        return
+    key = {"fold": fold, "model": list(models)}
     writes = [SliceWrite(t, nothing, key) for t in
               (Tables.recommendations, Tables.metrics_per_user, Tables.metrics) if table_exists(con, t)]
     if writes:

@@ -16,7 +16,6 @@ from typing import Any, NamedTuple
 import duckdb
 import numpy as np
 
-from recsys import state
 from recsys.candidates import store
 from recsys.candidates.base import CandidateGenerator, Recommendations
 from recsys.candidates.data import TrainData
@@ -141,7 +140,6 @@ def run_candidates(
     top_n, seed = cfg.top_n, config.seed
     check_params(cfg.params, cfg.tuning.search_space, models)  # fail before any data is read
     with open_warehouse(settings) as con:
-        state.require_current_build(con, settings)
         for fold in folds:
             check_fold(con, fold)
     if tune:

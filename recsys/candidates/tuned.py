@@ -114,9 +114,7 @@ def fingerprint(con: duckdb.DuckDBPyConnection, data_hash: str, config: Pipeline
     return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def data_hash(settings: Settings) -> str:
-    """Fingerprint of the input files (their parquet footers; fast at any size)."""
-    return state.data_profile(settings.data_dir, settings.size)["footer_sha256"]
+data_hash = state.data_hash  # the input files' fingerprint (their parquet footers)
 
 
 def resolve_params(con: duckdb.DuckDBPyConnection, config: PipelineConfig | dict, target: str,
@@ -171,7 +169,7 @@ def ensure_tuned(
     if not wanted:
         return out
     with open_warehouse(settings) as con:
-        digest = state.require_current_build(con, settings)
+        digest = data_hash(settings)
         require_tables(con, Tables.folds, Tables.train_interactions, Tables.eval_targets)
         for target in targets:
             todo = []

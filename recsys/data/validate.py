@@ -111,8 +111,7 @@ def content_checks(root: Path | str, size: str, n_folds: int | None = None,
     events (their count), timestamps off the 5-second grid or past the protocol's last
     timestamp, event items absent from the artist or album mapping above
     :data:`UNMAPPED_WARNING_SHARE` of the items or of the events. ``limits``: the config's
-    ``validation`` section (default: its defaults). One DuckDB pass per file (column push-down)
-    and one for its duplicates, seconds at 50m.
+    ``validation`` section (default: its defaults). One DuckDB pass per file, seconds at 50m.
     """
     from recsys import protocol
     from recsys.schema import EMBEDDING_DIM
@@ -139,11 +138,14 @@ def content_checks(root: Path | str, size: str, n_folds: int | None = None,
             ratio = (f"count(*) filter (where played_ratio_pct > {int(limits.max_played_ratio_pct)})"
                      if name == "listens" else "0")
             path = {"path": str(flat / f"{name}.parquet")}
-            n, off, high, implausible, *rest = con.execute(
+            # the distinct rows (exact duplicates) in the same scan: every column is read
+            distinct = "count(distinct t)" if name != "multi_event" else "count(*)"
+            n, off, high, implausible, unique, *rest = con.execute(
                 "select " + ", ".join(["count(*)", f"count(*) filter (where timestamp % {TIMESTAMP_STEP} <> 0)",
                                        f"count(*) filter (where timestamp > {TIMESTAMP_MAX})", ratio,
-                                       *(f"count(*) - count({c})" for c in _KEY_COLUMNS), *windows])
-                + " from read_parquet($path)", path).fetchone()
+                                       distinct, *(f"count(*) - count({c})" for c in _KEY_COLUMNS),
+                                       *windows])
+                + " from read_parquet($path) as t", path).fetchone()
             if off:
                 warnings.append(f"{label}: column 'timestamp': {off:,} of {n:,} values are not "
                                 f"multiples of {TIMESTAMP_STEP}")
@@ -158,8 +160,7 @@ def content_checks(root: Path | str, size: str, n_folds: int | None = None,
                               f"exceed {limits.max_played_ratio_pct:,}% (validation."
                               "max_played_ratio_pct; 65535 is what -1 becomes in uint16): fix "
                               "or drop those rows")
-            duplicates = n - con.execute("select count(*) from (select distinct * from "
-                                         "read_parquet($path))", path).fetchone()[0]
+            duplicates = n - unique
             if duplicates:
                 share = duplicates / n
                 sentence = (f"{label}: {duplicates:,} of {n:,} rows ({share:.2%}) are exact "
@@ -251,12 +252,10 @@ def write_deduplicated(root: Path | str, size: str, out: Path | str) -> dict[str
                 continue
             target = out / "flat" / size / name
             tmp = target.with_name(f".{name}.tmp")
-            before = con.execute("select count(*) from read_parquet($p)", {"p": str(source)}).fetchone()[0]
-            con.execute(f"copy (select distinct * from read_parquet('{source}') order by all) "
-                        f"to '{tmp}' (format parquet)")
-            after = con.execute("select count(*) from read_parquet($p)", {"p": str(tmp)}).fetchone()[0]
+            written = con.execute(f"copy (select distinct * from read_parquet('{source}') order by all) "
+                                  f"to '{tmp}' (format parquet)").fetchone()[0]
             tmp.replace(target)
-            removed[name] = int(before - after)
+            removed[name] = pq.read_metadata(source).num_rows - int(written)
     finally:
         con.close()
     for name in ROOT_FILES:

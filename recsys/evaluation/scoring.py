@@ -155,7 +155,6 @@ def score_and_report(
     notes = list(notes)
     require_targets(settings, fold)  # an empty target window: nothing is scored or written
     with open_warehouse(settings) as con:
-        state.require_current_build(con, settings)  # the manifest then describes the build's files
         require_tables(con, Tables.recommendations, Tables.eval_targets)
         check_fold(con, fold)
         present = {r[0] for r in con.execute(

@@ -142,7 +142,6 @@ def train_ranker(
     cfg = config.ranker
     out = {}
     with ranking_warehouse(settings) as con:
-        state.require_current_build(con, settings)
         check_train_folds(con, cfg.train_folds)
         for target in tuple(targets):
             out[target] = _train_one(con, settings, config, cfg, target, progress)
@@ -224,7 +223,6 @@ def rank(
     cfg = as_config(config).ranker
     out = {}
     with ranking_warehouse(settings) as con:
-        state.require_current_build(con, settings)
         for target in progress_bar(targets, desc=f"rank {fold}", disable=not progress, leave=False):
             out[target] = _rank_one(con, settings, cfg, target, fold)
     return out
