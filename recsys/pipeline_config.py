@@ -3,8 +3,7 @@
 A user file given with ``--config`` is deep-merged over the defaults; unknown keys and values of
 the wrong kind are an error so a typo never passes silently (:func:`load_config`). The merged
 mapping is then parsed once into a typed :class:`PipelineConfig` (:func:`parse_config`; each
-section's own checks live beside the code that uses it); the stages read that object, never the
-raw mapping.
+section's parser is in ``recsys.sections``); the stages read that object, never the raw mapping.
 """
 
 from __future__ import annotations
@@ -19,6 +18,10 @@ from typing import Any
 import yaml
 
 from recsys.errors import ConfigError
+from recsys.sections.candidates import tuning_settings, validate_n
+from recsys.sections.evaluation import evaluation_settings, seed_run_settings
+from recsys.sections.generators import check_params
+from recsys.sections.ranker import RankerConfig, ranker_config
 
 
 def default_config() -> dict[str, Any]:
@@ -172,7 +175,7 @@ class PipelineConfig:
     seed: int
     candidates: CandidatesConfig
     evaluation: EvaluationConfig
-    ranker: Any  # recsys.ranking.settings.RankerConfig
+    ranker: RankerConfig
     raw: dict[str, Any] = field(repr=False)
     validation: ValidationConfig = field(default_factory=ValidationConfig)
 
@@ -222,13 +225,6 @@ def _bounded(key: str, value: Any, high: int) -> None:
 
 def parse_config(raw: Mapping[str, Any]) -> PipelineConfig:
     """Check every section of the merged config and return it typed; errors name the key."""
-    from recsys.candidates.base import validate_n
-    from recsys.candidates.runner import check_params
-    from recsys.candidates.tuned import tuning_settings
-    from recsys.evaluation.scoring import evaluation_settings
-    from recsys.evaluation.seeds import seed_run_settings
-    from recsys.ranking.settings import ranker_config
-
     raw = copy.deepcopy(dict(raw))
     seed = raw.get("seed", 42)
     if isinstance(seed, bool) or not isinstance(seed, int):

@@ -58,9 +58,8 @@ def test_every_section_is_checked_when_parsed(section, value, message):
 
 
 # the parsers of the raw sections: the only code that indexes the merged mapping
-SECTION_PARSERS = {"recsys/pipeline_config.py", "recsys/candidates/tuned.py",
-                   "recsys/evaluation/scoring.py", "recsys/evaluation/seeds.py",
-                   "recsys/ranking/settings.py"}
+SECTION_PARSERS = {"recsys/pipeline_config.py", *(
+    str(p.relative_to(REPO_ROOT)) for p in (REPO_ROOT / "recsys" / "sections").glob("*.py"))}
 
 
 def test_no_stage_indexes_the_raw_config():

@@ -17,6 +17,7 @@ import scipy.sparse as sp
 from recsys.candidates.base import CandidateGenerator, run_positions
 from recsys.candidates.data import TrainData
 from recsys.candidates.history import DAY
+from recsys.sections.generators import PARAMETERS
 
 
 class AudioGenerator(CandidateGenerator):
@@ -25,7 +26,7 @@ class AudioGenerator(CandidateGenerator):
     name = "audio"
     columns = frozenset({"target_events", "last_target_ts"})
     requires = frozenset({"embeddings"})
-    defaults = {"profile_items": 50, "half_life_days": 7.0, "exclude_seen": False}
+    defaults = PARAMETERS["audio"]
     score_params = frozenset({"exclude_seen"})
 
     def _fit(self, data: TrainData) -> None:

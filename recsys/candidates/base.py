@@ -29,6 +29,8 @@ import scipy.sparse as sp
 
 from recsys.candidates.data import TrainData, as_ids, run_positions  # noqa: F401 (re-exported)
 from recsys.errors import ConfigError
+from recsys.sections.candidates import validate_n
+from recsys.sections.generators import check_parameters
 
 # floats held by one dense score block (256 MB at float32); bounds memory of every scorer. 64M,
 # not 16M: at 50m (768k items) a block is 83 users, not 20, and the skinny block x items product
@@ -151,16 +153,11 @@ def top_n_sparse(scores: sp.csr_matrix, n: int) -> tuple[np.ndarray, np.ndarray,
     return rows[keep], cols[keep], values[keep]
 
 
-def validate_n(n: Any) -> int:
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise ConfigError(f"n (top-N per user) must be a positive integer, got {n!r}.")
-    return int(n)
-
-
 class CandidateGenerator:
     """Base class of every candidate generator (template method ``recommend``).
 
-    Subclasses set ``name``, ``defaults`` (hyperparameters with their default values),
+    Subclasses set ``name``, ``defaults`` (hyperparameters with their default values: their
+    ``recsys.sections.generators.PARAMETERS`` entry),
     ``requires`` (extra inputs: ``"events"``, ``"embeddings"``) and ``personalised``.
     """
 
@@ -185,13 +182,7 @@ class CandidateGenerator:
         return cls.columns | ({"target_events"} if "exclude_seen" in cls.defaults else set())
 
     def __init__(self, *, seed: int = 42, **params: Any) -> None:
-        unknown = sorted(set(params) - set(self.defaults))
-        if unknown:
-            known = ", ".join(sorted(self.defaults)) or "(none)"
-            raise ConfigError(
-                f"Unknown parameter(s) {', '.join(unknown)} for generator '{self.name}'. "
-                f"Known parameters: {known}."
-            )
+        check_parameters(self.name, params, self.defaults)
         self.seed = int(seed)
         self.params: dict[str, Any] = {**self.defaults, **params}
         self.data: TrainData | None = None

@@ -28,6 +28,7 @@ from threadpoolctl import threadpool_limits
 
 from recsys.candidates.base import CandidateGenerator
 from recsys.candidates.data import TrainData
+from recsys.sections.generators import PARAMETERS
 
 
 class _FactorModel(CandidateGenerator):
@@ -71,11 +72,7 @@ class IALSGenerator(_FactorModel):
 
     name = "ials"
     columns = frozenset({"target_events", "is_disliked", "last_target_ts"})
-    defaults = {
-        "factors": 64, "iterations": 5, "regularization": 0.01, "alpha": 10.0,
-        "bm25": False, "bm25_k1": 1.2, "bm25_b": 0.75, "dislike_weight": 0.0, "exclude_seen": False,
-        "recent_items": 100, "num_threads": 2,
-    }  # fmt: skip
+    defaults = PARAMETERS["ials"]
     score_params = frozenset({"exclude_seen"})
 
     def _fit(self, data: TrainData) -> None:
@@ -109,10 +106,7 @@ class BPRGenerator(_FactorModel):
 
     name = "bpr"
     columns = frozenset({"target_events", "last_target_ts"})
-    defaults = {
-        "factors": 64, "iterations": 50, "learning_rate": 0.05, "regularization": 0.01,
-        "exclude_seen": False, "recent_items": 100,
-    }  # fmt: skip
+    defaults = PARAMETERS["bpr"]
     score_params = frozenset({"exclude_seen"})
 
     def _fit(self, data: TrainData) -> None:

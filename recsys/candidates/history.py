@@ -11,6 +11,7 @@ import scipy.sparse as sp
 
 from recsys.candidates.base import CandidateGenerator
 from recsys.candidates.data import TrainData
+from recsys.sections.generators import PARAMETERS
 
 DAY = 86_400.0
 
@@ -27,7 +28,7 @@ class HistoryGenerator(CandidateGenerator):
     columns = frozenset({"is_disliked"})
     requires = frozenset({"events"})
     user_local = True
-    defaults = {"half_life_days": 7.0, "drop_disliked": True}
+    defaults = PARAMETERS["history"]
 
     def _fit(self, data: TrainData) -> None:
         scores = data.decayed_events(float(self.params["half_life_days"]) * DAY).tocoo()

@@ -30,6 +30,7 @@ from recsys.candidates.base import CandidateGenerator
 from recsys.candidates.data import TrainData
 from recsys.candidates.history import DAY
 from recsys.errors import ConfigError
+from recsys.sections.generators import PARAMETERS
 
 
 class ItemKNNGenerator(CandidateGenerator):
@@ -43,10 +44,7 @@ class ItemKNNGenerator(CandidateGenerator):
     name = "itemknn"
     columns = frozenset({"target_events", "last_target_ts"})
     requires = frozenset({"events"})
-    defaults = {
-        "k": 100, "half_life_days": 7.0, "exclude_seen": False, "recent_items": 100,
-        "min_item_users": 1,
-    }  # fmt: skip
+    defaults = PARAMETERS["itemknn"]
     score_params = frozenset({"exclude_seen"})
 
     def _fit(self, data: TrainData) -> None:

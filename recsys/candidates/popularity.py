@@ -12,6 +12,7 @@ import numpy as np
 
 from recsys.candidates.base import CandidateGenerator, Recommendations
 from recsys.candidates.data import TrainData
+from recsys.sections.generators import PARAMETERS
 
 HOUR = 3600.0
 
@@ -25,6 +26,7 @@ class RandomGenerator(CandidateGenerator):
     """
 
     name = "random"
+    defaults = PARAMETERS["random"]
     personalised = False
 
     def _fit(self, data: TrainData) -> None:
@@ -51,6 +53,7 @@ class MostPopGenerator(CandidateGenerator):
     """Items by their number of target-type events before the cut-off (``target_events`` summed)."""
 
     name = "mostpop"
+    defaults = PARAMETERS["mostpop"]
     columns = frozenset({"target_events"})
     personalised = False
 
@@ -74,7 +77,7 @@ class DecayPopGenerator(CandidateGenerator):
     name = "decaypop"
     personalised = False
     requires = frozenset({"events"})
-    defaults = {"hours": 6.0}
+    defaults = PARAMETERS["decaypop"]
 
     def _fit(self, data: TrainData) -> None:
         ev = data.events

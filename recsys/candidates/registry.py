@@ -1,8 +1,8 @@
-"""Generator names -> classes, in report order, and construction with clear errors."""
+"""Generator names -> classes, in report order (``recsys.sections.generators.NAMES``), and
+construction with clear errors."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from recsys.candidates.audio import AudioGenerator
@@ -11,29 +11,18 @@ from recsys.candidates.factorization import BPRGenerator, IALSGenerator
 from recsys.candidates.history import HistoryGenerator
 from recsys.candidates.itemknn import ItemKNNGenerator
 from recsys.candidates.popularity import DecayPopGenerator, MostPopGenerator, RandomGenerator
-from recsys.errors import ConfigError
+from recsys.sections.generators import NAMES, check_models
 
-GENERATORS: dict[str, type[CandidateGenerator]] = {
-    cls.name: cls
-    for cls in (
-        RandomGenerator, MostPopGenerator, DecayPopGenerator, HistoryGenerator,
-        ItemKNNGenerator, IALSGenerator, BPRGenerator, AudioGenerator,
-    )
-}  # fmt: skip
+__all__ = ["GENERATORS", "check_models", "make_generator"]
 
-
-def check_models(models: Iterable[str]) -> list[str]:
-    """The model names, validated (unknown names raise, listing the valid ones)."""
-    models = list(models)
-    unknown = [m for m in models if m not in GENERATORS]
-    if unknown:
-        raise ConfigError(
-            f"Unknown candidate model(s): {', '.join(unknown)}. "
-            f"Valid names: {', '.join(GENERATORS)}."
-        )
-    if not models:
-        raise ConfigError(f"No candidate model given. Valid names: {', '.join(GENERATORS)}.")
-    return list(dict.fromkeys(models))
+_CLASSES = {cls.name: cls for cls in (
+    RandomGenerator, MostPopGenerator, DecayPopGenerator, HistoryGenerator,
+    ItemKNNGenerator, IALSGenerator, BPRGenerator, AudioGenerator,
+)}  # fmt: skip
+if set(_CLASSES) != set(NAMES):  # pragma: no cover (a generator added in one place only)
+    raise ImportError(f"Generator classes {sorted(_CLASSES)} and recsys.sections.generators "
+                      f"{sorted(NAMES)} name different generators; add the missing one to both.")
+GENERATORS: dict[str, type[CandidateGenerator]] = {name: _CLASSES[name] for name in NAMES}
 
 
 def make_generator(name: str, *, seed: int, params: dict[str, Any] | None = None) -> CandidateGenerator:

@@ -21,7 +21,6 @@ from recsys.candidates.base import CandidateGenerator, Recommendations
 from recsys.candidates.data import TrainData
 from recsys.candidates.registry import GENERATORS, check_models, make_generator
 from recsys.candidates.tuned import data_hash, ensure_tuned, resolve_params
-from recsys.candidates.tuning import searched_space
 from recsys.columns import TARGETS, Tables
 from recsys.config import Settings
 from recsys.errors import ConfigError
@@ -29,6 +28,7 @@ from recsys.pipeline_config import PipelineConfig, as_config
 from recsys.progress import progress_bar
 from recsys.protocol import EVALUATION_FOLDS, TEST_FOLD
 from recsys.run_lock import holds_run_lock
+from recsys.sections.generators import check_params
 from recsys.warehouse import check_fold, fold_names, open_warehouse, require_tables
 
 
@@ -164,25 +164,6 @@ def run_candidates(
                     summary.append(_run_one(con, config, load(fold), users, model, params, seed,
                                             top_n, every, progress))
     return summary
-
-
-def check_params(explicit: dict, space: dict, models: Sequence[str]) -> None:
-    """``candidates.params`` and the search spaces name known generators and parameters."""
-    unknown = sorted(set(explicit) - set(GENERATORS))
-    if unknown:
-        raise ConfigError(
-            f"candidates.params names unknown model(s) {', '.join(unknown)}. "
-            f"Valid names: {', '.join(GENERATORS)}."
-        )
-    unknown = sorted(set(space) - set(GENERATORS))
-    if unknown:
-        raise ConfigError(
-            f"candidates.tuning.search_space names unknown model(s) {', '.join(unknown)}. "
-            f"Valid names: {', '.join(GENERATORS)}."
-        )
-    for model in models:
-        make_generator(model, seed=0, params=explicit.get(model))
-        searched_space(model, space.get(model), explicit.get(model) or {})
 
 
 def fresh_slices(con, config: PipelineConfig, folds, targets, models, rank_every_user,

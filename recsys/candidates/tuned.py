@@ -22,16 +22,17 @@ import numpy as np
 import pandas as pd
 
 from recsys import state, tables
-from recsys.candidates import search_space, store
+from recsys.candidates import store
 from recsys.candidates.registry import GENERATORS, check_models, make_generator
-from recsys.candidates.tuning import parse_metric, searched_space, tune_model
+from recsys.candidates.tuning import tune_model
 from recsys.columns import Tables
 from recsys.config import Settings
-from recsys.errors import ConfigError
 from recsys.pipeline_config import PipelineConfig, TuningConfig, as_config
 from recsys.progress import progress_bar
 from recsys.protocol import VAL_FOLD, listen_plus_threshold
 from recsys.run_lock import holds_run_lock
+from recsys.sections import search_space
+from recsys.sections.generators import searched_space
 from recsys.warehouse import open_warehouse, require_tables
 
 # bump when the tuning procedure changes what a fingerprint's parameters would be
@@ -53,27 +54,6 @@ class TunedModel:
     seconds: float
     reused: bool  # found in candidate_params for the same fingerprint: nothing was fitted
     val_candidates: bool = False  # the val fold's candidates were written from the chosen fit
-
-
-def tuning_settings(config: dict) -> dict[str, Any]:
-    """``candidates.tuning`` of the raw config, checked (metric, trial budget, val-user sample):
-    the section's parser (``recsys.pipeline_config.parse_config`` calls it once)."""
-    cfg = dict(config["candidates"].get("tuning") or {})
-    parse_metric(cfg.get("metric", "ndcg@100"))
-    trials, max_users = cfg.get("trials", 10), cfg.get("max_users")
-    per_model = dict(cfg.get("model_trials") or {})
-    unknown = sorted(set(per_model) - set(GENERATORS))
-    if unknown:
-        raise ConfigError(f"candidates.tuning.model_trials names unknown model(s) {', '.join(unknown)}. "
-                          f"Valid names: {', '.join(GENERATORS)}.")
-    for where, value in [("trials", trials), *((f"model_trials.{m}", v) for m, v in per_model.items())]:
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1000:
-            raise ConfigError(f"candidates.tuning.{where} must be an integer in 1..1000, got {value!r}.")
-    if max_users is not None and (isinstance(max_users, bool) or not isinstance(max_users, int)
-                                  or max_users < 1):
-        raise ConfigError(f"candidates.tuning.max_users must be a positive integer or null, got {max_users!r}.")
-    return {"metric": cfg.get("metric", "ndcg@100"), "trials": trials, "max_users": max_users,
-            "model_trials": per_model, "search_space": cfg.get("search_space") or {}}
 
 
 def tuned_models(config: PipelineConfig | dict, models: Sequence[str]) -> list[str]:

@@ -21,26 +21,17 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from recsys.candidates import search_space
 from recsys.candidates.base import CandidateGenerator, Recommendations
 from recsys.candidates.data import TrainData
 from recsys.candidates.registry import GENERATORS, make_generator
 from recsys.errors import ConfigError
+from recsys.sections import search_space
+from recsys.sections.candidates import parse_metric
+from recsys.sections.generators import searched_space
 
 METRICS = ("ndcg", "recall")
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-
-
-def parse_metric(spec: str) -> tuple[str, int]:
-    """``"ndcg@100"`` -> ``("ndcg", 100)``."""
-    name, _, k = str(spec).partition("@")
-    if name not in METRICS or not k.isdigit() or int(k) < 1:
-        raise ConfigError(
-            f"Tuning metric {spec!r} is not valid; use one of {', '.join(METRICS)} with a cut-off, "
-            "e.g. 'ndcg@100' or 'recall@100'."
-        )
-    return name, int(k)
 
 
 def evaluate(recs: Recommendations, targets: pd.DataFrame, k: int) -> dict[str, float]:
@@ -65,13 +56,6 @@ def evaluate(recs: Recommendations, targets: pd.DataFrame, k: int) -> dict[str, 
     ndcg = (dcg.reindex(sizes.index, fill_value=0.0) / idcg).mean()
     recall = (hit_count.reindex(sizes.index, fill_value=0) / sizes).mean()
     return {"ndcg": float(ndcg), "recall": float(recall)}
-
-
-def searched_space(model: str, space: Mapping[str, Any] | None, explicit: Mapping[str, Any]
-                   ) -> dict[str, optuna.distributions.BaseDistribution]:
-    """The distributions searched for ``model``: its config space minus explicitly set params."""
-    dists = search_space.distributions(model, space or {}, GENERATORS[model].defaults)
-    return {name: d for name, d in dists.items() if name not in explicit}
 
 
 def _suggest(trial: optuna.Trial, name: str, dist: optuna.distributions.BaseDistribution) -> Any:

@@ -103,7 +103,7 @@ def validate(data_dir: Path | None, size: str | None, no_values: bool, config_pa
     settings = _settings().with_(data_dir=data_dir, size=size)
     from recsys.data.validate import require_valid_dataset, require_valid_values, write_deduplicated
     from recsys.pipeline_config import pipeline_config
-    from recsys.ranking.settings import required_n_folds
+    from recsys.sections.ranker import required_n_folds
 
     config = run_or_fail(pipeline_config, config_path)
     run_or_fail(require_valid_dataset, settings.data_dir, settings.size)

@@ -54,7 +54,7 @@ def _config(config_path, ks, conventions, bootstrap_samples, seed, **more) -> Pi
         except ValueError as exc:
             raise click.BadParameter(f"--ks must be integers separated by commas, got {ks!r}") from exc
     if conventions is not None:
-        from recsys.evaluation.runner import check_conventions
+        from recsys.sections.evaluation import check_conventions
 
         overrides["evaluation.conventions"] = run_or_fail(check_conventions, _split(conventions) or [])
     return run_or_fail(pipeline_config, config_path, overrides)

@@ -14,9 +14,10 @@ import duckdb
 import pandas as pd
 
 from recsys.columns import Tables
-from recsys.errors import ConfigError, WarehouseError
-from recsys.evaluation.sql import CONVENTIONS, set_variables, sql_text
+from recsys.errors import WarehouseError
+from recsys.evaluation.sql import set_variables, sql_text
 from recsys.progress import progress_bar
+from recsys.sections.evaluation import check_conventions
 from recsys.tables import write_metrics
 from recsys.warehouse import require_tables, table_exists
 
@@ -137,18 +138,6 @@ def compute_metrics(
         "and ($models is null or list_contains($models, model)) order by all",
         {"folds": folds, "models": None if models is None else list(models)}).df()
     return MetricsRun(metrics=metrics, folds=folds, skipped=skipped)
-
-
-def check_conventions(conventions: Sequence[str]) -> list[str]:
-    """The convention names, validated and deduplicated (unknown names raise, listing the valid)."""
-    conventions = list(dict.fromkeys(conventions))
-    unknown = [c for c in conventions if c not in CONVENTIONS]
-    if unknown or not conventions:
-        raise ConfigError(
-            f"Unknown metric convention(s) {', '.join(unknown) or '(none given)'}. Valid: "
-            f"{', '.join(CONVENTIONS)} (e.g. --convention standard,paper)."
-        )
-    return conventions
 
 
 def _score_fold(con, fold, ks, conventions, per_user_queries, aggregate_queries, query_ks,

@@ -19,10 +19,10 @@ from recsys import state
 from recsys.atomic import write_texts_atomic
 from recsys.columns import TARGETS, Tables
 from recsys.config import Settings
-from recsys.errors import ConfigError, WarehouseError
+from recsys.errors import WarehouseError
 from recsys.evaluation.paper import paper_values
 from recsys.evaluation.report import ReportData, render_html
-from recsys.evaluation.runner import check_conventions, compute_metrics
+from recsys.evaluation.runner import compute_metrics
 from recsys.evaluation.seeds import base_model, is_variant, seed_summary
 from recsys.evaluation.sql import run_query, shell_command
 from recsys.evaluation.tables import csv_frame, headline_table, paper_table
@@ -49,25 +49,6 @@ class EvaluateResult:
     # per (target, model): the parameters of its row (JSON), the val objective when tuned
     parameters: pd.DataFrame = field(default_factory=pd.DataFrame)
     headline: pd.DataFrame | None = None
-
-
-def evaluation_settings(config: dict) -> dict:
-    """The ``evaluation`` section, checked: positive cut-offs, none above ``top_k``."""
-    ev = dict(config["evaluation"])
-    ks = [int(k) for k in ev["ks"]]
-    top_k = int(ev["top_k"])
-    if not ks or min(ks) < 1 or max(ks) > top_k:
-        raise ConfigError(
-            f"evaluation.ks={ks} must be positive and at most evaluation.top_k={top_k} "
-            "(recommendations keep only top_k items per user); raise top_k or lower ks."
-        )
-    if not 0 < float(ev["confidence"]) < 1 or int(ev["bootstrap_samples"]) < 1:
-        raise ConfigError("evaluation.confidence must lie in (0, 1) and bootstrap_samples be >= 1.")
-    conventions = check_conventions(ev.get("conventions") or ["standard"])
-    diversity_ks = [int(k) for k in (ev.get("diversity_ks") or ks)]
-    if min(diversity_ks) < 1 or max(diversity_ks) > top_k:
-        raise ConfigError(f"evaluation.diversity_ks={diversity_ks} must lie in 1..top_k={top_k}.")
-    return {**ev, "ks": ks, "top_k": top_k, "diversity_ks": diversity_ks, "conventions": conventions}
 
 
 def require_targets(settings: Settings, fold: str) -> None:

@@ -14,8 +14,6 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from recsys.errors import ConfigError
-
 SEP = "@seed"
 KEY = ["fold", "target", "convention", "subset", "metric", "k"]
 
@@ -33,23 +31,6 @@ def base_model(name: str) -> str | None:
 
 def is_variant(names: pd.Series) -> pd.Series:
     return names.map(lambda n: base_model(n) is not None)
-
-
-def seed_run_settings(config: dict) -> tuple[list[str], list[int]]:
-    """``(models, seeds)`` of ``evaluation.seed_runs``, checked; no repeat with fewer than 2 seeds."""
-    from recsys.candidates.registry import GENERATORS
-
-    cfg = (config.get("evaluation") or {}).get("seed_runs") or {}
-    models, seeds = list(cfg.get("models") or []), list(cfg.get("seeds") or [])
-    unknown = sorted(set(models) - set(GENERATORS))
-    if unknown:
-        raise ConfigError(f"evaluation.seed_runs.models names unknown model(s) {', '.join(unknown)}. "
-                          f"Valid names: {', '.join(GENERATORS)}.")
-    if any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds) \
-            or len(set(seeds)) != len(seeds) or len(seeds) > 10:
-        raise ConfigError(f"evaluation.seed_runs.seeds must be at most 10 distinct non-negative "
-                          f"integers, got {seeds!r}.")
-    return (models, seeds) if len(seeds) >= 2 else ([], seeds)
 
 
 def seed_summary(metrics: pd.DataFrame, seeds_of: dict[str, Sequence[int]], main_seed: int

@@ -35,8 +35,6 @@ METRIC_FILES: dict[str, str] = {
 ACCURACY_METRICS = ("ndcg", "recall", "precision", "hitrate", "mrr", "map")
 BEYOND_ACCURACY_METRICS = ("coverage", "novelty", "popularity_bias", "diversity")
 SUBSETS = ("all", "organic", "recommendation", "repeat", "discovery")
-# metric conventions (sql/metrics/README.md): the first is the default
-CONVENTIONS = ("standard", "paper", "official")
 # the accuracy metrics each convention defines (mrr and map: standard only)
 CONVENTION_METRICS = {"standard": ACCURACY_METRICS, "paper": ACCURACY_METRICS[:4],
                       "official": ACCURACY_METRICS[:4]}

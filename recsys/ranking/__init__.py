@@ -9,7 +9,7 @@ runs them after making sure the candidates and the feature mart are fresh. See
 
 from recsys.ranking.model import LightGBMRanker, Ranker, RankerError
 from recsys.ranking.ranker import model_dir, rank, train_ranker
-from recsys.ranking.settings import RankerConfig, ranker_config
+from recsys.sections.ranker import RankerConfig, ranker_config
 
 __all__ = [
     "LightGBMRanker",

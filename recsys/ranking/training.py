@@ -23,7 +23,7 @@ import numpy as np
 
 from recsys.columns import Tables
 from recsys.ranking.dataset import RANK_PREFIX, RankingDataError, RankingFrame, _quote, load_frame
-from recsys.ranking.settings import RankerConfig, required_n_folds
+from recsys.sections.ranker import RankerConfig, required_n_folds
 from recsys.warehouse import require_tables
 
 

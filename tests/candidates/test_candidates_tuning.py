@@ -11,9 +11,11 @@ from candidate_fixtures import eval_targets, make_events, train_data
 
 from recsys.candidates.base import Recommendations
 from recsys.candidates.registry import make_generator
-from recsys.candidates.tuning import evaluate, parse_metric, searched_space, tune_model
+from recsys.candidates.tuning import evaluate, tune_model
 from recsys.errors import ConfigError
 from recsys.pipeline_config import load_config
+from recsys.sections.candidates import parse_metric
+from recsys.sections.generators import searched_space
 
 # tiny factor models: the property, not the fit quality, is under test
 SMALL = {"ials": {"factors": 4}, "bpr": {"factors": 4}}

@@ -6,14 +6,10 @@ import pandas as pd
 import pytest
 
 from recsys.errors import ConfigError
-from recsys.evaluation.seeds import (
-    base_model,
-    seed_run_settings,
-    seed_summary,
-    variant_name,
-)
+from recsys.evaluation.seeds import base_model, seed_summary, variant_name
 from recsys.evaluation.tables import paper_table
 from recsys.pipeline_config import SeedRuns, pipeline_config
+from recsys.sections.evaluation import seed_run_settings
 
 
 def test_names_round_trip():

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from recsys.ranking.model import LightGBMRanker, Ranker, RankerError, top_k_per_user
-from recsys.ranking.settings import RankerConfig
+from recsys.sections.ranker import RankerConfig
 
 PARAMS = RankerConfig(
     params={"min_data_in_leaf": 1, "min_data_in_bin": 1, "learning_rate": 0.3, "num_leaves": 4}

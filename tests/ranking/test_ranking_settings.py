@@ -2,7 +2,7 @@ import pytest
 
 from recsys.errors import ConfigError
 from recsys.pipeline_config import load_config
-from recsys.ranking.settings import ranker_config
+from recsys.sections.ranker import ranker_config
 
 
 def test_defaults_are_documented_and_deterministic():

@@ -9,8 +9,9 @@ from recsys.errors import ConfigError
 from recsys.pipeline import stale_feature_slices
 from recsys.pipeline import train_ranker_stage as train_ranker
 from recsys.ranking.dataset import RankingDataError, group_sizes
-from recsys.ranking.settings import dbt_vars, ranker_config, required_n_folds
+from recsys.ranking.settings import dbt_vars
 from recsys.ranking.training import load_training_set, plan_queries
+from recsys.sections.ranker import ranker_config, required_n_folds
 
 MODELS = ["mostpop", "history"]
 N_USERS = 30  # as in conftest.py
