@@ -34,7 +34,7 @@ from recsys.errors import DataValidationError, RecsysError
 from recsys.failures import explain
 from recsys.pipeline_config import ValidationConfig
 from recsys.run_lock import holds_run_lock
-from recsys.warehouse import connect
+from recsys.warehouse import connect, release, replace_file
 
 _FAILED_STATUSES = {"error", "fail", "runtime error"}
 # dbt commands that write models: they run on a staged copy of the warehouse (_StagedWarehouse)
@@ -145,8 +145,8 @@ class _StagedWarehouse:
     dbt-duckdb commits model by model, so a build killed half-way would otherwise leave a mix of
     old and new marts. The staging file starts as a byte copy of the warehouse (tables written by
     Python, such as ``candidates``, stay) and is renamed over the warehouse (``os.replace``,
-    atomic) once dbt succeeded. While dbt runs, a read-only handle on the warehouse keeps writers
-    (a second build, ``recsys evaluate``) out with a clear lock error; readers may still open it.
+    atomic) once dbt succeeded. While dbt runs, the run's connection to the warehouse
+    (``recsys.warehouse.holding``) keeps other processes out with DuckDB's lock error.
     The copy costs one extra warehouse size of disk while the build runs.
     """
 
@@ -176,11 +176,13 @@ class _StagedWarehouse:
                 _checkpoint(self.path)
                 if self.on_success is not None:
                     self.on_success(self.path)
-                os.replace(self.path, self.target)
+                self._hold.close()  # no handle on the old file outlives the swap
+                replace_file(self.path, self.target)
         finally:
             self._hold.close()
             _remove_database(self.path)
             if self.created and not success:
+                release(self.target)
                 _remove_database(self.target)
 
 

@@ -6,7 +6,9 @@ dbt rebuild, metrics). :func:`holds_run_lock` keeps an advisory lock (``flock`` 
 ``<warehouse>.lock``) for the whole run, so a second run on the same warehouse stops at once with
 a clear message instead of interleaving with the first. The operating system releases the lock
 when the process ends, even when it is killed; the lock file stays beside the warehouse (it holds
-no state), unless the run left no warehouse.
+no state), unless the run left no warehouse. Inside it the run also keeps one DuckDB connection
+open (``recsys.warehouse.holding``), so clients other than ``recsys`` (a DuckDB shell, a script)
+get DuckDB's lock error for the whole run.
 Nested calls in one process (``run_evaluate`` -> ranker -> ``dbt_runner.build``) share the lock.
 """
 
@@ -91,7 +93,8 @@ def holds_run_lock(what: str, *, built: bool = True) -> Callable:
 
     The outermost call checks, before any work, that the run can write its folders
     (``Settings.require_writable``) and, with ``built`` (every run but a build), that the
-    warehouse was built from the files the settings name (``recsys.state.require_current_build``).
+    warehouse was built from the files the settings name (``recsys.state.require_current_build``)
+    and that its disk has room for what the run may rewrite.
     """
 
     def decorate(func: Callable) -> Callable:
@@ -100,9 +103,9 @@ def holds_run_lock(what: str, *, built: bool = True) -> Callable:
             outermost = Path(settings.warehouse).resolve() not in _HELD
             if outermost:  # before any work
                 settings.require_writable()
-            with run_lock(settings.warehouse, what):
+            with run_lock(settings.warehouse, what), _holding(settings, outermost):
                 if outermost and built and Path(settings.warehouse).exists():
-                    _require_current_build(settings)
+                    _require_current_build_and_space(settings, what)
                 return func(settings, *args, **kwargs)
 
         return wrapper
@@ -110,12 +113,43 @@ def holds_run_lock(what: str, *, built: bool = True) -> Callable:
     return decorate
 
 
-def _require_current_build(settings) -> None:
+def _holding(settings, outermost: bool):
+    """DuckDB's own lock of the warehouse for the whole run (``recsys.warehouse.holding``)."""
+    from contextlib import nullcontext
+
+    from recsys.warehouse import holding
+
+    return holding(settings) if outermost else nullcontext()
+
+
+# free space a run needs on the warehouse's disk besides the tables it may rewrite: the
+# write-ahead log, DuckDB's spill files when the temp folder is there, the reports
+MIN_FREE_BYTES = 256 * 2**20
+
+
+def _require_current_build_and_space(settings, what: str) -> None:
+    """The build check (``recsys.state.require_current_build``), and room for the run: a run may
+    rewrite every table Python writes and the candidate mart (new rows are written before the
+    old ones' space is freed), so it needs about their size free, plus :data:`MIN_FREE_BYTES`."""
+    import shutil
+
     from recsys import state
-    from recsys.warehouse import open_warehouse
+    from recsys.columns import Tables
+    from recsys.tables import PYTHON_TABLES
+    from recsys.warehouse import open_warehouse, stored_bytes
 
     with open_warehouse(settings) as con:
         state.require_current_build(con, settings)
+        rewritten = stored_bytes(con, [*PYTHON_TABLES, Tables.candidate_features])
+    folder = Path(settings.warehouse).resolve().parent
+    free, need = shutil.disk_usage(folder).free, rewritten + MIN_FREE_BYTES
+    if free < need:
+        raise WarehouseError(
+            f"{invocation(what)} may rewrite the candidates, recommendations, metrics and the "
+            f"candidate mart ({rewritten / 2**30:.2f} GiB in the warehouse now) and needs about "
+            f"{need / 2**30:.2f} GiB free in {folder}, which has {free / 2**30:.2f} GiB. Free space "
+            "there, or move the warehouse (RECSYS_WAREHOUSE) to a disk with room; nothing was "
+            "changed.")
 
 
 __all__ = ["holds_run_lock", "lock_path", "run_lock"]

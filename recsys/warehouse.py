@@ -2,10 +2,17 @@
 
 Every write goes through one transaction, so an interrupted run leaves the previous complete
 table, never a half-written one.
+
+A run holds DuckDB's own lock of the warehouse from start to end (:func:`holding`, entered by
+``recsys.run_lock.holds_run_lock``): one read-write connection stays open, and every
+:func:`connect` of that file in the run is a cursor of it. An outside client (a DuckDB shell, a
+script) then gets DuckDB's "locked" error when it tries to open the warehouse during the run,
+instead of taking the lock between two of the run's connections and stopping it half-way.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,13 +24,18 @@ from recsys.errors import WarehouseError
 
 _LOCK_HINTS = ("could not set lock", "conflicting lock")
 
+# warehouse file -> [settings of the run holding it, its open read-write connection or None]
+_HELD: dict[Path, list] = {}
 
-def apply_settings(con: duckdb.DuckDBPyConnection, settings: Settings | None) -> None:
+
+def apply_settings(con: duckdb.DuckDBPyConnection, settings: Settings | None, *,
+                   spill_folder: bool = True) -> None:
     """Apply the DuckDB resources of ``settings`` to a connection opened elsewhere.
 
     Sets ``memory_limit``, ``threads`` (only when given), ``temp_directory`` (created) and
     ``preserve_insertion_order = false``, as :func:`connect` does for the warehouse; e.g. for an
-    in-memory ``duckdb.connect()``. ``None`` leaves the connection as it is.
+    in-memory ``duckdb.connect()``. ``None`` leaves the connection as it is. ``spill_folder``
+    false: the folder was set when the database opened (only created here).
     """
     if settings is None:
         return
@@ -31,7 +43,8 @@ def apply_settings(con: duckdb.DuckDBPyConnection, settings: Settings | None) ->
     if settings.threads:
         con.execute(f"SET threads = {int(settings.threads)}")
     settings.temp_dir.mkdir(parents=True, exist_ok=True)
-    con.execute(f"SET temp_directory = '{settings.temp_dir.as_posix()}'")
+    if spill_folder:
+        con.execute(f"SET temp_directory = '{settings.temp_dir.as_posix()}'")
     con.execute("SET preserve_insertion_order = false")
 
 
@@ -42,16 +55,34 @@ def connect(
     settings: Settings | None = None,
     must_exist: bool = True,
 ) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse, turning DuckDB's lock and missing-file errors into sentences."""
+    """Open the warehouse, turning DuckDB's lock and missing-file errors into sentences.
+
+    Inside :func:`holding` of ``path`` it is a cursor of the run's connection (its DuckDB
+    settings are the run's; ``read_only`` is not enforced there).
+    """
     path = Path(path)
+    held = _HELD.get(path.resolve())
+    if held is not None and (held[1] is not None or path.exists() or not must_exist):
+        if held[1] is None:
+            held[1] = _open(path, read_only=False, settings=held[0], must_exist=must_exist,
+                            keeper=True)
+        return held[1].cursor()
+    return _open(path, read_only=read_only, settings=settings, must_exist=must_exist)
+
+
+def _open(path: Path, *, read_only: bool, settings: Settings | None, must_exist: bool = True,
+          keeper: bool = False) -> duckdb.DuckDBPyConnection:
     if must_exist and not path.exists():
         raise WarehouseError(
             f"Warehouse {path} does not exist. Build it first with `make build` "
             "(or `dbt build` in dbt_project/), or point RECSYS_WAREHOUSE at an existing file."
         )
     path.parent.mkdir(parents=True, exist_ok=True)
+    # the run's connection opens with the spill folder dbt-duckdb passes (profiles.yml), so dbt's
+    # in-place builds share its database instead of failing on a different configuration
+    config = {"temp_directory": str(settings.temp_dir.resolve())} if keeper and settings else {}
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
+        con = duckdb.connect(str(path), read_only=read_only, config=config)
     except duckdb.IOException as exc:
         text = str(exc).lower()
         if any(h in text for h in _LOCK_HINTS):
@@ -68,8 +99,45 @@ def connect(
             f"Cannot open warehouse {path}: it is damaged or not a DuckDB database ({exc}). "
             f"Move it aside (`mv {path} {path}.damaged`) and rebuild it with `recsys build`."
         ) from exc
-    apply_settings(con, settings)
+    apply_settings(con, settings, spill_folder=not config)
     return con
+
+
+@contextmanager
+def holding(settings: Settings) -> Iterator[None]:
+    """Keep one read-write connection to the warehouse open for the block (opened now if the
+    file exists, else at the first :func:`connect` that creates it); nested blocks share it."""
+    key = Path(settings.warehouse).resolve()
+    if key in _HELD:
+        yield
+        return
+    _HELD[key] = [settings, None]
+    try:
+        if key.exists():
+            connect(key).close()
+        yield
+    finally:
+        con = _HELD.pop(key)[1]
+        if con is not None:
+            con.close()
+
+
+def release(path: Path | str) -> None:
+    """Close the held connection to ``path`` (before the file is replaced or removed); the next
+    :func:`connect` in the block opens it again."""
+    held = _HELD.get(Path(path).resolve())
+    if held is not None and held[1] is not None:
+        held[1].close()
+        held[1] = None
+
+
+def replace_file(staged: Path, target: Path) -> None:
+    """Rename ``staged`` over the warehouse ``target`` (atomic); a held connection to ``target``
+    is closed before and opened on the new file right after."""
+    release(target)
+    os.replace(staged, target)
+    if Path(target).resolve() in _HELD:
+        connect(target).close()
 
 
 @contextmanager
@@ -94,6 +162,18 @@ def require_tables(con: duckdb.DuckDBPyConnection, *names: str) -> None:
         raise WarehouseError(
             f"Warehouse lacks table(s) {', '.join(missing)}. Run `make build` (dbt build) first."
         )
+
+
+def stored_bytes(con: duckdb.DuckDBPyConnection, names) -> int:
+    """Bytes of the database file's blocks that the tables ``names`` occupy (those that exist)."""
+    block = con.execute("select block_size from pragma_database_size()").fetchone()[0]
+    blocks = 0
+    for name in names:
+        if table_exists(con, name):
+            blocks += con.execute(
+                "select count(distinct block_id) + coalesce(sum(len(additional_block_ids)), 0) "
+                "from pragma_storage_info(?) where block_id >= 0", [name]).fetchone()[0]
+    return int(blocks) * int(block)
 
 
 def fold_names(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -83,6 +83,25 @@ def test_a_full_disk_during_evaluate_is_one_sentence_and_keeps_the_reports(evalu
         assert con.execute("select count(*) from metrics").fetchone()[0] > 0
 
 
+def test_a_run_without_room_for_what_it_may_rewrite_stops_before_any_write(evaluated, tmp_path,
+                                                                           monkeypatch):
+    settings = copy_settings(evaluated[0], tmp_path)
+    before, reports = sha(settings.warehouse), folder_digest(settings.reports_dir)
+    import shutil
+
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(shutil, "disk_usage", lambda _p: usage._replace(free=100 * 2**20))
+    reports_dir = ["--reports-dir", str(settings.reports_dir)]
+    for command in (["evaluate", "--models", "mostpop", "--no-two-stage", "--no-tune", *reports_dir],
+                    ["candidates", "--models", "mostpop", "--fold", "test"],
+                    ["metrics", *reports_dir]):
+        result = CliRunner().invoke(main, [*command, *data_options(settings), "--quiet"])
+        assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+        assert "GiB in the warehouse now) and needs about" in result.output, result.output
+        assert "0.10 GiB" in result.output and "nothing was changed" in result.output
+    assert sha(settings.warehouse) == before and folder_digest(settings.reports_dir) == reports
+
+
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "empty header"])
 def test_a_damaged_warehouse_says_move_it_aside_and_rebuild(damage, tiny_warehouse, tmp_path):
     path = tmp_path / "warehouse.duckdb"
