@@ -8,6 +8,8 @@ export RECSYS_SIZE ?= small
 export RECSYS_WAREHOUSE ?= warehouse/recsys.duckdb
 SEED ?= 42
 BENCH_SIZES ?= tiny small
+# processes `make test` runs the suite on (pytest-xdist); 0: in this process
+TEST_WORKERS ?= 2
 # a pipeline config file for build, evaluate and bench (e.g. CONFIG=configs/50m.yml); empty: defaults
 CONFIG ?=
 CONFIG_FLAG := $(if $(CONFIG),--config $(CONFIG))
@@ -64,8 +66,8 @@ evaluate: $(BIN)/recsys ## fit every model, write recommendations, SQL metrics a
 
 run: data validate build evaluate ## everything from data to report on the default dataset
 
-test: $(BIN)/recsys ## run the test suite (fast: tiny generated data)
-	$(BIN)/pytest -q
+test: $(BIN)/recsys ## run the test suite on tiny generated data (TEST_WORKERS processes)
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 bench: $(BIN)/recsys ## benchmark every stage at BENCH_SIZES, write reports/bench.{json,md}
 	$(BIN)/recsys bench --sizes $(BENCH_SIZES) $(CONFIG_FLAG)
