@@ -78,8 +78,9 @@ bench-docs: ## docs/bench.md = docs/bench-method.md + reports/bench.md of the la
 lint: $(BIN)/recsys ## ruff over the Python code
 	$(BIN)/ruff check recsys tests
 
-docs: $(BIN)/recsys ## dbt docs generate
-	cd dbt_project && ../$(BIN)/dbt docs generate --profiles-dir .
+docs: $(BIN)/recsys ## dbt docs generate (dbt_project/target/index.html)
+	cd dbt_project && RECSYS_WAREHOUSE=$(abspath $(RECSYS_WAREHOUSE)) \
+		RECSYS_DATA_DIR=$(abspath $(RECSYS_DATA_DIR)) ../$(BIN)/dbt docs generate --profiles-dir .
 
 shell: $(BIN)/recsys ## open the warehouse in the DuckDB shell
 	$(BIN)/duckdb $(RECSYS_WAREHOUSE)

@@ -20,7 +20,8 @@ from recsys.run_lock import lock_path, run_lock
 
 pytestmark = pytest.mark.slow
 DUCKDB_LOCK = "is locked by another process (a running `recsys`/`dbt` job or an open DuckDB shell)"
-RUN_LOCK = "is in use by another recsys run (pid "
+# "(pid N: command)", or "(another process)" in the instant the holder ends and has cleared it
+RUN_LOCK = "is in use by another recsys run ("
 
 
 def second_runs(settings):
