@@ -49,6 +49,7 @@ def bench(sizes, more_sizes, regenerate, repeats, seed, niceness, config, until,
       nohup recsys bench --sizes 50m > bench-50m.log 2>&1 &
     """
     from recsys.bench import run_bench
+    from recsys.bench.report import acceptance_checks
 
     # `kill` (SIGTERM) unwinds like Ctrl-C, so the stage running now is stopped with us
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -70,6 +71,11 @@ def bench(sizes, more_sizes, regenerate, repeats, seed, niceness, config, until,
     click.echo(f"Wrote {settings.reports_dir / 'bench.json'} and {md}.", err=True)
     if failures:
         raise click.ClickException(f"{len(failures)} stage(s) failed or were skipped:\n  " + "\n  ".join(failures))
+    measured = [s.strip() for part in all_sizes for s in part.split(",") if s.strip()]
+    failed = [line for line, ok in acceptance_checks(results, measured) if ok is False]
+    if failed:
+        raise click.ClickException(f"{len(failed)} acceptance check(s) failed (see {md}):\n"
+                                   + "\n".join(failed))
 
 
 COMMANDS = [bench]

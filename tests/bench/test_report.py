@@ -80,3 +80,40 @@ def test_a_run_stopped_after_the_last_pipeline_stage_is_judged():
     assert "700 s < 1200 s: PASS" in md and "incomplete" not in md
     run["state"] = "stopped after build"
     assert "incomplete run" in render_markdown(merge_size({"sizes": {}}, "50m", run))
+
+
+def test_speed_up_bounds_are_judged_from_50m_and_a_failure_is_a_failed_check():
+    from recsys.bench.report import acceptance_checks
+
+    slow = {"evaluation": {"status": "ok", "description": "e", "ours_s": 1.0, "theirs_s": 2.0,
+                           "ratio_ours_to_theirs": 0.5, "speedup": 2.0, "agree": True, "repeats": 1}}
+    results = {"sizes": {}}
+    for size in ("tiny", "50m"):
+        results = merge_size(results, size, entry(size, [stage("build", 600, rss=4000)], slow))
+    tiny = acceptance_checks(results, ["tiny"])
+    assert [ok for _, ok in tiny] == [None, None]  # 50m not measured; tiny's ratio not judged
+    assert "tiny: baseline speed-ups measured above" in tiny[1][0]
+    at_50m = dict(acceptance_checks(results, ["50m"]))
+    assert at_50m["- 50m evaluation: speed-up 2.0x >= 20x and results agree: FAIL"] is False
+    assert sorted(map(str, at_50m.values())) == ["False", "True", "True"]
+
+
+def test_recsys_bench_exits_1_when_an_acceptance_check_fails(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    import recsys.bench as bench_package
+    from recsys.bench.report import write_atomic
+    from recsys.cli import main
+
+    slow_run = entry("50m", [stage("build", 1300, rss=4000)])
+
+    def fake_run(settings, sizes, **_):
+        results = merge_size({"sizes": {}}, "50m", slow_run)
+        write_atomic(settings.reports_dir / "bench.md", render_markdown(results))
+        return results
+
+    monkeypatch.setattr(bench_package, "run_bench", fake_run)
+    monkeypatch.setenv("RECSYS_REPORTS_DIR", str(tmp_path))
+    result = CliRunner().invoke(main, ["bench", "--sizes", "50m"])
+    assert result.exit_code == 1
+    assert "1 acceptance check(s) failed" in result.output and "1,300 s < 1200 s: FAIL" in result.output

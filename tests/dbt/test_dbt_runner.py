@@ -70,3 +70,23 @@ def test_candidate_features_alone_is_built_in_place(monkeypatch):
     dbt_runner.build(Settings(), select=["eval_targets"])
     dbt_runner.build(Settings())
     assert calls == [False, True, True]
+
+
+def test_the_progress_total_grows_with_nodes_dbt_did_not_count():
+    """dbt's ConcurrencyLine node_count leaves out unit tests, which still finish: the bar never
+    reads 127/117."""
+    import io
+    from types import SimpleNamespace as NS
+
+    from recsys.dbt_runner import _progress_callback
+    from recsys.progress import LineProgress
+
+    out = io.StringIO()
+    bar = LineProgress(desc="dbt build", unit="node", file=out)
+    callback = _progress_callback(bar)
+    callback(NS(info=NS(name="ConcurrencyLine"), data=NS(node_count=2)))
+    for name in ("stg_listens", "folds", "unit_test_folds"):
+        callback(NS(info=NS(name="NodeFinished"), data=NS(node_info=NS(node_name=name))))
+    bar.close()
+    assert (bar.n, bar.total) == (3, 3)
+    assert out.getvalue().startswith("dbt build: 3/3 node in ")
