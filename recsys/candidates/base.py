@@ -212,7 +212,8 @@ class CandidateGenerator:
     def recommend_frame(self, uids, n: int = 10, *, exclude_seen: bool | None = None) -> pd.DataFrame:
         """Top ``n`` per user as a DataFrame ``uid, item_id, rank, score`` (rank 1-based).
 
-        ``exclude_seen`` drops the users' own items (``None``: the generator's parameter).
+        ``exclude_seen`` drops the users' own items (``None``: the generator's parameter; every
+        generator takes it here, those without the parameter by filtering a deeper list).
 
         >>> import pandas as pd
         >>> from recsys.candidates import TrainData, make_generator
@@ -227,18 +228,43 @@ class CandidateGenerator:
             uids = as_ids(np.atleast_1d(uids), "uid")
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
+        if exclude_seen and "exclude_seen" not in self.defaults:
+            return self._frame_without_seen(uids, n)
         saved = self.params.get("exclude_seen")
-        if exclude_seen is not None:
-            if "exclude_seen" not in self.defaults:
-                raise ConfigError(f"Generator '{self.name}' has no exclude_seen option.")
+        if exclude_seen is not None and "exclude_seen" in self.defaults:
             self.params["exclude_seen"] = bool(exclude_seen)
         try:
             recs = self.recommend(uids, n)
         finally:
-            if exclude_seen is not None:
+            if exclude_seen is not None and "exclude_seen" in self.defaults:
                 self.params["exclude_seen"] = saved
         return pd.DataFrame({"uid": recs.uid, "item_id": recs.item_id, "rank": recs.ranks(),
                              "score": recs.score})
+
+    def _frame_without_seen(self, uids: np.ndarray, n: int) -> pd.DataFrame:
+        """:meth:`recommend_frame` minus the users' own items, for a generator with no
+        ``exclude_seen`` parameter (popularity, history): each user's list is drawn
+        ``n + <items the user has>`` deep, their items dropped, the rest ranked again."""
+        if self.data is None:
+            raise ConfigError(f"Generator '{self.name}' is not fitted: call fit(data) first.")
+        try:
+            positive = self.data.column("target_events") > 0
+        except ValueError as exc:
+            raise ConfigError(f"exclude_seen needs the users' own items: {exc}") from None
+        seen = self.data.matrix(np.ones(len(positive)), rows=positive)
+        users = self.data.users.to_internal(uids)
+        own = np.diff(seen.indptr)[users[users >= 0]]
+        recs = self.recommend(uids, validate_n(n) + int(own.max(initial=0)))
+        user, item = self.data.users.to_internal(recs.uid), self.data.items.to_internal(recs.item_id)
+        known = (user >= 0) & (item >= 0)
+        mine = np.zeros(len(user), dtype=bool)
+        mine[known] = np.asarray(seen[user[known], item[known]]).ravel() > 0
+        frame = pd.DataFrame({"uid": recs.uid, "item_id": recs.item_id, "score": recs.score,
+                              "deep_rank": recs.ranks()})[~mine]
+        frame = frame.sort_values(["uid", "deep_rank"], kind="stable")
+        frame["rank"] = frame.groupby("uid").cumcount() + 1
+        frame = frame[frame["rank"] <= n]
+        return frame[["uid", "item_id", "rank", "score"]].reset_index(drop=True)
 
     def similar_items(self, item_id: int, n: int = 10) -> pd.DataFrame:
         """The ``n`` items most similar to ``item_id`` (``item_id, rank, score``), for generators

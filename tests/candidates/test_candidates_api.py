@@ -101,3 +101,20 @@ def test_int64_ids_inside_the_range_are_taken_as_they_are():
     model = make_generator("mostpop", seed=0).fit(TrainData.from_events(events))
     first = int(events["uid"].iloc[0])
     assert model.recommend_frame(np.array([first], dtype=np.int64))["uid"].unique().tolist() == [first]
+
+
+@pytest.mark.parametrize("name", ["random", "mostpop", "decaypop", "history", "itemknn", "ials",
+                                  "bpr"])
+def test_every_generator_takes_exclude_seen(name):
+    events = pd.DataFrame({"uid": [1, 1, 2, 2, 3, 3, 3], "item_id": [10, 11, 10, 12, 11, 12, 13],
+                           "timestamp": [1, 2, 3, 4, 5, 6, 7]})
+    model = make_generator(name, seed=0).fit(TrainData.from_events(events))
+    got = model.recommend_frame([1, 2], n=2, exclude_seen=True)
+    own = set(zip(events["uid"], events["item_id"], strict=True))
+    assert not own & set(zip(got["uid"], got["item_id"], strict=True))
+    assert (got.groupby("uid")["rank"].apply(list).map(lambda r: r == list(range(1, len(r) + 1)))).all()
+    if name == "mostpop":  # by hand: counts 10:2, 11:2, 12:2, 13:1, ties by item id
+        assert got[["uid", "item_id", "rank"]].values.tolist() == [[1, 12, 1], [1, 13, 2],
+                                                                  [2, 11, 1], [2, 13, 2]]
+    if name == "history":  # it proposes only the user's own items
+        assert got.empty
