@@ -36,7 +36,13 @@ from recsys import dbt_runner, ranking, state
 from recsys.candidates import run_candidates
 from recsys.candidates.runner import fresh_slices, run_seed_repeats
 from recsys.candidates.store import candidates_table
-from recsys.candidates.tuned import data_hash, ensure_tuned, tuned_models, tuning_enabled
+from recsys.candidates.tuned import (
+    data_hash,
+    ensure_tuned,
+    resolve_params,
+    tuned_models,
+    tuning_enabled,
+)
 from recsys.columns import TARGETS, Tables
 from recsys.config import Settings
 from recsys.errors import RecsysError
@@ -307,6 +313,32 @@ def write_generator_recommendations(settings: Settings, config: PipelineConfig |
                 for t in targets for m in models}
 
 
+def _slices_to_fit(settings, config, con, fold: str, generators: Sequence[str]
+                   ) -> list[tuple[str, str, str]]:
+    """The (fold, target, model) candidate slices of ``fold`` an evaluate run fits: missing or
+    stale ones, and those without a ``model_runs`` row (written by ``recsys candidates``: the
+    report needs the row's parameters and times)."""
+    missing = set(missing_candidate_slices(settings, config, con, [fold], TARGETS, generators,
+                                           [fold]))
+    runs = set()
+    if table_exists(con, Tables.model_runs):
+        runs = set(con.execute(f"select fold, target, model from {Tables.model_runs} "
+                               "where fold = ?", [fold]).fetchall())
+    return [(fold, t, m) for t in TARGETS for m in generators
+            if (fold, t, m) in missing or (fold, t, m) not in runs]
+
+
+def _current_generator_slice(con, fold: str, target: str, model: str, top_k: int) -> int:
+    """Rows of a generator's ``recommendations`` slice, written again from its (fresh)
+    candidates when its recorded fingerprint is not what they and ``top_k`` give now."""
+    key = {"fold": fold, "target": target, "model": model}
+    now = state.recommendation_fingerprint(con, fold, target, [model], top_k)
+    if now is None or state.recorded(con, Tables.recommendations, key) != now:
+        return write_generator_slice(con, fold, target, model, top_k)
+    return con.execute(f"select count(*) from {Tables.recommendations} where fold = ? and "
+                       "target = ? and model = ?", [fold, target, model]).fetchone()[0]
+
+
 def write_generator_slice(con, fold: str, target: str, model: str, top_k: int) -> int:
     """One generator's ``recommendations`` slice from its ``candidates`` slice (top ``top_k``),
     with the fingerprint of that candidates slice and depth (``recsys metrics`` checks it)."""
@@ -329,23 +361,60 @@ def _seed_repeats(settings, config, fold, generators, tunable, top_k, progress) 
             forget_recommendations(con, fold, stale)
     if not repeated or not extra:
         return []
-    runs = run_seed_repeats(settings, config, fold=fold, targets=TARGETS, models=repeated,
-                            seeds=extra, n=top_k, name=variant_name, progress=progress)
+    with open_warehouse(settings) as con:
+        todo = _stale_repeats(settings, config, con, fold, repeated, extra, top_k)
+    runs = [run for (target, model), stale_seeds in todo.items()
+            for run in run_seed_repeats(settings, config, fold=fold, targets=[target],
+                                        models=[model], seeds=stale_seeds, n=top_k,
+                                        name=variant_name, progress=progress)]
     with open_warehouse(settings) as con:
         for run, recs in runs:
             base = base_model(run.model)
-            fingerprint = state.recommendation_fingerprint(
-                con, run.fold, run.target, [], top_k,
-                extra={"build": state.current_build(con), "model": base, "params": run.params,
-                       "seed": run.model.rpartition(SEP)[2]})
+            fingerprint = _repeat_fingerprint(con, run.fold, run.target, base, run.params,
+                                              run.model.rpartition(SEP)[2], top_k)
             write_recommendations(con, candidates_table(run.fold, run.target, run.model, recs),
                                   run.fold, run.target, run.model, fingerprint)
             write_model_run(con, run.fold, run.target, run.model, params=run.params,
                             tuned=base_model(run.model) in tunable, fit_seconds=run.fit_seconds,
                             predict_seconds=run.predict_seconds)
+    total = len(TARGETS) * len(repeated) * len(extra)
+    reused = f"; {total - len(runs)} of {total} reused (same inputs)" if len(runs) < total else ""
     return [f"{', '.join(repeated)}: also fitted with seeds {', '.join(map(str, extra))} "
-            f"(evaluation.seed_runs); the seed table gives the mean over seeds "
+            f"(evaluation.seed_runs{reused}); the seed table gives the mean over seeds "
             f"{', '.join(map(str, seeds))}, as the official code reports them"]
+
+
+def _repeat_fingerprint(con, fold: str, target: str, model: str, params: Mapping[str, Any],
+                        seed: str, top_k: int) -> str | None:
+    """What a seed repeat's ``recommendations`` slice is computed from: the build, the model,
+    its parameters (those of the main run), the seed and the list depth."""
+    return state.recommendation_fingerprint(
+        con, fold, target, [], top_k,
+        extra={"build": state.current_build(con), "model": model, "params": dict(params),
+               "seed": str(seed)})
+
+
+def _stale_repeats(settings, config, con, fold: str, models: Sequence[str],
+                   seeds: Sequence[int], top_k: int) -> dict[tuple[str, str], list[int]]:
+    """(target, model) -> the seeds whose repeat of ``fold`` is missing or stale (or has no
+    ``model_runs`` row): only those are fitted again."""
+    digest = data_hash(settings)
+    runs = set()
+    if table_exists(con, Tables.model_runs):
+        runs = set(con.execute(f"select target, model from {Tables.model_runs} where fold = ?",
+                               [fold]).fetchall())
+    todo: dict[tuple[str, str], list[int]] = {}
+    for target in TARGETS:
+        for model in models:
+            params = resolve_params(con, config, target, model, digest)
+            for seed in seeds:
+                name = variant_name(model, seed)
+                recorded = state.recorded(con, Tables.recommendations,
+                                          {"fold": fold, "target": target, "model": name})
+                if (target, name) not in runs or recorded is None or recorded != _repeat_fingerprint(
+                        con, fold, target, model, params, str(seed), top_k):
+                    todo.setdefault((target, model), []).append(seed)
+    return todo
 
 
 # what a two_stage row's parameters are in model_runs and the report
@@ -414,16 +483,27 @@ def run_evaluate(
                      "candidates.params (--no-tune)")
     written = dict.fromkeys(generators, 0)
     if generators:
+        top_k = config.evaluation.top_k
+        with open_warehouse(settings) as con:
+            refit = _slices_to_fit(settings, config, con, fold, generators)
         runs = run_candidates(settings, config, folds=[fold], targets=TARGETS, models=generators,
-                              rank_every_user=[fold], progress=progress)
+                              slices=refit, rank_every_user=[fold], progress=progress) \
+            if refit else []
         tunable = set(tuned_models(config, generators)) if tuning else set()
         with open_warehouse(settings) as con:
             for run in runs:
                 written[run.model] += write_generator_slice(con, run.fold, run.target, run.model,
-                                                            config.evaluation.top_k)
+                                                            top_k)
                 write_model_run(con, run.fold, run.target, run.model, params=run.params,
                                 tuned=run.model in tunable, fit_seconds=run.fit_seconds,
                                 predict_seconds=run.predict_seconds)
+            reused = [(t, m) for t in TARGETS for m in generators if (fold, t, m) not in refit]
+            for target, model in reused:  # fresh candidates: their lists only if those are stale
+                written[model] += _current_generator_slice(con, fold, target, model, top_k)
+        if reused:
+            notes.append(f"reused {len(reused)} of {len(reused) + len(runs)} (target, generator) "
+                         f"slices of {fold}: fitted on the same inputs (build, parameters, seed, "
+                         "list length, users)")
         notes += _seed_repeats(settings, config, fold, generators, tunable,
                                config.evaluation.top_k, progress)
     if want_two_stage:

@@ -81,7 +81,7 @@ def stale_recommendations(con: duckdb.DuckDBPyConnection, settings: Settings, fo
     """``target/model`` slices of ``fold``'s recommendations whose recorded fingerprint differs
     from what their inputs give now: a generator's candidates refitted since, or the two-stage
     ranker retrained or its candidates refitted. Slices without a record (lists written by other
-    code) and seed repeats (refitted with every evaluate) are not checked."""
+    code) and seed repeats (``recsys evaluate`` checks those itself) are not checked."""
     from recsys.ranking.ranker import two_stage_fingerprint
 
     stale = []

@@ -15,6 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import lightgbm as lgb
 import numpy as np
 import pyarrow as pa
 
@@ -31,10 +32,11 @@ from recsys.ranking.dataset import (
     load_frame,
 )
 from recsys.ranking.leakage import check_point_in_time
-from recsys.ranking.model import LightGBMRanker, RankerError, top_k_per_user
+from recsys.ranking.model import FORMAT_VERSION, LightGBMRanker, RankerError, top_k_per_user
 from recsys.ranking.recall import candidate_recall
 from recsys.ranking.training import check_train_folds, load_training_set
 from recsys.run_lock import holds_run_lock
+from recsys.sections.ranker import RankerConfig
 from recsys.tables import (
     ranked_table,
     write_candidate_recall,
@@ -68,6 +70,10 @@ def _train_one(con, settings, config, cfg, target, progress) -> dict[str, Any]:
     models = merged_models(config) or generators_in(list(column_types(con, Tables.candidate_features)))
     for fold in cfg.train_folds:
         check_point_in_time(con, fold)
+    inputs = _training_inputs(con, cfg, target, models)
+    saved = _saved_training(settings, target, inputs)
+    if saved is not None:  # trained on the same inputs: nothing to learn again
+        return saved
     frame, valid_mask, plan = load_training_set(con, target, cfg, models, exclude=cfg.exclude_features)
     train, valid = frame.take(~valid_mask), frame.take(valid_mask)
     del frame
@@ -86,31 +92,17 @@ def _train_one(con, settings, config, cfg, target, progress) -> dict[str, Any]:
             bar.set_postfix_str(f"early stopping: no held-out NDCG gain for "
                                 f"{cfg.early_stopping_rounds} rounds, best iteration {ranker.best_iteration}")
     gains = ranker.feature_importance()
-    metadata = {
-        "target": target,
-        "train_folds": list(cfg.train_folds),
-        "models": models,
-        "candidates_per_model": cfg.candidates_per_model,
-        "seed": cfg.seed,
-        "ranker_config": asdict(cfg),
-        "config": config.raw,
-        "size": settings.size,
-        "build": state.current_build(con),  # the warehouse build it learned from
-    }
-    model_path, _ = ranker.save(model_dir(settings) / target, metadata)
-    write_feature_importance(con, target, gains)
     valid_ndcg = None
     if ranker.booster is not None and ranker.booster.best_score:
         valid_ndcg = float(next(iter(ranker.booster.best_score.get("valid", {}).values()), np.nan))
-    return {
+    summary = {
         "target": target,
-        "model_path": str(model_path),
         "models": models,
         "candidates_per_model": cfg.candidates_per_model,
         "train_folds": list(cfg.train_folds),
         "rows": int(len(train) + len(valid)),
         # (fold, user) queries with a positive candidate, before max_train_queries
-        "queries_available": plan.candidates,
+        "queries_available": int(plan.candidates),
         "train_queries": {f: int(len(plan.train[f])) for f in plan.folds},
         "valid_queries": {f: int(len(plan.valid[f])) for f in plan.folds},
         "positive_rate": float(
@@ -121,6 +113,53 @@ def _train_one(con, settings, config, cfg, target, progress) -> dict[str, Any]:
         "heldout_ndcg@10": valid_ndcg,
         "feature_importance": dict(sorted(gains.items(), key=lambda kv: (-kv[1], kv[0]))),
     }
+    metadata = {
+        "target": target,
+        "train_folds": list(cfg.train_folds),
+        "models": models,
+        "candidates_per_model": cfg.candidates_per_model,
+        "seed": cfg.seed,
+        "ranker_config": asdict(cfg),
+        "config": config.raw,
+        "size": settings.size,
+        "build": state.current_build(con),  # the warehouse build it learned from
+        "inputs": inputs,  # what it learned from (_training_inputs): equal inputs reuse it
+        "summary": summary,
+    }
+    model_path, _ = ranker.save(model_dir(settings) / target, metadata)
+    write_feature_importance(con, target, gains)
+    return {**summary, "model_path": str(model_path), "reused": False}
+
+
+def _training_inputs(con, cfg: RankerConfig, target: str, models: Sequence[str]) -> str | None:
+    """The fingerprint of what a ranker of ``target`` learns from: the build, the candidate
+    mart's vars, the candidates slices of every training fold and merged generator, the ranker's
+    settings, LightGBM's version and the schema version. None when a slice has no record."""
+    slices = {}
+    for fold in cfg.train_folds:
+        for model in models:
+            fp = state.recorded(con, Tables.candidates, {"fold": fold, "target": target, "model": model})
+            if fp is None:
+                return None
+            slices[f"{fold}/{model}"] = fp
+    return state.digest({
+        "build": state.current_build(con), "mart": state.recorded(con, Tables.candidate_features, {}),
+        "candidates": slices, "models": list(models), "ranker": asdict(cfg),
+        "lightgbm": lgb.__version__, "format": FORMAT_VERSION, "schema": state.SCHEMA_VERSION})
+
+
+def _saved_training(settings: Settings, target: str, inputs: str | None) -> dict[str, Any] | None:
+    """The summary of the saved ranker of ``target`` when it was trained on ``inputs``."""
+    stem = model_dir(settings) / target
+    if inputs is None or not stem.with_suffix(".txt").is_file() or not stem.with_suffix(".json").is_file():
+        return None
+    try:
+        meta = json.loads(stem.with_suffix(".json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    if meta.get("inputs") != inputs or not isinstance(meta.get("summary"), dict):
+        return None
+    return {**meta["summary"], "model_path": str(stem.with_suffix(".txt")), "reused": True}
 
 
 @holds_run_lock("recsys train-ranker")
