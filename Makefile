@@ -10,11 +10,14 @@ SEED ?= 42
 BENCH_SIZES ?= tiny small
 # processes `make test` runs the suite on (pytest-xdist); 0: in this process
 TEST_WORKERS ?= 2
+# `make test` leaves out the end-to-end tests marked slow (a dbt build or a whole run each);
+# `make test-all`, and `make test` where CI=true (.ci/run), run every test
+TEST_MARK := $(if $(filter true,$(CI)),,-m "not slow")
 # a pipeline config file for build, evaluate and bench (e.g. CONFIG=configs/50m.yml); empty: defaults
 CONFIG ?=
 CONFIG_FLAG := $(if $(CONFIG),--config $(CONFIG))
 
-.PHONY: help setup lock data validate build evaluate run test bench bench-docs lint clean shell docs
+.PHONY: help setup lock data validate build evaluate run test test-all bench bench-docs lint clean shell docs
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -66,7 +69,10 @@ evaluate: $(BIN)/recsys ## fit every model, write recommendations, SQL metrics a
 
 run: data validate build evaluate ## everything from data to report on the default dataset
 
-test: $(BIN)/recsys ## run the test suite on tiny generated data (TEST_WORKERS processes)
+test: $(BIN)/recsys ## the suite on tiny generated data without the slow end-to-end tests (CI=true: all)
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal $(TEST_MARK)
+
+test-all: $(BIN)/recsys ## every test, the slow end-to-end ones included (what CI runs)
 	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 bench: $(BIN)/recsys ## benchmark every stage at BENCH_SIZES, write reports/bench.{json,md}
