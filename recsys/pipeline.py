@@ -320,12 +320,17 @@ def _slices_to_fit(settings, config, con, fold: str, generators: Sequence[str]
     report needs the row's parameters and times)."""
     missing = set(missing_candidate_slices(settings, config, con, [fold], TARGETS, generators,
                                            [fold]))
-    runs = set()
-    if table_exists(con, Tables.model_runs):
-        runs = set(con.execute(f"select fold, target, model from {Tables.model_runs} "
-                               "where fold = ?", [fold]).fetchall())
+    runs = _model_runs(con, fold)
     return [(fold, t, m) for t in TARGETS for m in generators
-            if (fold, t, m) in missing or (fold, t, m) not in runs]
+            if (fold, t, m) in missing or (t, m) not in runs]
+
+
+def _model_runs(con, fold: str) -> set[tuple[str, str]]:
+    """(target, model) of ``fold``'s ``model_runs`` rows (what the report reads for a row)."""
+    if not table_exists(con, Tables.model_runs):
+        return set()
+    return set(con.execute(f"select target, model from {Tables.model_runs} where fold = ?",
+                           [fold]).fetchall())
 
 
 def _current_generator_slice(con, fold: str, target: str, model: str, top_k: int) -> int:
@@ -399,10 +404,7 @@ def _stale_repeats(settings, config, con, fold: str, models: Sequence[str],
     """(target, model) -> the seeds whose repeat of ``fold`` is missing or stale (or has no
     ``model_runs`` row): only those are fitted again."""
     digest = data_hash(settings)
-    runs = set()
-    if table_exists(con, Tables.model_runs):
-        runs = set(con.execute(f"select target, model from {Tables.model_runs} where fold = ?",
-                               [fold]).fetchall())
+    runs = _model_runs(con, fold)
     todo: dict[tuple[str, str], list[int]] = {}
     for target in TARGETS:
         for model in models:
@@ -411,8 +413,8 @@ def _stale_repeats(settings, config, con, fold: str, models: Sequence[str],
                 name = variant_name(model, seed)
                 recorded = state.recorded(con, Tables.recommendations,
                                           {"fold": fold, "target": target, "model": name})
-                if (target, name) not in runs or recorded is None or recorded != _repeat_fingerprint(
-                        con, fold, target, model, params, str(seed), top_k):
+                now = _repeat_fingerprint(con, fold, target, model, params, str(seed), top_k)
+                if (target, name) not in runs or recorded != now:
                     todo.setdefault((target, model), []).append(seed)
     return todo
 

@@ -248,10 +248,9 @@ class CandidateGenerator:
         if self.data is None:
             raise ConfigError(f"Generator '{self.name}' is not fitted: call fit(data) first.")
         try:
-            positive = self.data.column("target_events") > 0
+            seen = self._own_items()
         except ValueError as exc:
             raise ConfigError(f"exclude_seen needs the users' own items: {exc}") from None
-        seen = self.data.matrix(np.ones(len(positive)), rows=positive)
         users = self.data.users.to_internal(uids)
         own = np.diff(seen.indptr)[users[users >= 0]]
         recs = self.recommend(uids, validate_n(n) + int(own.max(initial=0)))
@@ -342,6 +341,11 @@ class CandidateGenerator:
                 block_uids[rows], items.to_external(cols), values.astype(np.float64)
             )
 
+    def _own_items(self) -> sp.csr_matrix:
+        """users x items, 1 where the user has target-type events (``target_events`` > 0)."""
+        positive = self.data.column("target_events") > 0
+        return self.data.matrix(np.ones(len(positive)), rows=positive)
+
     def _mask_seen(self, scores, user_idx: np.ndarray):
         """Drop (sparse) or set to ``-inf`` (dense) the users' own items (``target_events`` > 0).
 
@@ -349,8 +353,7 @@ class CandidateGenerator:
         already liked, so there the user's own items only take up room in the list.
         """
         if "seen" not in self.__dict__:
-            positive = self.data.column("target_events") > 0
-            self.seen = self.data.matrix(np.ones(len(positive)), rows=positive)
+            self.seen = self._own_items()
             if self.score_columns is not None:
                 self.seen = self.seen[:, self.score_columns].tocsr()
         seen = self.seen[user_idx].tocoo()
