@@ -91,5 +91,5 @@ docs: $(BIN)/recsys ## dbt docs generate (dbt_project/target/index.html)
 shell: $(BIN)/recsys ## open the warehouse in the DuckDB shell
 	$(BIN)/duckdb $(RECSYS_WAREHOUSE)
 
-clean: ## remove the warehouse, reports and dbt artifacts (keeps data/ and .venv)
-	rm -rf warehouse reports dbt_project/target dbt_project/logs .pytest_cache
+clean: ## remove the warehouse, reports, the benchmark's data and warehouses (bench/) and dbt artifacts (keeps data/ and .venv)
+	rm -rf warehouse reports bench dbt_project/target dbt_project/logs .pytest_cache

@@ -64,12 +64,16 @@ class DbtRunSummary:
     dropped : Python-written tables dropped because the build's inputs changed (``recsys.state``).
     data_warnings : soft problems of the input data (``recsys.data.validate.content_checks``),
         also recorded in ``build_state`` (and so in ``run_manifest.json``).
+    reused : a whole build with nothing changed: dbt did not run (``plan`` says why).
+    plan : what :func:`build` decided to do (:class:`BuildPlan`); None for a bare :func:`run_dbt`.
     """
 
     command: list[str]
     statuses: dict[str, str] = field(default_factory=dict)
     dropped: list[str] = field(default_factory=list)
     data_warnings: list[str] = field(default_factory=list)
+    reused: bool = False
+    plan: BuildPlan | None = None
 
     @property
     def warned(self) -> list[str]:
@@ -370,6 +374,97 @@ def _interruption(exc: BaseException | None) -> KeyboardInterrupt | None:
     return None
 
 
+@dataclass(frozen=True)
+class BuildPlan:
+    """What a ``dbt build`` of the whole project has to do, from what the warehouse recorded.
+
+    ``action``: ``reuse`` (nothing changed: no dbt at all), ``modified`` (only the dbt project's
+    files changed: build ``state:modified+`` against the recorded manifest) or ``full``.
+    ``reason`` says why, in words; ``recorded`` is the build_state details of the warehouse."""
+
+    action: str
+    reason: str
+    fingerprint: str | None = None
+    recorded: Mapping[str, object] | None = None
+    manifest: str | None = None
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """What a whole build is made from: ``base`` (input files, dbt vars, schema version),
+    ``project`` (the dbt project's files), ``limits`` (the validation bounds checked)."""
+
+    data_hash: str
+    vars: Mapping[str, object]
+    base: str
+    project: str
+    limits: str
+
+
+def _inputs(settings: Settings, vars: Mapping[str, object] | None,
+            limits: ValidationConfig | None) -> _Inputs:
+    from dataclasses import asdict
+
+    from recsys import state
+
+    data_hash = state.data_hash(settings)
+    mart_vars = {k: v for k, v in dict(vars or {}).items() if k not in state.FEATURE_ONLY_VARS}
+    return _Inputs(data_hash, mart_vars, state.build_fingerprint(data_hash, mart_vars),
+                   state.project_hash(DBT_PROJECT_DIR),
+                   state.digest(asdict(limits or ValidationConfig())))
+
+
+def plan_build(settings: Settings, vars: Mapping[str, object] | None = None,
+               limits: ValidationConfig | None = None) -> BuildPlan:
+    """Decide what a whole-project build of ``settings``' warehouse has to do (:class:`BuildPlan`)."""
+    return _plan(settings, _inputs(settings, vars, limits))
+
+
+def _plan(settings: Settings, now: _Inputs) -> BuildPlan:
+    from recsys import state
+
+    if not settings.warehouse.exists():
+        return BuildPlan("full", "there is no warehouse yet")
+    con = connect(settings.warehouse, read_only=True)
+    try:
+        recorded, fingerprint = state.build_details(con), state.current_build(con)
+        manifest = state.build_manifest(con)
+        relations = {r[0] for r in con.execute(
+            "select table_name from information_schema.tables").fetchall()}
+    finally:
+        con.close()
+    if recorded is None:
+        return BuildPlan("full", "the warehouse has no recorded build")
+    if recorded.get("base") != now.base:
+        return BuildPlan("full", "the input files, dbt vars or schema version changed", fingerprint,
+                         recorded)
+    if manifest is None:
+        return BuildPlan("full", "the last build recorded no dbt manifest", fingerprint, recorded)
+    missing = sorted(_model_relations(manifest) - relations)
+    if missing:
+        return BuildPlan("full", f"model(s) missing from the warehouse: {', '.join(missing[:5])}",
+                         fingerprint, recorded)
+    if recorded.get("project_sha256") != now.project or not recorded.get("complete"):
+        return BuildPlan("modified", "the dbt project's files changed since the last whole build",
+                         fingerprint, recorded, manifest)
+    if recorded.get("limits") != now.limits:
+        return BuildPlan("modified", "the validation bounds changed (the data are checked again)",
+                         fingerprint, recorded, manifest)
+    return BuildPlan("reuse", "the input files, dbt vars, validation bounds and dbt project are "
+                     "those of the last build", fingerprint, recorded, manifest)
+
+
+def _model_relations(manifest: str) -> set[str]:
+    """Names of the tables and views the models of a dbt manifest create (ephemeral ones do not)."""
+    import json
+
+    nodes = json.loads(manifest).get("nodes", {})
+    return {node.get("alias") or node["name"] for node in nodes.values()
+            if node.get("resource_type") == "model"
+            and node.get("config", {}).get("materialized") != "ephemeral"}
+
+
+@holds_run_lock("recsys build (dbt)", built=False)
 def build(
     settings: Settings,
     select: Sequence[str] | None = None,
@@ -377,6 +472,7 @@ def build(
     vars: Mapping[str, object] | None = None,
     progress: bool = False,
     limits: ValidationConfig | None = None,
+    full: bool = False,
     **kwargs,
 ) -> DbtRunSummary:
     """``dbt build`` (models and their tests) of the whole project or of ``select``.
@@ -384,36 +480,84 @@ def build(
     ``vars`` overrides dbt vars (``{"n_folds": 3}``); ``limits`` bounds the data's values (the
     config's ``validation`` section; checked before dbt runs); other keyword arguments go to
     :func:`run_dbt`.
+
+    A build of the whole project is incremental (:func:`plan_build`): with the input files, dbt
+    vars, validation bounds and dbt project of the last build it does nothing
+    (``summary.reused``); when only the dbt project's files changed it builds the models dbt
+    finds modified against the last build's manifest, with their descendants and tests
+    (``state:modified+``); else everything. ``full`` builds everything regardless.
     A selection of ``candidate_features`` alone is written in place (``staged=False``, as
     :func:`build_candidate_features`): one model, no copy of the whole warehouse.
     """
     if select and list(select) == [Tables.candidate_features]:
         kwargs.setdefault("staged", False)
+        summary = run_dbt(settings, _build_args(select, vars), progress=progress, **kwargs)
+        _require_selected(select, summary)
+        if summary.statuses.get(f"model {Tables.candidate_features}") == "success":
+            _record_feature_mart(settings, vars)
+        return summary
+    _require_input_files(settings)
+    now = _inputs(settings, vars, limits)
+    plan = _plan(settings, now)
+    if select:
+        plan = BuildPlan("select", f"--select {' '.join(select)}", plan.fingerprint, plan.recorded)
+    elif full:
+        plan = BuildPlan("full", "--full", plan.fingerprint, plan.recorded)
+    if plan.action == "reuse":
+        return DbtRunSummary(command=["build"], reused=True, plan=plan,
+                             data_warnings=list(plan.recorded.get("data_warnings", [])))
+    data_warnings = check_data_values(settings, (vars or {}).get("n_folds"), limits)
+    target = Path(kwargs.get("target_path") or DBT_PROJECT_DIR / "target").resolve()
     dropped: list[str] = []
-    data_warnings: list[str] = []
-    if not (select and list(select) == [Tables.candidate_features]):
-        data_warnings = check_data_values(settings, (vars or {}).get("n_folds"), limits)
-        # the marts may change: record the build; Python's tables of other inputs are dropped
-        recorder = _build_recorder(settings, vars, data_warnings)
-        kwargs.setdefault("on_success", lambda path: dropped.extend(recorder(path)))
+    recorder = _build_recorder(now, plan, settings, vars, data_warnings, target / "manifest.json",
+                               select)
+    kwargs.setdefault("on_success", lambda path: dropped.extend(recorder(path)))
+    with _state_selection(plan) as state_args:
+        summary = run_dbt(settings, [*_build_args(select, vars), *state_args], progress=progress,
+                          **kwargs)
+    if plan.action == "modified" and not summary.statuses:
+        recorder(settings.warehouse, unchanged_marts=True)  # no model changed: the record only
+    else:
+        _require_selected(select, summary)
+    if summary.statuses.get(f"model {Tables.candidate_features}") == "success":
+        _record_feature_mart(settings, vars)
+    summary.dropped = dropped
+    summary.data_warnings = data_warnings
+    summary.plan = plan
+    return summary
+
+
+def _build_args(select: Sequence[str] | None, vars: Mapping[str, object] | None) -> list[str]:
+    import json
+
     args = ["build"]
     if select:
         args += ["--select", *select]
     if vars:
-        import json
-
         args += ["--vars", json.dumps(dict(vars))]
-    summary = run_dbt(settings, args, progress=progress, **kwargs)
+    return args
+
+
+def _require_selected(select: Sequence[str] | None, summary: DbtRunSummary) -> None:
     if select and not summary.statuses:
         raise DbtRunError(
             f"--select {' '.join(select)} matched no dbt model or test, so nothing was built. "
             "Use model names from dbt_project/models/ (e.g. `eval_targets`, `folds+`)."
         )
-    if summary.statuses.get(f"model {Tables.candidate_features}") == "success":
-        _record_feature_mart(settings, vars)
-    summary.dropped = dropped
-    summary.data_warnings = data_warnings
-    return summary
+
+
+@contextmanager
+def _state_selection(plan: BuildPlan) -> Iterator[list[str]]:
+    """dbt arguments that select what changed against the plan's recorded manifest (none unless
+    the plan is ``modified``), with the manifest in a temporary folder for the block."""
+    if plan.action != "modified":
+        yield []
+        return
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="recsys-dbt-state-") as folder:
+        (Path(folder) / "manifest.json").write_text(plan.manifest)
+        yield ["--select", "state:modified+", "--state", folder]
 
 
 def _record_feature_mart(settings: Settings, vars: Mapping[str, object] | None) -> None:
@@ -438,19 +582,43 @@ def check_data_values(settings: Settings, n_folds: int | None,
     return require_valid_values(settings.data_dir, settings.size, n_folds, limits)
 
 
-def _build_recorder(settings: Settings, vars: Mapping[str, object] | None,
-                    data_warnings: Sequence[str] = ()) -> Callable[[Path], object]:
+def _build_recorder(now: _Inputs, plan: BuildPlan, settings: Settings,
+                    vars: Mapping[str, object] | None, data_warnings: Sequence[str],
+                    manifest_path: Path, select: Sequence[str] | None) -> Callable[..., list[str]]:
+    """What records a build in the warehouse file it is given (``recsys.state.record_build``):
+    its fingerprint, details and dbt manifest.
+
+    The fingerprint covers the input files, dbt vars and the project's files the marts were
+    built with, so rebuilding models from the same ones keeps the Python tables. A build of a
+    selection keeps the last whole build's manifest, and marks the record incomplete unless
+    every model was already built from these inputs and project files (the next whole build
+    then compares against that manifest); a ``modified`` build that rebuilt no model keeps the
+    fingerprint (``unchanged_marts``: the Python tables stay valid)."""
     from recsys import state, tables
 
-    data_hash = state.data_hash(settings)
-    fingerprint = state.build_fingerprint(data_hash, {k: v for k, v in dict(vars or {}).items()
-                                                      if k not in state.FEATURE_ONLY_VARS})
+    recorded = dict(plan.recorded or {})
+    same_base = recorded.get("base") == now.base
+    # a selection over a warehouse whose every model was built from these inputs and project
+    # keeps it whole; any other selection leaves models of other inputs or project files
+    complete = not select or (same_base and bool(recorded.get("complete"))
+                              and recorded.get("project_sha256") == now.project)
     details = {"data_dir": str(settings.data_dir), "size": settings.size, "vars": dict(vars or {}),
-               "data_warnings": list(data_warnings), "data_sha256": data_hash}
+               "data_warnings": list(data_warnings), "data_sha256": now.data_hash,
+               "base": now.base if same_base or not select else None, "limits": now.limits,
+               "complete": complete,
+               "project_sha256": now.project if complete else recorded.get("project_sha256"),
+               "marts_project_sha256": now.project}
+    fingerprint = state.build_fingerprint(now.data_hash, now.vars, now.project)
 
-    def record(path: Path) -> list[str]:
-        require_usable(path)  # an unusable build never replaces the warehouse
-        return state.record_build(path, fingerprint, details, tables.PYTHON_TABLES)
+    def record(path: Path, unchanged_marts: bool = False) -> list[str]:
+        nonlocal fingerprint
+        if unchanged_marts:
+            fingerprint = plan.fingerprint
+            details["marts_project_sha256"] = recorded.get("marts_project_sha256")
+        else:
+            require_usable(path)  # an unusable build never replaces the warehouse
+        manifest = None if select else manifest_path.read_text()
+        return state.record_build(path, fingerprint, details, tables.PYTHON_TABLES, manifest)
 
     return record
 

@@ -512,8 +512,15 @@ def run_evaluate(
         start = time.perf_counter()
         summary = run_two_stage(settings, config, fold=fold, targets=TARGETS, progress=progress)
         seconds = time.perf_counter() - start
+        kept = [t for t in TARGETS if summary["train"][t].get("reused")
+                and summary["rank"][t].get("reused")]
+        if kept:
+            notes.append(f"{two_stage_name}: the rankers and {fold} lists of {', '.join(kept)} "
+                         "reused (trained and ranked on the same candidates and features)")
         with open_warehouse(settings) as con:
             for target in TARGETS:
+                if target in kept and (target, two_stage_name) in _model_runs(con, fold):
+                    continue  # its row keeps the times of the run that trained and ranked
                 write_model_run(
                     con, fold, target, two_stage_name,
                     params={k: summary["train"][target][k] for k in RANKER_SUMMARY},

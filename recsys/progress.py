@@ -70,3 +70,9 @@ def progress_note(bar, text: str) -> None:
             print(text, file=bar.file, flush=True)
     else:
         tqdm.write(text, file=sys.stderr)
+
+
+def progress_line(desc: str, seconds: float, note: str = "") -> None:
+    """One finished step in :class:`LineProgress`'s format, for a step without a bar."""
+    print(f"{desc}: done in {seconds:.1f} s" + (f" ({note})" if note else ""), file=sys.stderr,
+          flush=True)

@@ -94,7 +94,8 @@ def holds_run_lock(what: str, *, built: bool = True) -> Callable:
     The outermost call checks, before any work, that the run can write its folders
     (``Settings.require_writable``) and, with ``built`` (every run but a build), that the
     warehouse was built from the files the settings name (``recsys.state.require_current_build``)
-    and that its disk has room for what the run may rewrite.
+    and that its disk has room for what the run may rewrite. After the run, the warehouse is
+    rewritten without its freed blocks when they are many (``recsys.warehouse.compact``).
     """
 
     def decorate(func: Callable) -> Callable:
@@ -106,11 +107,30 @@ def holds_run_lock(what: str, *, built: bool = True) -> Callable:
             with run_lock(settings.warehouse, what), _holding(settings, outermost):
                 if outermost and built and Path(settings.warehouse).exists():
                     _require_current_build_and_space(settings, what)
-                return func(settings, *args, **kwargs)
+                result = func(settings, *args, **kwargs)
+                if outermost:
+                    _compact(settings)
+                return result
 
         return wrapper
 
     return decorate
+
+
+def _compact(settings) -> None:
+    """The warehouse rewritten without its freed blocks when they are many
+    (``recsys.warehouse.compact``), with a line on stderr when that happens."""
+    import time
+
+    from recsys.progress import progress_line
+    from recsys.warehouse import compact
+
+    start = time.perf_counter()
+    done = compact(settings)
+    if done is not None:
+        progress_line("compact warehouse", time.perf_counter() - start,
+                      f"{done[0] / 2**30:.2f} -> {done[1] / 2**30:.2f} GiB: the blocks freed by "
+                      "rewritten tables dropped")
 
 
 def _holding(settings, outermost: bool):

@@ -1,11 +1,15 @@
 """What the Python-written tables were computed from: the build's fingerprint and each slice's.
 
 A warehouse build is identified by the fingerprint of its inputs: the input files (their parquet
-footers), the dbt vars and :data:`SCHEMA_VERSION` (bump it when a Python table's layout or
-meaning changes). ``recsys build`` records it in ``build_state`` (one row) inside the staged
-warehouse, before the staged file replaces the old one. When it differs from the fingerprint of
-the build before (or none was recorded), every Python-written table is dropped in the same step:
-candidates, tuned parameters, recommendations and metrics of other data are never read again.
+footers), the dbt vars, :data:`SCHEMA_VERSION` (bump it when a Python table's layout or
+meaning changes) and the dbt project's files (:func:`project_hash`) as of the last build that
+rebuilt a model. ``recsys build`` records it in ``build_state`` (one row, with dbt's manifest of
+that build) inside the staged warehouse, before the staged file replaces the old one. When it
+differs from the fingerprint of the build before (or none was recorded), every Python-written
+table is dropped in the same step: candidates, tuned parameters, recommendations and metrics of
+other data are never read again. The next ``recsys build`` with the same inputs does nothing
+(``recsys.dbt_runner.build``), and one after a change of the project's files only rebuilds the
+models dbt's state comparison finds modified, with what depends on them.
 
 Within one build, a slice of a Python-written table (``candidates`` of one fold, target and model)
 records the fingerprint of what it was computed from in ``slice_state`` (table, slice key,
@@ -63,14 +67,43 @@ def data_profile(data_dir: Path, size: str) -> dict:
             "footer_sha256": fingerprint.hexdigest()}
 
 
+# what in dbt_project/ does not shape the warehouse: dbt's outputs and the project's readme
+_NOT_PROJECT = {"target", "logs", "dbt_packages", ".user.yml", "README.md"}
+
+
+def project_hash(project_dir: Path) -> str:
+    """The sha256 of the dbt project's files (models, macros, tests, dbt_project.yml, profiles):
+    their paths and bytes, leaving out dbt's outputs (:data:`_NOT_PROJECT`)."""
+    return files_hash(Path(project_dir), skip=_NOT_PROJECT)
+
+
+def files_hash(*roots: Path, skip: Iterable[str] = ()) -> str:
+    """The sha256 of the files under ``roots`` (a file counts as itself): their paths relative to
+    their root and their bytes; a first path part in ``skip`` and ``__pycache__`` are left out."""
+    skip = set(skip)
+    sha = hashlib.sha256()
+    for root in map(Path, roots):
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for path in files:
+            relative = path.relative_to(root) if path != root else Path(path.name)
+            if relative.parts[0] in skip or "__pycache__" in relative.parts:
+                continue
+            sha.update(relative.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return sha.hexdigest()
+
+
 def digest(inputs: Mapping[str, Any]) -> str:
     """A short stable hash of a JSON-able mapping."""
     return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def build_fingerprint(data_hash: str, dbt_vars: Mapping[str, Any]) -> str:
-    """The fingerprint of a build: input files, dbt vars and the schema version."""
-    return digest({"data": data_hash, "vars": dict(dbt_vars), "schema": SCHEMA_VERSION})
+def build_fingerprint(data_hash: str, dbt_vars: Mapping[str, Any], project: str | None = None) -> str:
+    """The fingerprint of a build: input files, dbt vars, the schema version and ``project``
+    (the dbt project's files the marts were built with; None: the inputs alone)."""
+    inputs = {"data": data_hash, "vars": dict(dbt_vars), "schema": SCHEMA_VERSION}
+    if project is not None:
+        inputs["project"] = project
+    return digest(inputs)
 
 
 def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -79,13 +112,18 @@ def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
 
 
 def record_build(path: Path, fingerprint: str, details: Mapping[str, Any],
-                 drop: Iterable[str]) -> list[str]:
+                 drop: Iterable[str], manifest: str | None = None) -> list[str]:
     """Record ``fingerprint`` as the build of the warehouse file at ``path``; when it differs from
     the recorded one (or none is), drop the tables ``drop`` (every Python-written table:
-    ``recsys.tables.PYTHON_TABLES``). Returns the dropped tables."""
-    con = duckdb.connect(str(path))
+    ``recsys.tables.PYTHON_TABLES``). ``manifest``: dbt's manifest.json of the build (None keeps
+    the one recorded before). Returns the dropped tables."""
+    from recsys.warehouse import connect
+
+    con = connect(path, must_exist=False)
     try:
         previous = current_build(con)
+        if manifest is None:
+            manifest = build_manifest(con)
         dropped = []
         if previous != fingerprint:
             for table in drop:
@@ -93,13 +131,27 @@ def record_build(path: Path, fingerprint: str, details: Mapping[str, Any],
                     con.execute(f'drop table "{table}"')
                     dropped.append(table)
         con.execute(f"create or replace table {BUILD_STATE} (fingerprint varchar, details varchar, "
-                    "schema_version integer)")
-        con.execute(f"insert into {BUILD_STATE} values (?, ?, ?)",
-                    [fingerprint, json.dumps(dict(details), sort_keys=True, default=str), SCHEMA_VERSION])
+                    "schema_version integer, manifest varchar)")
+        con.execute(f"insert into {BUILD_STATE} values (?, ?, ?, ?)",
+                    [fingerprint, json.dumps(dict(details), sort_keys=True, default=str),
+                     SCHEMA_VERSION, manifest])
         con.execute("checkpoint")
         return dropped
     finally:
         con.close()
+
+
+def build_manifest(con: duckdb.DuckDBPyConnection) -> str | None:
+    """dbt's manifest.json (text) of the build the warehouse holds; None if none was recorded."""
+    if not _exists(con, BUILD_STATE):
+        return None
+    columns = {r[0] for r in con.execute(
+        "select column_name from information_schema.columns where table_name = ?",
+        [BUILD_STATE]).fetchall()}
+    if "manifest" not in columns:  # recorded before manifests were
+        return None
+    row = con.execute(f"select manifest from {BUILD_STATE}").fetchone()
+    return None if row is None else row[0]
 
 
 def build_details(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:

@@ -140,6 +140,64 @@ def replace_file(staged: Path, target: Path) -> None:
         connect(target).close()
 
 
+# a warehouse whose free blocks exceed this share of its file (and COMPACT_MIN_BYTES) is
+# rewritten into a fresh file at the end of a run (:func:`compact`)
+COMPACT_FREE_SHARE = 0.1
+COMPACT_MIN_BYTES = 16 * 2**20
+
+
+def file_usage(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """(bytes of the database file's blocks, bytes of those that are free) of ``con``'s database."""
+    block, total, free = con.execute(
+        "select block_size, total_blocks, free_blocks from pragma_database_size()").fetchone()
+    return int(block) * int(total), int(block) * int(free)
+
+
+def compact(settings: Settings, *, min_bytes: int = COMPACT_MIN_BYTES) -> tuple[int, int] | None:
+    """Rewrite the warehouse into a fresh file when freed blocks make up more than
+    :data:`COMPACT_FREE_SHARE` of it, and rename that over it (atomic).
+
+    DuckDB keeps the blocks of dropped and rewritten tables in the file and reuses them only
+    for later writes, so without this every rebuild of a mart or rewrite of a Python table
+    would leave the file bigger. ``COPY FROM DATABASE`` writes every table and view into the new
+    file; it needs the disk space of the blocks in use, and is skipped (None) without it.
+    ``min_bytes``: fewer free bytes than this are never worth a rewrite.
+    Returns the file's bytes (before, after), or None when nothing was done.
+    """
+    import shutil
+
+    path = Path(settings.warehouse).resolve()
+    if not path.exists():
+        return None
+    fresh = path.with_name(path.name + ".compact")
+    con = connect(path, settings=settings)
+    try:
+        con.execute("checkpoint")
+        size, free = file_usage(con)
+        if free <= max(min_bytes, COMPACT_FREE_SHARE * size) \
+                or shutil.disk_usage(path.parent).free < size - free + COMPACT_MIN_BYTES:
+            return None
+        before = path.stat().st_size
+        fresh.unlink(missing_ok=True)
+        database = con.execute("select current_database()").fetchone()[0]
+        con.execute("set enable_progress_bar = false")
+        try:
+            con.execute(f"attach '{fresh.as_posix()}' as recsys_compact")
+            con.execute(f'copy from database "{database}" to recsys_compact')
+            con.execute("detach recsys_compact")
+        except BaseException:
+            fresh.unlink(missing_ok=True)
+            raise
+    finally:
+        con.close()
+    release(path)  # the run's connection closes (checkpointed) before the swap
+    if path.with_name(path.name + ".wal").exists():  # a write since the copy: keep the file
+        fresh.unlink(missing_ok=True)
+        return None
+    replace_file(fresh, path)
+    return before, path.stat().st_size
+
+
 @contextmanager
 def open_warehouse(settings: Settings, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     con = connect(settings.warehouse, read_only=read_only, settings=settings)

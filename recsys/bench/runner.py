@@ -239,11 +239,11 @@ def run_bench(
     ----------
     settings : Settings
         Memory limit, threads and the reports folder; data and warehouse paths are the benchmark's
-        own (``data/bench/<size>``, ``warehouse/bench-<size>.duckdb`` under ``root``).
+        own (``bench/<size>/data``, ``bench/<size>/bench-<size>.duckdb`` under ``root``).
     sizes : sequence of str
         Sizes to run (tiny, small, 50m); other sizes of an earlier run stay in the report.
     regenerate : bool
-        Generate the data again even if ``data/bench/<size>`` already holds it.
+        Generate the data again even if ``bench/<size>/data`` already holds it.
     repeats : int, optional
         Repeats of each baseline timing (median reported); default 3 up to 50m, 1 above.
     niceness : int

@@ -2,8 +2,9 @@
 
 ``generate``, then the pipeline's own stages (:func:`recsys.pipeline.stages`, in its order),
 then the side-by-side baselines. Every stage is one child process: ``recsys <command>`` with the
-environment pointing at an isolated dataset and warehouse for that size (``data/bench/<size>``,
-``warehouse/bench-<size>.duckdb``), so a benchmark never touches the user's own warehouse.
+environment pointing at an isolated dataset and warehouse for that size (``bench/<size>/data``,
+``bench/<size>/bench-<size>.duckdb``), so a benchmark never touches the user's own warehouse;
+``make clean`` removes ``bench/``.
 """
 
 from __future__ import annotations
@@ -28,8 +29,13 @@ class BenchPaths:
     size: str
 
     @property
+    def folder(self) -> Path:
+        """Everything of this size's benchmark but its reports (``make clean`` removes ``bench/``)."""
+        return self.root / "bench" / self.size
+
+    @property
     def data_dir(self) -> Path:
-        return self.root / "data" / "bench" / self.size
+        return self.folder / "data"
 
     @property
     def flat_dir(self) -> Path:
@@ -37,15 +43,15 @@ class BenchPaths:
 
     @property
     def warehouse(self) -> Path:
-        return self.root / "warehouse" / f"bench-{self.size}.duckdb"
+        return self.folder / f"bench-{self.size}.duckdb"
 
     @property
     def temp_dir(self) -> Path:
-        return self.root / "warehouse" / f"tmp-bench-{self.size}"
+        return self.folder / "tmp"
 
     @property
     def dbt_target_dir(self) -> Path:
-        return self.root / "warehouse" / f"dbt-target-bench-{self.size}"
+        return self.folder / "dbt-target"
 
     def reports_dir(self, reports_root: Path) -> Path:
         return reports_root / "bench-runs" / self.size

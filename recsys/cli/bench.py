@@ -19,7 +19,7 @@ from recsys.config import load_settings
          "Sizes from an earlier run stay in the report. [default: tiny,small]",
 )
 @click.argument("more_sizes", nargs=-1)
-@click.option("--regenerate", is_flag=True, help="Generate the data again even if data/bench/<size> has it.")
+@click.option("--regenerate", is_flag=True, help="Generate the data again even if bench/<size>/data has it.")
 @click.option("--repeats", type=click.IntRange(1, 20), default=None,
               help="Repeats of each baseline timing (median reported) [default: 3 up to 50m, 1 above].")
 @click.option("--seed", type=int, default=42, show_default=True, help="Seed of the generated data.")
@@ -35,8 +35,8 @@ from recsys.config import load_settings
 def bench(sizes, more_sizes, regenerate, repeats, seed, niceness, config, until, report_only):
     """Run every pipeline stage on generated data and measure each one.
 
-    For each size: generate (reused if data/bench/<size> exists), dbt build into a fresh
-    warehouse/bench-<size>.duckdb, tune every generator on val, fit + recommend them all (one
+    For each size: generate (reused if bench/<size>/data exists), dbt build into a fresh
+    bench/<size>/bench-<size>.duckdb, tune every generator on val, fit + recommend them all (one
     process, both folds), train the ranker and rank, score in SQL; then the pandas baselines. Wall
     time, CPU time and peak memory per stage go to reports/bench.json and reports/bench.md
     (RECSYS_REPORTS_DIR), merged with the other sizes of earlier runs. Stage logs are in

@@ -72,7 +72,10 @@ def _echo(result) -> None:
         click.echo("\n" + headline_markdown(result.headline))
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
-    click.echo(f"\nwrote {result.metrics_csv}, {result.tests_csv}, {result.report_html}")
+    if result.reused:
+        click.echo(f"\nunchanged: {result.metrics_csv}, {result.tests_csv}, {result.report_html}")
+    else:
+        click.echo(f"\nwrote {result.metrics_csv}, {result.tests_csv}, {result.report_html}")
 
 
 @click.command("evaluate")

@@ -17,6 +17,12 @@ def headline_from_reports(reports_dir: Path, *, two_stage: str = "two_stage") ->
 
     Baselines are every single model of the CSV (every model but ``two_stage``).
     """
+    return headline_markdown(headline_frame(reports_dir, two_stage=two_stage))
+
+
+def headline_frame(reports_dir: Path, *, two_stage: str = "two_stage") -> pd.DataFrame:
+    """:func:`headline_from_reports` as a frame (``recsys.evaluation.tables.headline_table``
+    rows of every fold and target of the CSV)."""
     metrics_csv, tests_csv = Path(reports_dir) / "metrics.csv", Path(reports_dir) / "paired_tests.csv"
     if not metrics_csv.is_file():
         raise ConfigError(f"No {metrics_csv}: run `recsys evaluate` first (or pass --reports-dir).")
@@ -31,4 +37,4 @@ def headline_from_reports(reports_dir: Path, *, two_stage: str = "two_stage") ->
               for fold in sorted(set(metrics["fold"]))
               for target in sorted(set(metrics["target"]), key=lambda t: (TARGETS.index(t) if t in TARGETS else len(TARGETS), t))]
     frames = [f for f in frames if not f.empty]
-    return headline_markdown(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame())
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

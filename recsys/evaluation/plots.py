@@ -140,20 +140,29 @@ def recall_curves(curve: pd.DataFrame, target: str, models: Sequence[str]) -> st
     return to_base64(fig)
 
 
-def difference_histograms(diff: pd.DataFrame, target: str) -> str:
-    """Per-user NDCG@10 differences of each model against the strongest single baseline."""
+def difference_summary(diff: pd.DataFrame, target: str) -> str:
+    """Per model, the share of evaluated users whose NDCG@10 is below (left) or above (right)
+    that of the strongest single baseline, and the mean difference: one row per model."""
     rows_t = diff[diff["target"] == target]
     models = list(dict.fromkeys(rows_t["model"]))
-    fig, axes = plt.subplots(1, max(1, len(models)), figsize=(2.6 * max(1, len(models)), 2.8),
-                             squeeze=False, sharey=True)
     baseline = rows_t["baseline"].iloc[0] if len(rows_t) else ""
-    for ax, model in zip(axes.flat, models, strict=False):
+    fig, ax = plt.subplots(figsize=(8, 0.5 * max(1, len(models)) + 1.4))
+    for row, model in enumerate(models):
         values = rows_t[rows_t["model"] == model]["diff"].to_numpy()
-        ax.hist(values, bins=np.linspace(-1, 1, 41), color="#4C72B0")
-        ax.axvline(0, color="#222222", linewidth=0.8)
-        ax.set_title(f"{model}\nmean {values.mean():+.4f}", fontsize=9)
-        ax.set_yscale("log")
-    fig.suptitle(f"{target}: per-user NDCG@10 minus {baseline}'s", fontsize=10)
+        worse, better = float((values < 0).mean()), float((values > 0).mean())
+        ax.barh(row, -worse, color="#C44E52", height=0.6)
+        ax.barh(row, better, color="#55A868", height=0.6)
+        ax.text(better + 0.01, row, f"{better:.0%} better, {worse:.0%} worse, mean "
+                f"{values.mean():+.4f}", va="center", fontsize=9)
+    ax.axvline(0, color="#222222", linewidth=0.8)
+    ax.set_yticks(range(len(models)), models, fontsize=10)
+    ax.invert_yaxis()
+    ax.set_xlim(-1, 1.6)
+    ax.set_xticks([-1, -0.5, 0, 0.5, 1], ["100%", "50%", "0", "50%", "100%"])
+    ax.set_xlabel(f"share of evaluated users: NDCG@10 below (left) / above (right) {baseline}'s "
+                  "(equal users not drawn)", fontsize=10)
+    ax.set_title(f"{target}: each model against {baseline}, user by user", fontsize=11)
+    ax.grid(alpha=0.3, axis="x")
     fig.tight_layout()
     return to_base64(fig)
 

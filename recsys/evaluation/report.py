@@ -20,7 +20,11 @@ h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ddd; padding-bottom: .2e
 table { border-collapse: collapse; margin: .8em 0; font-size: .85em; }
 th, td { border: 1px solid #ddd; padding: .25em .55em; text-align: right; }
 th { background: #f4f4f4; } td.name, th.name { text-align: left; }
-td.best { font-weight: bold; background: #eef5ee; } td.tied { background: #f3f3e6; }
+td.best { font-weight: bold; background: #b9e4bf; } td.tied { background: #ffd9a8; }
+.scroll { overflow-x: auto; max-width: 100%; margin: .8em 0; }
+.scroll table { margin: 0; }
+.banner { padding: .6em 1em; border-radius: 4px; background: #eef2f8; border: 1px solid #c9d3e3; }
+.banner.generated { background: #fff4d6; border-color: #e8c766; }
 .ci { color: #777; font-size: .85em; }
 img { max-width: 100%; display: block; margin: .6em 0; }
 code, pre { background: #f6f6f6; padding: .1em .3em; font-size: .88em; }
@@ -59,6 +63,9 @@ class ReportData:
     headline: pd.DataFrame | None = None  # recsys.evaluation.tables.headline_table rows
     per_user_diff: pd.DataFrame | None = None  # target, model, baseline, diff
     seeds: pd.DataFrame | None = None  # recsys.evaluation.seeds.seed_summary rows
+    two_stage: str = "two_stage"  # ranker.model_name
+    banner: str = ""  # the data (generated or real), size, code commit and date, first on the page
+    generated: bool = False  # the data came from `recsys generate`
 
 
 def _e(value) -> str:
@@ -174,6 +181,9 @@ def render_html(data: ReportData) -> str:
     fold_metrics = data.metrics[(data.metrics["fold"] == data.fold)
                                 & (data.metrics["convention"] == "standard")]
     parts = [f"<h1>recsys evaluation: {_e(data.fold)} fold</h1>"]
+    if data.banner:
+        kind = " generated" if data.generated else ""
+        parts.append(f"<p class='banner{kind}'>{_e(data.banner)}</p>")
     parts.append(sections.verdict_html(data.metrics, data.tests, data.fold, data.targets))
     parts.append(sections.headline_html(data.headline))
     parts.append(sections.tuning_html(data.tuned, data.tuned_params))
@@ -217,7 +227,7 @@ def render_html(data: ReportData) -> str:
         parts.append("<h2>Per-user differences against the strongest baseline</h2>")
         for target in data.targets:
             if (data.per_user_diff["target"] == target).any():
-                parts.append(_img(plots.difference_histograms(data.per_user_diff, target),
+                parts.append(_img(plots.difference_summary(data.per_user_diff, target),
                                   f"per-user differences {target}"))
     if data.recall_curve is not None and not data.recall_curve.empty:
         parts.append("<h2>Recall@k curves</h2><div class='row'>")
@@ -231,7 +241,7 @@ def render_html(data: ReportData) -> str:
                  "the ranker's ceiling.</p>")
     parts.append(sections.candidate_recall_html(data.candidate_recall))
     parts.append("<h2>Fit and predict time</h2>")
-    parts.append(sections.timings_html(data.timings))
+    parts.append(sections.timings_html(data.timings, data.two_stage))
     parts.append("<h2>Accuracy with intervals</h2>")
     panels = [(m, k) for m in ("ndcg", "recall") for k in data.ks]
     for target in data.targets:
@@ -283,7 +293,9 @@ def render_html(data: ReportData) -> str:
     parts.append("<p class='note'>" + "; ".join(
         f"<code>sql/metrics/{_e(f)}</code>: {_e(', '.join(ms))}" for f, ms in by_file.items())
         + ". <code>sql/metrics/README.md</code> has the definitions.</p>")
-    body = "\n".join(parts)
+    # a wide table scrolls inside its own box, never the page
+    body = "\n".join(parts).replace("<table>", "<div class='scroll'><table>").replace(
+        "</table>", "</table></div>")
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             f"<title>recsys evaluation ({_e(data.fold)})</title><style>{_STYLE}</style></head>"
             f"<body>{body}</body></html>")

@@ -9,9 +9,15 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from recsys.evaluation.tables import headline_markdown, paper_columns, paper_lookup
+from recsys.evaluation.tables import (
+    HEADLINE_METRICS,
+    headline_markdown,
+    paper_columns,
+    paper_lookup,
+)
 
 SIGNIFICANCE = 0.05
+_LABELS = {"ndcg": "NDCG", "recall": "Recall"}
 
 
 def _e(value) -> str:
@@ -49,27 +55,31 @@ def leader(metrics: pd.DataFrame, tests: pd.DataFrame, fold: str, target: str,
     return out
 
 
-def verdict_html(metrics, tests, fold: str, targets: Sequence[str]) -> str:
-    """One line per target: the best model and whether it beats the runner-up significantly."""
+def verdict_html(metrics, tests, fold: str, targets: Sequence[str],
+                 headline_metrics: Sequence[tuple[str, int]] = HEADLINE_METRICS) -> str:
+    """Per target and headline metric (NDCG@10, Recall@100): the best model and whether it beats
+    the runner-up significantly (Holm-adjusted Wilcoxon over the models of that column)."""
     lines = []
     for target in targets:
-        lead = leader(metrics, tests, fold, target)
-        if lead is None:
-            continue
-        text = f"<b>{_e(target)}</b>: "
-        if lead["runner_up"] is None:
-            text += f"{_e(lead['best'])} is the only model (NDCG@10 {lead['value']:.4f})"
-        elif lead["significant"]:
-            text += (f"<b>{_e(lead['best'])}</b> is best on NDCG@10 ({lead['value']:.4f}), ahead of "
-                     f"{_e(lead['runner_up'])} ({lead['runner_value']:.4f}) with Holm-adjusted "
-                     f"Wilcoxon p = {lead['p_holm']:.2g}")
-        else:
-            p = "no paired test" if lead["p_holm"] is None else f"p = {lead['p_holm']:.2g}"
-            text += (f"{_e(lead['best'])} has the highest NDCG@10 ({lead['value']:.4f}) but is not "
-                     f"significantly ahead of {_e(lead['runner_up'])} ({lead['runner_value']:.4f}; "
-                     f"Holm-adjusted Wilcoxon {p})")
-        lines.append(f"<li>{text}</li>")
+        sentences = [_verdict(lead) for metric, k in headline_metrics
+                     if (lead := leader(metrics, tests, fold, target, metric, k)) is not None]
+        if sentences:
+            lines.append(f"<li><b>{_e(target)}</b>: {'; '.join(sentences)}</li>")
     return "<h2>Verdict</h2><ul>" + "".join(lines) + "</ul>" if lines else ""
+
+
+def _verdict(lead: dict) -> str:
+    name = f"{_LABELS.get(lead['metric'], lead['metric'])}@{lead['k']}"
+    if lead["runner_up"] is None:
+        return f"{_e(lead['best'])} is the only model ({name} {lead['value']:.4f})"
+    if lead["significant"]:
+        return (f"<b>{_e(lead['best'])}</b> is best on {name} ({lead['value']:.4f}), ahead of "
+                f"{_e(lead['runner_up'])} ({lead['runner_value']:.4f}) with Holm-adjusted "
+                f"Wilcoxon p = {lead['p_holm']:.2g}")
+    p = "no paired test" if lead["p_holm"] is None else f"p = {lead['p_holm']:.2g}"
+    return (f"{_e(lead['best'])} has the highest {name} ({lead['value']:.4f}) but is not "
+            f"significantly ahead of {_e(lead['runner_up'])} ({lead['runner_value']:.4f}; "
+            f"Holm-adjusted Wilcoxon {p})")
 
 
 def headline_html(headline: pd.DataFrame | None) -> str:
@@ -198,18 +208,28 @@ def candidate_recall_html(recall: pd.DataFrame | None) -> str:
             "<th>targets</th></tr>" + "".join(rows) + "</table>")
 
 
-def timings_html(timings: pd.DataFrame | None) -> str:
+def timings_html(timings: pd.DataFrame | None, two_stage: str = "two_stage") -> str:
+    """Fit and predict seconds per (target, model); the two-stage model's stage serves both
+    targets at once, so it is one row (counted once)."""
     if timings is None or timings.empty:
         return "<p class='note'>No <code>model_runs</code> rows for this fold.</p>"
-    rows = "".join(
-        f"<tr><td class='name'>{_e(r.target)}</td><td class='name'>{_e(r.model)}</td>"
-        f"<td>{r.fit_seconds:.1f}</td><td>{_seconds(r.predict_seconds)}</td></tr>"
-        for r in timings.sort_values(["target", "model"]).itertuples())
+    single = timings[timings["model"] != two_stage].sort_values(["target", "model"])
+    rows = [(r.target, r.model, r.fit_seconds, r.predict_seconds) for r in single.itertuples()]
+    stage = timings[timings["model"] == two_stage]
+    if len(stage):
+        rows.append(("every target", two_stage, float(stage["fit_seconds"].max()), None))
+    body = "".join(
+        f"<tr><td class='name'>{_e(target)}</td><td class='name'>{_e(model)}</td>"
+        f"<td>{fit:.1f}</td><td>{_seconds(predict)}</td></tr>" for target, model, fit, predict in rows)
+    total = sum(fit + (0 if predict is None or pd.isna(predict) else predict)
+                for _, _, fit, predict in rows)
     return ("<p class='note'>Seconds on this machine for this fold: fit, and predict (scoring, "
-            "top-n, writing). two_stage: the whole stage (candidates of its training folds, "
-            "features, training, ranking) as fit. Speed comparisons belong to "
-            "<code>recsys bench</code>.</p><table><tr><th class='name'>target</th>"
-            "<th class='name'>model</th><th>fit s</th><th>predict s</th></tr>" + rows + "</table>")
+            f"top-n, writing). {_e(two_stage)}: its whole stage once, for every target "
+            "(candidates of its training folds, features, training, ranking) as fit. Speed "
+            "comparisons belong to <code>recsys bench</code>.</p><table><tr><th class='name'>"
+            "target</th><th class='name'>model</th><th>fit s</th><th>predict s</th></tr>" + body
+            + f"<tr><td class='name' colspan='2'>total</td><td colspan='2'>{total:.1f}</td></tr>"
+            "</table>")
 
 
 def _seconds(value) -> str:

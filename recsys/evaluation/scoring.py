@@ -18,7 +18,7 @@ import pandas as pd
 from recsys import state
 from recsys.atomic import write_texts_atomic
 from recsys.columns import TARGETS, Tables
-from recsys.config import Settings
+from recsys.config import SQL_DIR, Settings
 from recsys.errors import WarehouseError
 from recsys.evaluation.paper import paper_values
 from recsys.evaluation.report import ReportData, render_html
@@ -49,6 +49,66 @@ class EvaluateResult:
     # per (target, model): the parameters of its row (JSON), the val objective when tuned
     parameters: pd.DataFrame = field(default_factory=pd.DataFrame)
     headline: pd.DataFrame | None = None
+    # the reports of the same inputs were there: nothing was scored or written (``table`` says so)
+    reused: bool = False
+
+
+# the files score_and_report writes into the reports folder, all or none
+REPORT_FILES = ("metrics.csv", "paired_tests.csv", "seed_metrics.csv", "report.html", MANIFEST_NAME)
+# the code the reports are computed with: metrics SQL, uncertainty, tables, plots, the paper's values
+_REPORT_CODE = (Path(__file__).resolve().parent, SQL_DIR / "metrics",
+                Path(__file__).resolve().parent.parent / "data" / "paper_tables.csv")
+
+
+def report_fingerprint(con: duckdb.DuckDBPyConnection, settings: Settings,
+                       config: PipelineConfig, fold: str, scored: Sequence[str],
+                       models: Sequence[str] | None) -> str | None:
+    """What ``score_and_report`` computes its reports from: the recorded fingerprint of every
+    ``recommendations`` slice it scores, the build, the config, the settings the report names,
+    the models asked for and the code that computes and draws (:data:`_REPORT_CODE`). None when
+    a scored slice has no recorded fingerprint (lists written by other code)."""
+    slices = {}
+    written = con.execute(f"select distinct target, model from {Tables.recommendations} "
+                          "where fold = ?", [fold]).fetchall()
+    for target, model in sorted(written):
+        if model not in scored:
+            continue
+        recorded = state.recorded(con, Tables.recommendations,
+                                  {"fold": fold, "target": target, "model": model})
+        if recorded is None:
+            return None
+        slices[f"{target}/{model}"] = recorded
+    return state.digest({
+        "build": state.current_build(con), "slices": slices, "fold": fold,
+        "models": list(models or []), "config": config.raw,
+        "settings": {"data_dir": str(settings.data_dir), "size": settings.size,
+                     "warehouse": str(settings.warehouse)},
+        "code": state.files_hash(*_REPORT_CODE)})
+
+
+def _current_reports(reports: Path, fingerprint: str | None) -> bool:
+    """Whether every report file is in ``reports`` and was written from ``fingerprint``."""
+    if fingerprint is None or not all((reports / name).is_file() for name in REPORT_FILES):
+        return False
+    try:
+        written = json.loads((reports / MANIFEST_NAME).read_text()).get("report_fingerprint")
+    except (OSError, ValueError):
+        return False
+    return written == fingerprint
+
+
+def _reused_reports(reports: Path, fold: str, two_stage: str, notes: Sequence[str]) -> EvaluateResult:
+    from recsys.evaluation.headline import headline_frame
+
+    return EvaluateResult(
+        fold=fold, table=f"{reports}/ holds the reports of these inputs (the same "
+        "recommendations, build, config and code): nothing was scored or written again.",
+        metrics=pd.read_csv(reports / "metrics.csv"),
+        tests=pd.read_csv(reports / "paired_tests.csv") if (reports / "paired_tests.csv")
+        .stat().st_size else pd.DataFrame(),
+        metrics_csv=reports / "metrics.csv", tests_csv=reports / "paired_tests.csv",
+        report_html=reports / "report.html", notes=list(notes),
+        headline=headline_frame(reports, two_stage=two_stage), reused=True)
 
 
 def require_targets(settings: Settings, fold: str) -> None:
@@ -129,6 +189,8 @@ def score_and_report(
     seeds, package versions, data profile; ``recsys.run_manifest``): all five to temporary files
     first, renamed into place once every one was written.
     ``models`` limits the table and reports (default: every model with recommendations).
+    When the reports folder holds the reports of the same inputs (:func:`report_fingerprint`),
+    nothing is scored or written: the result says so (``reused``) and reads the CSVs.
     """
     config = as_config(config)
     ev = config.evaluation
@@ -156,6 +218,9 @@ def score_and_report(
         # other models are never read, and their rows of `metrics` stay as they were
         scored = sorted(m for m in present if not models or m in models or base_model(m) in models)
         require_fresh(con, settings, fold, scored, ev.top_k, config.two_stage_name)
+        fingerprint = report_fingerprint(con, settings, config, fold, scored, models)
+        if _current_reports(Path(settings.reports_dir), fingerprint):
+            return _reused_reports(Path(settings.reports_dir), fold, config.two_stage_name, notes)
         run = compute_metrics(con, ks=ks, folds=[fold], conventions=conventions,
                               diversity_ks=diversity_ks, models=scored if models else None,
                               progress=progress)
@@ -217,13 +282,14 @@ def score_and_report(
         tuned=tuned, tuned_params=_tuned_frame(runs, extras.pop("tuning")), timings=runs,
         headline=headline,
         per_user_diff=_per_user_diff(extras.pop("per_user_ndcg"), shown, baselines),
-        seeds=seeds_table,
+        seeds=seeds_table, two_stage=two_stage_name, **_banner(settings),
         **extras,
     )
     # config, seeds, package versions, data profile and tuned parameters behind these numbers
     manifest = build_manifest(settings, config, fold=fold, models=shown, marts=marts)
     manifest["conventions"] = conventions
     manifest["tuned"] = tuned
+    manifest["report_fingerprint"] = fingerprint
     manifest["seed_runs"] = {"models": sorted(set(seeds_table["model"])), "seeds": seeds}
     manifest["model_runs"] = [
         {**r, "params": json.loads(r["params"])} for r in runs.drop(
@@ -237,6 +303,27 @@ def score_and_report(
     return EvaluateResult(fold=fold, table=table, metrics=metrics, tests=tests,
                           metrics_csv=metrics_csv, tests_csv=tests_csv, report_html=report_html,
                           notes=notes, parameters=data.tuned_params, headline=headline)
+
+
+def _banner(settings: Settings) -> dict:
+    """The report's first line: generated or real data, the size, the code's commit and the
+    date (``banner`` and ``generated`` of ``ReportData``)."""
+    from datetime import UTC, datetime
+
+    from recsys.data.generate import read_generator_meta
+    from recsys.run_manifest import provenance
+
+    meta = read_generator_meta(Path(settings.flat_dir) / "listens.parquet")
+    data = (f"Generated data (recsys generate --size {meta.get('size', settings.size)} --seed "
+            f"{meta.get('seed')}), not real Yambda listens" if meta else
+            f"Real data ({settings.data_dir})")
+    code = provenance()
+    commit = (code["git_commit"] or "no git commit")[:12]
+    if code["git_dirty"]:
+        commit += " with uncommitted changes"
+    return {"banner": f"{data}; size {settings.size}; code {commit}; written "
+                      f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+            "generated": meta is not None}
 
 
 def _seeds_line(config: PipelineConfig, seeds_table: pd.DataFrame) -> str:

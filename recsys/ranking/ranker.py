@@ -43,6 +43,7 @@ from recsys.tables import (
     write_feature_importance,
     write_recommendations,
 )
+from recsys.warehouse import table_exists
 
 # users whose candidates are read and scored at a time by ``rank`` (~1000 candidates x ~110
 # float32 features each: ~0.9 GB per block)
@@ -210,6 +211,12 @@ def _rank_one(con, settings, cfg, target, fold) -> dict[str, Any]:
             "on this one: `recsys train-ranker` (or `recsys evaluate`)."
         )
     models, per_model = meta["models"], int(meta["candidates_per_model"])
+    now = two_stage_fingerprint(con, settings, fold, target, cfg.top_k)
+    key = {"fold": fold, "target": target, "model": cfg.model_name}
+    if now is not None and state.recorded(con, Tables.recommendations, key) == now:
+        before = _ranked_before(con, fold, target, cfg.model_name)
+        if before is not None:
+            return before
     check_point_in_time(con, fold)
     # every user with candidates: on the evaluated fold the generators serve every user with
     # target-type history (the paper's Coverage counts them all), evaluated or not
@@ -246,6 +253,22 @@ def _rank_one(con, settings, cfg, target, fold) -> dict[str, Any]:
     }
 
 
+def _ranked_before(con, fold: str, target: str, model: str) -> dict[str, Any] | None:
+    """The summary of lists ranked before from the same ranker and candidates (``reused``);
+    None when their candidate recall is not in the warehouse."""
+    if not table_exists(con, Tables.candidate_recall):
+        return None
+    written = con.execute(f"select count(*), count(distinct uid) from {Tables.recommendations} "
+                          "where fold = ? and target = ? and model = ?",
+                          [fold, target, model]).fetchone()
+    recall = con.execute(f"select source, recall, targets from {Tables.candidate_recall} "
+                         "where fold = ? and target = ?", [fold, target]).fetchall()
+    return {"target": target, "fold": fold, "candidates": None, "users": int(written[1]),
+            "recommendations": int(written[0]), "reused": True,
+            "candidate_recall": {source: float(value) for source, value, _ in recall},
+            "targets": int(recall[0][2])} if recall else None
+
+
 @holds_run_lock("recsys rank")
 def rank(
     settings: Settings,
@@ -257,7 +280,9 @@ def rank(
 ) -> dict[str, dict[str, Any]]:
     """Score ``fold``'s candidates with the saved rankers, write top-k to ``recommendations``.
 
-    Also writes ``candidate_recall`` for ``fold``. Returns a summary per target.
+    Also writes ``candidate_recall`` for ``fold``. Returns a summary per target. Lists whose
+    recorded fingerprint is what the saved ranker and the candidates give now are kept
+    (``"reused": True`` in their summary).
     """
     cfg = as_config(config).ranker
     out = {}

@@ -49,7 +49,7 @@ def test_child_env_isolates_the_benchmark(tmp_path):
     paths = stages.BenchPaths(tmp_path, "small")
     env = stages.child_env(Settings(memory_limit="3GB"), paths, tmp_path / "reports")
     assert env["RECSYS_SIZE"] == "small"
-    assert env["RECSYS_DATA_DIR"] == str((tmp_path / "data" / "bench" / "small").resolve())
+    assert env["RECSYS_DATA_DIR"] == str((tmp_path / "bench" / "small" / "data").resolve())
     assert env["RECSYS_WAREHOUSE"].endswith("bench-small.duckdb")
     assert env["RECSYS_MEMORY_LIMIT"] == "3GB"
-    assert env["DBT_TARGET_PATH"].endswith("dbt-target-bench-small")
+    assert env["DBT_TARGET_PATH"] == str((tmp_path / "bench" / "small" / "dbt-target").resolve())

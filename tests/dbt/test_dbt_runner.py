@@ -66,6 +66,7 @@ def test_candidate_features_alone_is_built_in_place(monkeypatch):
 
     monkeypatch.setattr(dbt_runner, "run_dbt", fake_run_dbt)
     monkeypatch.setattr(dbt_runner, "check_data_values", lambda *_: [])
+    monkeypatch.setattr(dbt_runner, "_require_input_files", lambda *_: None)
     dbt_runner.build(Settings(), select=["candidate_features"])
     dbt_runner.build(Settings(), select=["eval_targets"])
     dbt_runner.build(Settings())

@@ -84,5 +84,5 @@ def test_the_new_figures_render():
     assert is_png(plots.subset_bars(metrics, "listen_plus", "ndcg", [10, 100], MODELS[:3],
                                     subsets=("all", "repeat", "discovery"), title="repeat"))
     assert is_png(plots.recall_curves(curve, "like", MODELS))
-    assert is_png(plots.difference_histograms(diff, "like"))
+    assert is_png(plots.difference_summary(diff, "like"))
     assert is_png(plots.metric_bars(metrics, "listen_plus", [("ndcg", 10)], MODELS))

@@ -182,3 +182,35 @@ def test_old_callers_without_the_new_fields_or_conventions_still_render():
                                   user_history=pd.DataFrame()))
     assert "two_stage is best on NDCG@10" in text_of(page)
     assert "<h3>like, paper</h3>" not in page  # no rows of the other conventions
+
+
+def test_the_verdict_names_every_headline_metric(page):
+    text = text_of(page)
+    listen_plus = text[text.index("listen_plus: two_stage"):text.index("like: two_stage")]
+    assert "best on NDCG@10 (0.1834)" in listen_plus and "best on Recall@100 (0.5800)" in listen_plus
+    assert "like: two_stage has the highest NDCG@10" in text
+    assert "two_stage has the highest Recall@100 (0.1644) but is not significantly ahead" in text
+
+
+def test_a_banner_says_what_data_and_code_made_the_report():
+    line = "Generated data (recsys generate --size tiny --seed 42); size tiny; code abc"
+    page = render_html(report_data(banner=line, generated=True))
+    assert f"<p class='banner generated'>{line}</p>" in page
+    assert page.index("banner generated") < page.index("Verdict")
+    assert "class='banner" not in render_html(report_data())
+
+
+def test_every_table_scrolls_in_its_own_box(page):
+    assert page.count("<table>") > 10
+    assert page.count("<div class='scroll'><table>") == page.count("<table>")
+    assert ".scroll { overflow-x: auto" in page
+
+
+def test_the_two_stage_stage_time_is_counted_once():
+    timings = pd.DataFrame(
+        [("test", t, m, s, p) for t in TARGETS
+         for m, s, p in (("itemknn", 10.0, 2.0), ("two_stage", 80.0, None))],
+        columns=["fold", "target", "model", "fit_seconds", "predict_seconds"])
+    text = text_of(render_html(report_data(timings=timings)), " ")
+    assert text.count("two_stage 80.0") == 1 and "every target two_stage 80.0 -" in text
+    assert "total 104.0" in text  # 2 x (10 + 2) + 80

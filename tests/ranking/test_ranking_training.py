@@ -147,7 +147,7 @@ def test_recsys_build_passes_the_config_folds_to_dbt(monkeypatch, tmp_path):
 
     seen = {}
 
-    def fake_build(settings, select=None, *, vars=None, progress=False, limits=None):
+    def fake_build(settings, select=None, *, vars=None, progress=False, limits=None, full=False):
         seen.update(select=select, vars=vars)
         return recsys.dbt_runner.DbtRunSummary(command=["build"])
 

@@ -1,6 +1,6 @@
 """Incremental reruns: ``recsys evaluate`` again with nothing changed fits no generator (and no
-seed repeat) and gives the same numbers; a change of one generator's parameter refits that
-generator's slices and repeats only."""
+seed repeat), gives the same numbers and, with the same reports, writes none; a change of one
+generator's parameter refits that generator's slices and repeats only."""
 
 from __future__ import annotations
 
@@ -40,6 +40,18 @@ def test_a_rerun_fits_only_the_generators_whose_inputs_changed(evaluated, tmp_pa
     assert after[keys].equals(before[keys])
     for column in ("value", "ci_low", "ci_high"):
         pd.testing.assert_series_equal(after[column], before[column], rtol=0, atol=1e-12)
+    assert not again.reused  # the copy's report names another warehouse: written again
+
+    written = {p.name: p.stat().st_mtime_ns for p in settings.reports_dir.iterdir() if p.is_file()}
+    third = pipeline.run_evaluate(settings, robust_config(), two_stage=False, progress=False)
+    assert third.reused and fitted == []  # the same inputs: no metric, no report written
+    assert {p.name: p.stat().st_mtime_ns for p in settings.reports_dir.iterdir()
+            if p.is_file()} == written
+    assert third.headline.empty  # no two-stage model in this run: no headline rows
+    less = robust_config()
+    less["evaluation"]["bootstrap_samples"] = 10  # a config key of the scoring: scored again
+    assert not pipeline.run_evaluate(settings, less, two_stage=False, progress=False).reused
+    assert fitted == []
 
     config = robust_config()
     config["candidates"]["params"] = {"ials": {"factors": 16}}
@@ -64,8 +76,10 @@ def test_a_rerun_keeps_the_rankers_trained_on_the_same_inputs(two_stage_evaluate
     monkeypatch.setattr(ranker.LightGBMRanker, "fit", spy_fit)
     from recsys.pipeline import run_evaluate
 
-    run_evaluate(settings, robust_config(), fold="test", two_stage=True, progress=False)
+    again = run_evaluate(settings, robust_config(), fold="test", two_stage=True, progress=False)
     assert trained == []
+    assert "two_stage: the rankers and test lists of listen_plus, like reused (trained and ranked " \
+        "on the same candidates and features)" in again.notes
     assert {p.name: p.stat().st_mtime_ns for p in (settings.reports_dir / "ranker").iterdir()} == saved
     config = robust_config()
     config["ranker"]["num_boost_round"] = 20  # a ranker setting: both rankers learn again
