@@ -154,7 +154,8 @@ class _StagedWarehouse:
     The copy costs one extra warehouse size of disk while the build runs.
     """
 
-    def __init__(self, settings: Settings, on_success: Callable[[Path], object] | None = None):
+    def __init__(self, settings: Settings, on_success: Callable[[Path], object] | None = None,
+                 on_staged: Callable[[Path], object] | None = None):
         self.on_success = on_success  # called with the staged file before it replaces the target
         self.target = settings.warehouse.resolve()
         self.path = self.target.with_name(self.target.name + ".building")
@@ -168,6 +169,8 @@ class _StagedWarehouse:
                 shutil.copyfile(self.target, self.path)
             except OSError as exc:
                 raise (explain(exc, str(self.path)) or exc) from exc
+            if on_staged is not None:  # e.g. drop tables of other inputs before dbt reads them
+                on_staged(self.path)
         except BaseException:
             self.close(success=False)
             raise
@@ -272,6 +275,7 @@ def run_dbt(
     progress: bool = False,
     staged: bool = True,
     on_success: Callable[[Path], object] | None = None,
+    on_staged: Callable[[Path], object] | None = None,
 ) -> DbtRunSummary:
     """Run one dbt command (``["build", "--select", "x"]``) against the warehouse of ``settings``.
 
@@ -317,7 +321,7 @@ def run_dbt(
     settings.warehouse.resolve().parent.mkdir(parents=True, exist_ok=True)
     settings.temp_dir.resolve().mkdir(parents=True, exist_ok=True)
     stage = staged and args[0] in _WRITING_COMMANDS
-    staging = _StagedWarehouse(settings, on_success) if stage else None
+    staging = _StagedWarehouse(settings, on_success, on_staged) if stage else None
     if not stage and settings.warehouse.exists():
         _checkpoint(settings.warehouse)  # a clear lock error instead of dbt's
     success = False
@@ -496,6 +500,8 @@ def build(
         if summary.statuses.get(f"model {Tables.candidate_features}") == "success":
             _record_feature_mart(settings, vars)
         return summary
+    from recsys import state, tables
+
     _require_input_files(settings)
     now = _inputs(settings, vars, limits)
     plan = _plan(settings, now)
@@ -512,6 +518,11 @@ def build(
     recorder = _build_recorder(now, plan, settings, vars, data_warnings, target / "manifest.json",
                                select)
     kwargs.setdefault("on_success", lambda path: dropped.extend(recorder(path)))
+    if plan.fingerprint != state.build_fingerprint(now.data_hash, now.vars, now.project):
+        # Python's tables of other inputs go before dbt runs: candidate_features reads
+        # `candidates`, whose folds need not be this build's
+        kwargs.setdefault("on_staged", lambda path: dropped.extend(
+            state.drop_tables(path, tables.PYTHON_TABLES)))
     with _state_selection(plan) as state_args:
         summary = run_dbt(settings, [*_build_args(select, vars), *state_args], progress=progress,
                           **kwargs)

@@ -124,12 +124,7 @@ def record_build(path: Path, fingerprint: str, details: Mapping[str, Any],
         previous = current_build(con)
         if manifest is None:
             manifest = build_manifest(con)
-        dropped = []
-        if previous != fingerprint:
-            for table in drop:
-                if _exists(con, table):
-                    con.execute(f'drop table "{table}"')
-                    dropped.append(table)
+        dropped = _drop(con, drop) if previous != fingerprint else []
         con.execute(f"create or replace table {BUILD_STATE} (fingerprint varchar, details varchar, "
                     "schema_version integer, manifest varchar)")
         con.execute(f"insert into {BUILD_STATE} values (?, ?, ?, ?)",
@@ -139,6 +134,26 @@ def record_build(path: Path, fingerprint: str, details: Mapping[str, Any],
         return dropped
     finally:
         con.close()
+
+
+def drop_tables(path: Path, names: Iterable[str]) -> list[str]:
+    """Drop the tables ``names`` that exist in the warehouse file at ``path``; returns them."""
+    from recsys.warehouse import connect
+
+    con = connect(path)
+    try:
+        return _drop(con, names)
+    finally:
+        con.close()
+
+
+def _drop(con: duckdb.DuckDBPyConnection, names: Iterable[str]) -> list[str]:
+    dropped = []
+    for table in names:
+        if _exists(con, table):
+            con.execute(f'drop table "{table}"')
+            dropped.append(table)
+    return dropped
 
 
 def build_manifest(con: duckdb.DuckDBPyConnection) -> str | None:

@@ -135,3 +135,22 @@ def test_full_builds_everything(tiny_warehouse, tmp_path, dbt_calls):
     assert dbt_calls == [["build"]]
     # every mart written again over a copy of the old file: its freed blocks are not kept
     assert settings.warehouse.stat().st_size <= 1.1 * tiny_warehouse.warehouse.stat().st_size
+
+
+@pytest.mark.slow
+def test_a_build_of_other_folds_drops_the_old_candidates_before_dbt_reads_them(tiny_warehouse,
+                                                                              tmp_path):
+    """`candidate_features` reads `candidates`: rows of a fold the new build does not have
+    would fail its relationships test, so they go before dbt runs."""
+    from recsys.tables import create
+
+    settings = copy_warehouse(tiny_warehouse, tmp_path)
+    with duckdb.connect(str(settings.warehouse)) as con:
+        create(con, "candidates")
+        con.execute("insert into candidates select 'val_3', 'listen_plus', 'mostpop', uid, "
+                    "item_id, 1, 1.0 from train_interactions limit 5")
+    summary = dbt_runner.build(settings, vars={"n_folds": 2}, **dbt_paths(tmp_path))
+    assert summary.plan.action == "full" and "candidates" in summary.dropped
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        assert con.execute("select list(fold order by fold) from folds").fetchone() == (
+            ["test", "val"],)
