@@ -518,9 +518,11 @@ def build(
     recorder = _build_recorder(now, plan, settings, vars, data_warnings, target / "manifest.json",
                                select)
     kwargs.setdefault("on_success", lambda path: dropped.extend(recorder(path)))
-    if plan.fingerprint != state.build_fingerprint(now.data_hash, now.vars, now.project):
+    if plan.action != "modified" \
+            and plan.fingerprint != state.build_fingerprint(now.data_hash, now.vars, now.project):
         # Python's tables of other inputs go before dbt runs: candidate_features reads
-        # `candidates`, whose folds need not be this build's
+        # `candidates`, whose folds need not be this build's (a `modified` build keeps the
+        # inputs, so its folds, and drops them only if it rebuilt a model)
         kwargs.setdefault("on_staged", lambda path: dropped.extend(
             state.drop_tables(path, tables.PYTHON_TABLES)))
     with _state_selection(plan) as state_args:
