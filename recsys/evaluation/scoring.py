@@ -392,7 +392,7 @@ def _per_user_diff(per_user: pd.DataFrame, shown: Sequence[str], baselines: Sequ
         if not candidates:
             continue
         best = max(candidates, key=lambda m: (wide[m].mean(), m))
-        for model in wide.columns:
+        for model in (m for m in shown if m in wide):  # in the tables' order
             if model != best:
                 parts.append(pd.DataFrame({"target": target, "model": model, "baseline": best,
                                            "diff": (wide[model] - wide[best]).to_numpy()}))
