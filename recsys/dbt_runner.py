@@ -518,11 +518,9 @@ def build(
     recorder = _build_recorder(now, plan, settings, vars, data_warnings, target / "manifest.json",
                                select)
     kwargs.setdefault("on_success", lambda path: dropped.extend(recorder(path)))
-    if plan.action != "modified" \
-            and plan.fingerprint != state.build_fingerprint(now.data_hash, now.vars, now.project):
+    if (plan.recorded or {}).get("base") != now.base:
         # Python's tables of other inputs go before dbt runs: candidate_features reads
-        # `candidates`, whose folds need not be this build's (a `modified` build keeps the
-        # inputs, so its folds, and drops them only if it rebuilt a model)
+        # `candidates`, whose folds need not be this build's
         kwargs.setdefault("on_staged", lambda path: dropped.extend(
             state.drop_tables(path, tables.PYTHON_TABLES)))
     with _state_selection(plan) as state_args:
@@ -591,7 +589,6 @@ def check_data_values(settings: Settings, n_folds: int | None,
     errors raise ``DataValidationError``; returns the warnings, which the build records."""
     from recsys.data.validate import require_valid_values
 
-    _require_input_files(settings)
     return require_valid_values(settings.data_dir, settings.size, n_folds, limits)
 
 

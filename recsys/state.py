@@ -255,16 +255,21 @@ def fresh_slices(con: duckdb.DuckDBPyConnection, table: str,
                  expected: Iterable[tuple[Mapping[str, Any], str]]) -> set[str]:
     """Slice keys (:func:`slice_key`) of ``table`` whose recorded fingerprint equals the expected
     one (``expected``: ``(key, fingerprint)`` pairs); a slice without a record is not fresh."""
-    if not _exists(con, SLICE_STATE):
-        return set()
-    recorded = dict(con.execute(f"select slice_key, fingerprint from {SLICE_STATE} "
-                                "where table_name = ?", [table]).fetchall())
+    recorded = recorded_slices(con, table)
     out = set()
     for key, fingerprint in expected:
         k = slice_key(key)
         if recorded.get(k) == fingerprint:
             out.add(k)
     return out
+
+
+def recorded_slices(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    """Slice key (:func:`slice_key`) -> recorded fingerprint of every slice of ``table``."""
+    if not _exists(con, SLICE_STATE):
+        return {}
+    return dict(con.execute(f"select slice_key, fingerprint from {SLICE_STATE} "
+                            "where table_name = ?", [table]).fetchall())
 
 
 def recorded(con: duckdb.DuckDBPyConnection, table: str, key: Mapping[str, Any]) -> str | None:

@@ -67,17 +67,14 @@ def report_fingerprint(con: duckdb.DuckDBPyConnection, settings: Settings,
     ``recommendations`` slice it scores, the build, the config, the settings the report names,
     the models asked for and the code that computes and draws (:data:`_REPORT_CODE`). None when
     a scored slice has no recorded fingerprint (lists written by other code)."""
-    slices = {}
     written = con.execute(f"select distinct target, model from {Tables.recommendations} "
-                          "where fold = ?", [fold]).fetchall()
-    for target, model in sorted(written):
-        if model not in scored:
-            continue
-        recorded = state.recorded(con, Tables.recommendations,
-                                  {"fold": fold, "target": target, "model": model})
-        if recorded is None:
-            return None
-        slices[f"{target}/{model}"] = recorded
+                          "where fold = ? and list_contains(?, model) order by all",
+                          [fold, list(scored)]).fetchall()
+    recorded = state.recorded_slices(con, Tables.recommendations)
+    slices = {f"{t}/{m}": recorded.get(state.slice_key({"fold": fold, "target": t, "model": m}))
+              for t, m in written}
+    if None in slices.values():
+        return None
     return state.digest({
         "build": state.current_build(con), "slices": slices, "fold": fold,
         "models": list(models or []), "config": config.raw,
