@@ -121,9 +121,9 @@ def stale_feature_slices(
     """(fold, target) slices whose ``candidate_features`` disagree with ``candidates``.
 
     Compares a fingerprint of every (model, uid, item_id, rank): the row count and the sum of
-    row hashes, of the ``candidates`` of ``models`` (the ranker's merged generators; default:
-    every generator with a ``rank_<model>`` column) against every ``rank_<model>`` of the mart,
-    so a mart that still holds candidates of another model is stale. With ``max_rank`` (dbt var
+    row hashes, of the ``candidates`` of ``models`` (the rankers' merged generators; default:
+    every generator with a ``rank_<model>`` column, so a mart that still holds candidates of
+    another model is stale) against the mart's ``rank_<model>`` of the same models. With ``max_rank`` (dbt var
     ``candidate_max_rank``) only ranks ``<= max_rank`` count, on both sides (a mart that keeps
     more rows is still fresh for a ranker reading only those).
     """
@@ -134,7 +134,7 @@ def stale_feature_slices(
     models = [m for m in (columns if models is None else models) if m in columns]
     if not models:
         return wanted
-    rank_columns = ", ".join(f'"{RANK_PREFIX}{m}"' for m in columns)
+    rank_columns = ", ".join(f'"{RANK_PREFIX}{m}"' for m in models)
     rows = con.execute(
         f"""
         with c as (
@@ -203,7 +203,7 @@ def ensure_inputs(
     evaluated fold), not only the evaluated users.
     """
     config = as_config(config)
-    models = list(models or config.merged_models)
+    models = list(models or config.mart_models)
     mart_vars = dbt_vars(config)
     max_rank = mart_vars["candidate_max_rank"]
     runs = ensure_candidates(settings, config, folds=folds, targets=targets, models=models,
@@ -243,7 +243,7 @@ def train_ranker_stage(settings: Settings, config: PipelineConfig | Mapping[str,
     with ranking_warehouse(settings) as con:
         check_train_folds(con, cfg.train_folds)
     ensure_inputs(settings, config, folds=cfg.train_folds, targets=targets,
-                  models=merged_models(config), progress=progress, check_stale=False,
+                  models=config.merged_models, progress=progress, check_stale=False,
                   rank_every_user=())
     return ranking.train_ranker(settings, config, targets=targets, progress=progress)
 
@@ -261,12 +261,17 @@ def run_two_stage(
     stale and rebuilds the ``candidate_features`` mart when it disagrees with them, trains one
     ranker per target, writes ``fold``'s top-k as model ``ranker.model_name`` (``two_stage``) to
     ``recommendations`` and the ``candidate_recall`` / ``ranker_feature_importance`` tables.
+    With ``ranker.compare_untuned`` (and tuning on) the same is done for the ranker on the
+    untuned generators' candidates (``PipelineConfig.untuned_ranker``: model
+    ``two_stage_untuned``), which writes only its lists.
 
     Returns
     -------
     dict
-        ``{"model": ..., "inputs": ..., "train": {target: ...}, "rank": {target: ...}}`` with
-        rows, users, best iteration, candidate recall per source and feature gains per target.
+        ``{"model": ..., "inputs": ..., "train": {target: ...}, "rank": {target: ...},
+        "compared": {name: {"train": ..., "rank": ...}}}`` with rows, users, best iteration,
+        held-out val NDCG@10, candidate recall per source and feature gains per target;
+        ``compared`` holds every two-stage model trained, the headline one first.
     """
     config = as_config(config)
     cfg = config.ranker
@@ -275,11 +280,17 @@ def run_two_stage(
         check_train_folds(con, cfg.train_folds)
     folds = tuple(dict.fromkeys((*cfg.train_folds, fold)))
     inputs = ensure_inputs(
-        settings, config, folds=folds, targets=targets, models=merged_models(config),
+        settings, config, folds=folds, targets=targets, models=config.mart_models,
         progress=progress, rank_every_user=[f for f in folds if f not in cfg.train_folds],
     )
-    train = ranking.train_ranker(settings, config, targets=targets, progress=progress)
-    ranked = ranking.rank(settings, config, fold=fold, targets=targets, progress=progress)
+    compared = {}
+    for i, ranker in enumerate(config.rankers):  # the headline ranker records its tables
+        compared[ranker.two_stage_name] = {
+            "train": ranking.train_ranker(settings, ranker, targets=targets, progress=progress,
+                                          record=i == 0),
+            "rank": ranking.rank(settings, ranker, fold=fold, targets=targets, progress=progress,
+                                 record=i == 0)}
+    train, ranked = compared[cfg.model_name]["train"], compared[cfg.model_name]["rank"]
     if fold != VAL_FOLD:
         # recall on val too: how much the ranker could learn from
         with ranking_warehouse(settings) as con:
@@ -289,7 +300,8 @@ def run_two_stage(
                     con, VAL_FOLD, target, meta["models"], meta["candidates_per_model"]
                 )
                 write_candidate_recall(con, recall, VAL_FOLD, target)
-    return {"model": cfg.model_name, "fold": fold, "inputs": inputs, "train": train, "rank": ranked}
+    return {"model": cfg.model_name, "fold": fold, "inputs": inputs, "train": train,
+            "rank": ranked, "compared": compared}
 
 
 # ------------------------------------------------------------------- generators' recommendations
@@ -420,7 +432,7 @@ def _stale_repeats(settings, config, con, fold: str, models: Sequence[str],
 
 
 # what a two_stage row's parameters are in model_runs and the report
-RANKER_SUMMARY = ("models", "candidates_per_model", "train_folds", "best_iteration")
+RANKER_SUMMARY = ("models", "candidates_per_model", "train_folds", "best_iteration", "val_ndcg@10")
 
 
 # ------------------------------------------------------------------------------ recsys evaluate
@@ -512,24 +524,28 @@ def run_evaluate(
         start = time.perf_counter()
         summary = run_two_stage(settings, config, fold=fold, targets=TARGETS, progress=progress)
         seconds = time.perf_counter() - start
-        kept = [t for t in TARGETS if summary["train"][t].get("reused")
-                and summary["rank"][t].get("reused")]
-        if kept:
-            notes.append(f"{two_stage_name}: the rankers and {fold} lists of {', '.join(kept)} "
-                         "reused (trained and ranked on the same candidates and features)")
-        with open_warehouse(settings) as con:
-            for target in TARGETS:
-                if target in kept and (target, two_stage_name) in _model_runs(con, fold):
-                    continue  # its row keeps the times of the run that trained and ranked
-                write_model_run(
-                    con, fold, target, two_stage_name,
-                    params={k: summary["train"][target][k] for k in RANKER_SUMMARY},
-                    tuned=tuning, fit_seconds=seconds, predict_seconds=None)
+        for name, done in summary["compared"].items():
+            kept = [t for t in TARGETS if done["train"][t].get("reused")
+                    and done["rank"][t].get("reused")]
+            if kept:
+                notes.append(f"{name}: the rankers and {fold} lists of {', '.join(kept)} reused "
+                             "(trained and ranked on the same candidates and features)")
+            headline = name == two_stage_name
+            with open_warehouse(settings) as con:
+                for target in TARGETS:
+                    if target in kept and (target, name) in _model_runs(con, fold):
+                        continue  # its row keeps the times of the run that trained and ranked
+                    # the stage's time (both rankers and their candidates) goes on the headline row
+                    write_model_run(
+                        con, fold, target, name,
+                        params={k: done["train"][target].get(k) for k in RANKER_SUMMARY},
+                        tuned=tuning and headline, fit_seconds=seconds if headline else None,
+                        predict_seconds=None)
     empty = [m for m in generators if not written[m]]
     if empty:  # e.g. audio on data without embeddings: reported, not an error
         notes.append(f"no recommendations for fold {fold} from: {', '.join(empty)}")
     report_models = [m for m in chosen if m not in empty] + (
-        [two_stage_name] if want_two_stage and two_stage_name not in chosen else [])
+        [n for n in config.two_stage_names if n not in chosen] if want_two_stage else [])
     return score_and_report(settings, config, fold=fold, models=report_models, progress=progress,
                             notes=notes)
 

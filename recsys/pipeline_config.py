@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import yaml
 from recsys.errors import ConfigError
 from recsys.sections.candidates import tuning_settings, validate_n
 from recsys.sections.evaluation import evaluation_settings, seed_run_settings
-from recsys.sections.generators import check_params
+from recsys.sections.generators import check_models, check_params, searched_space, untuned_name
 from recsys.sections.ranker import RankerConfig, ranker_config
 
 
@@ -123,6 +124,13 @@ class CandidatesConfig:
         """``candidates.params.<model>`` (the values that win over tuned ones)."""
         return dict(self.params.get(model) or {})
 
+    def tunable(self, models) -> list[str]:
+        """Those of ``models`` tuning would tune: a non-empty search space left once
+        ``params`` are fixed (``random`` never; an ``_untuned`` variant never)."""
+        space = self.tuning.search_space
+        return [m for m in check_models(models) if m != "random" and m in space
+                and searched_space(m, space[m], self.params_of(m))]
+
 
 @dataclass(frozen=True)
 class SeedRuns:
@@ -189,6 +197,38 @@ class PipelineConfig:
         ``candidates.models`` (the only ones ``candidate_features`` reads: dbt var ranker_models)."""
         models = self.ranker.models
         return list(models if models is not None else self.candidates.models)
+
+    @cached_property
+    def untuned_ranker(self) -> PipelineConfig | None:
+        """The config of the second two-stage model ``ranker.compare_untuned`` trains: the same
+        ranker on the candidates of the merged generators with their code defaults (each tunable
+        one as ``<name>_untuned``), named ``<ranker.model_name>_untuned``. None when tuning is off
+        (the candidates are untuned already), the switch is off, or nothing merged is tunable."""
+        if not (self.candidates.tune and self.ranker.compare_untuned):
+            return None
+        tunable = set(self.candidates.tunable(self.merged_models))
+        if not tunable:
+            return None
+        return self.with_({
+            "ranker.models": [untuned_name(m) if m in tunable else m for m in self.merged_models],
+            "ranker.model_name": untuned_name(self.two_stage_name),
+            "ranker.compare_untuned": False})
+
+    @property
+    def rankers(self) -> list[PipelineConfig]:
+        """The two-stage models a run trains: this config's, then :attr:`untuned_ranker`'s."""
+        return [self, *([self.untuned_ranker] if self.untuned_ranker else [])]
+
+    @property
+    def mart_models(self) -> list[str]:
+        """Every generator a ranker of :attr:`rankers` merges: the rows of ``candidate_features``
+        (dbt var ``ranker_models``)."""
+        return list(dict.fromkeys(m for r in self.rankers for m in r.merged_models))
+
+    @property
+    def two_stage_names(self) -> list[str]:
+        """``recommendations`` model names of :attr:`rankers`."""
+        return [r.two_stage_name for r in self.rankers]
 
     @property
     def extra_seeds(self) -> list[int]:

@@ -259,13 +259,14 @@ def write_candidate_params(
 
 
 def write_model_run(con: duckdb.DuckDBPyConnection, fold: str, target: str, model: str, *,
-                    params: dict | None, tuned: bool, fit_seconds: float,
+                    params: dict | None, tuned: bool, fit_seconds: float | None,
                     predict_seconds: float | None) -> int:
-    """Record the parameters and the fit / predict time behind a (fold, target, model) slice."""
+    """Record the parameters and the fit / predict time behind a (fold, target, model) slice
+    (``None``: counted in another row's time)."""
     row = pd.DataFrame([{
         "fold": fold, "target": target, "model": model,
         "params": json.dumps(params or {}, sort_keys=True, default=str), "tuned": bool(tuned),
-        "fit_seconds": float(fit_seconds),
+        "fit_seconds": None if fit_seconds is None else float(fit_seconds),
         "predict_seconds": None if predict_seconds is None else float(predict_seconds),
     }])  # fmt: skip
     return _write(con, Tables.model_runs, row, {"fold": fold, "target": target, "model": model})

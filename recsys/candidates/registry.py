@@ -11,9 +11,9 @@ from recsys.candidates.factorization import BPRGenerator, IALSGenerator
 from recsys.candidates.history import HistoryGenerator
 from recsys.candidates.itemknn import ItemKNNGenerator
 from recsys.candidates.popularity import DecayPopGenerator, MostPopGenerator, RandomGenerator
-from recsys.sections.generators import NAMES, check_models
+from recsys.sections.generators import NAMES, base_name, check_models
 
-__all__ = ["GENERATORS", "check_models", "make_generator"]
+__all__ = ["GENERATORS", "check_models", "generator_class", "make_generator"]
 
 _CLASSES = {cls.name: cls for cls in (
     RandomGenerator, MostPopGenerator, DecayPopGenerator, HistoryGenerator,
@@ -25,7 +25,16 @@ if set(_CLASSES) != set(NAMES):  # pragma: no cover (a generator added in one pl
 GENERATORS: dict[str, type[CandidateGenerator]] = {name: _CLASSES[name] for name in NAMES}
 
 
-def make_generator(name: str, *, seed: int, params: dict[str, Any] | None = None) -> CandidateGenerator:
-    """A fresh, unfitted generator ``name`` with ``params`` over its defaults."""
+def generator_class(name: str) -> type[CandidateGenerator]:
+    """The class that fits model ``name`` (``ials_untuned`` is fitted by ``ials``'s)."""
     check_models([name])
-    return GENERATORS[name](seed=seed, **(params or {}))
+    return GENERATORS[base_name(name)]
+
+
+def make_generator(name: str, *, seed: int, params: dict[str, Any] | None = None) -> CandidateGenerator:
+    """A fresh, unfitted generator ``name`` with ``params`` over its defaults; a variant name
+    (``ials_untuned``) is its generator's class under that name (what its candidates are
+    written as)."""
+    generator = generator_class(name)(seed=seed, **(params or {}))
+    generator.name = name
+    return generator

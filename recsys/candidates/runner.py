@@ -19,7 +19,7 @@ import numpy as np
 from recsys.candidates import store
 from recsys.candidates.base import CandidateGenerator, Recommendations
 from recsys.candidates.data import TrainData
-from recsys.candidates.registry import GENERATORS, check_models, make_generator
+from recsys.candidates.registry import check_models, generator_class, make_generator
 from recsys.candidates.tuned import data_hash, ensure_tuned, resolve_params
 from recsys.columns import TARGETS, Tables
 from recsys.config import Settings
@@ -55,7 +55,7 @@ def _check_choices(values: Iterable[str], valid: Sequence[str] | None, what: str
 
 
 def _needs(models: Iterable[str]) -> set[str]:
-    return set().union(*(GENERATORS[m].requires for m in models))
+    return set().union(*(generator_class(m).requires for m in models))
 
 
 def fold_data_loader(con: duckdb.DuckDBPyConnection, config: PipelineConfig, models: Sequence[str],
@@ -66,7 +66,7 @@ def fold_data_loader(con: duckdb.DuckDBPyConnection, config: PipelineConfig, mod
     test), and shared; one fold's data is kept in memory at a time.
     """
     needs = _needs(models)
-    columns = set().union(*(GENERATORS[m].needed_columns() for m in models))
+    columns = set().union(*(generator_class(m).needed_columns() for m in models))
     embeddings = store.load_embeddings(con) if "embeddings" in needs else None
     events = None
     if "events" in needs:

@@ -23,7 +23,7 @@ import pandas as pd
 
 from recsys import state, tables
 from recsys.candidates import store
-from recsys.candidates.registry import GENERATORS, check_models, make_generator
+from recsys.candidates.registry import generator_class, make_generator
 from recsys.candidates.tuning import tune_model
 from recsys.columns import Tables
 from recsys.config import Settings
@@ -32,7 +32,7 @@ from recsys.progress import progress_bar
 from recsys.protocol import VAL_FOLD, listen_plus_threshold
 from recsys.run_lock import holds_run_lock
 from recsys.sections import search_space
-from recsys.sections.generators import searched_space
+from recsys.sections.generators import base_name, searched_space
 from recsys.warehouse import open_warehouse, require_tables
 
 # bump when the tuning procedure changes what a fingerprint's parameters would be
@@ -58,10 +58,7 @@ class TunedModel:
 
 def tuned_models(config: PipelineConfig | dict, models: Sequence[str]) -> list[str]:
     """The generators that get tuned: those with a non-empty search space (``random`` never)."""
-    cand = as_config(config).candidates
-    space = cand.tuning.search_space
-    return [m for m in check_models(models) if m != "random" and m in space
-            and searched_space(m, space[m], cand.params_of(m))]
+    return as_config(config).candidates.tunable(models)
 
 
 def planned_trials(cfg: TuningConfig, model: str, explicit: dict) -> int:
@@ -100,14 +97,15 @@ data_hash = state.data_hash  # the input files' fingerprint (their parquet foote
 def resolve_params(con: duckdb.DuckDBPyConnection, config: PipelineConfig | dict, target: str,
                    model: str, data_fingerprint: str) -> dict[str, Any]:
     """Defaults, then the values tuned on these inputs (when tuning is on), then the config's
-    explicit ``candidates.params.<model>``."""
+    explicit ``candidates.params.<model>``. An untuned variant (``ials_untuned``) gets its
+    generator's defaults and explicit params, never tuned values."""
     config = as_config(config)
-    explicit = config.candidates.params_of(model)
+    explicit = config.candidates.params_of(base_name(model))
     tuned = {}
     if tuning_enabled(config) and model in tuned_models(config, [model]):
         tuned = store.tuned_params(con, target, model,
                                    fingerprint(con, data_fingerprint, config, target, model)) or {}
-    return {**GENERATORS[model].defaults, **tuned, **explicit}
+    return {**generator_class(model).defaults, **tuned, **explicit}
 
 
 def _val_targets(con, target: str, max_users: int | None, seed: int) -> pd.DataFrame:

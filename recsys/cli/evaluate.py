@@ -180,13 +180,15 @@ def recommend(settings, fold, models, config_path) -> None:
 @click.command("headline")
 @click.option("--reports-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Where metrics.csv and paired_tests.csv are [env RECSYS_REPORTS_DIR, default reports].")
-@click.option("--two-stage-model", default="two_stage", show_default=True,
-              help="Name of the two-stage model's rows.")
+@click.option("--two-stage-model", default=None,
+              help="Name of the two-stage model's rows [default: per target, the one the run "
+                   "chose on val (run_manifest.json), else two_stage].")
 def headline(reports_dir, two_stage_model) -> None:
     """Print the two-stage model against the best tuned single model, as a markdown table.
 
     Reads reports/metrics.csv and reports/paired_tests.csv of the last `recsys evaluate`: per
-    target, NDCG@10 and Recall@100 of the two-stage model and of the single generator with the
+    target, NDCG@10 and Recall@100 of the two-stage model (two_stage or two_stage_untuned,
+    whichever scored higher on the held-out val users) and of the single generator with the
     highest standard NDCG@10, with bootstrap intervals, the difference and the paired tests.
     The README's headline table is this command's output.
 

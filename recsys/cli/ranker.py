@@ -47,8 +47,10 @@ def train_ranker(settings, targets, config_path, quiet):
     Fits the generators on those folds where their candidates are missing or stale (fitted from
     another build, other parameters, seed or list length) and rebuilds the `candidate_features`
     mart when it disagrees with `candidates`, then trains (early stopping on held-out users).
-    Saves reports/ranker/<target>.txt (+ .json with the feature list, parameters and the
-    warehouse build it learned from) and writes the `ranker_feature_importance` table.
+    Saves reports/ranker/two_stage/<target>.txt (+ .json with the feature list, parameters and the
+    warehouse build it learned from) and writes the `ranker_feature_importance` table. This is
+    the headline ranker (ranker.model_name); `recsys evaluate` also trains two_stage_untuned on
+    the untuned generators' candidates and chooses between them on val (ranker.compare_untuned).
 
     \b
     Example:

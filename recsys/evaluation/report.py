@@ -64,6 +64,8 @@ class ReportData:
     per_user_diff: pd.DataFrame | None = None  # target, model, baseline, diff
     seeds: pd.DataFrame | None = None  # recsys.evaluation.seeds.seed_summary rows
     two_stage: str = "two_stage"  # ranker.model_name
+    # recsys.evaluation.two_stage.choice_frame: the ranker on tuned and on untuned candidates
+    two_stage_choice: pd.DataFrame | None = None
     banner: str = ""  # the data (generated or real), size, code commit and date, first on the page
     generated: bool = False  # the data came from `recsys generate`
 
@@ -186,6 +188,7 @@ def render_html(data: ReportData) -> str:
         parts.append(f"<p class='banner{kind}'>{_e(data.banner)}</p>")
     parts.append(sections.verdict_html(data.metrics, data.tests, data.fold, data.targets))
     parts.append(sections.headline_html(data.headline))
+    parts.append(sections.two_stage_choice_html(data.two_stage_choice))
     parts.append(sections.tuning_html(data.tuned, data.tuned_params))
     if data.settings_lines:
         parts.append("<p class='note'>" + "<br>".join(_e(s) for s in data.settings_lines) + "</p>")

@@ -89,6 +89,7 @@ def headline_html(headline: pd.DataFrame | None) -> str:
     for r in headline.itertuples():
         rows.append(
             f"<tr><td class='name'>{_e(r.target)}</td><td>{_e(r.metric)}@{r.k}</td>"
+            f"<td class='name'>{_e(r.model)}</td>"
             f"<td>{_value_ci(r.value, r.ci_low, r.ci_high)}</td><td class='name'>{_e(r.baseline)}"
             f"</td><td>{_value_ci(r.baseline_value, r.baseline_ci_low, r.baseline_ci_high)}</td>"
             f"<td>{r.diff:+.4f}</td><td>{_p(r.p_wilcoxon)}</td><td>{_p(r.p_ttest)}</td></tr>")
@@ -96,7 +97,8 @@ def headline_html(headline: pd.DataFrame | None) -> str:
             "single model = the tuned generator with the highest standard NDCG@10 on this fold; "
             "brackets: bootstrap intervals; paired tests over the same users (unadjusted; - where "
             "the pair was not tested, i.e. neither was the best model of its column).</p>"
-            "<table><tr><th class='name'>target</th><th>metric</th><th>two_stage</th>"
+            "<table><tr><th class='name'>target</th><th>metric</th><th class='name'>two-stage "
+            "model</th><th>value</th>"
             "<th class='name'>baseline</th><th>baseline value</th><th>difference</th>"
             "<th>Wilcoxon p</th><th>t-test p</th></tr>" + "".join(rows) + "</table>"
             "<details><summary class='note'>as markdown (for the README)</summary><pre>"
@@ -213,7 +215,9 @@ def timings_html(timings: pd.DataFrame | None, two_stage: str = "two_stage") -> 
     targets at once, so it is one row (counted once)."""
     if timings is None or timings.empty:
         return "<p class='note'>No <code>model_runs</code> rows for this fold.</p>"
-    single = timings[timings["model"] != two_stage].sort_values(["target", "model"])
+    # a row without fit seconds is counted in another's (a comparison ranker in the stage's)
+    single = timings[(timings["model"] != two_stage) & timings["fit_seconds"].notna()
+                     ].sort_values(["target", "model"])
     rows = [(r.target, r.model, r.fit_seconds, r.predict_seconds) for r in single.itertuples()]
     stage = timings[timings["model"] == two_stage]
     if len(stage):
@@ -267,3 +271,29 @@ def seeds_html(seeds: pd.DataFrame | None, fold: str, ks: Sequence[int]) -> str:
             "config seed's fit, the paper-style text table its mean line.</p>"
             "<table><tr><th class='name'>target</th><th class='name'>convention</th>"
             f"<th class='name'>model</th><th>seeds</th>{head}</tr>{''.join(body)}</table>")
+
+
+def two_stage_choice_html(choice: pd.DataFrame | None) -> str:
+    """The two-stage model on tuned and on untuned candidates side by side, and which is the
+    headline (``recsys.evaluation.two_stage``)."""
+    if choice is None or choice.empty:
+        return ""
+    rows = "".join(
+        f"<tr><td class='name'>{_e(r.target)}</td><td class='name'>{_e(r.model)}</td>"
+        f"<td class='name'>{_e(r.candidates)}</td><td>{_score(r[3])}</td><td>{_score(r[4])}</td>"
+        f"<td>{_score(r[5])}</td><td class='name'>{'headline' if r.chosen else ''}</td></tr>"
+        for r in choice.itertuples(index=False))
+    return ("<h2>Candidates of the two-stage model: tuned or untuned generators</h2>"
+            "<p class='note'>The same ranker trained on the candidates of the generators tuned on "
+            "val (each for its own NDCG@100) and on those of the same generators with their code "
+            "defaults (<code>ranker.compare_untuned</code>). The headline model of each target is "
+            "the one with the higher val NDCG@10: the ranker's held-out val users (the same for "
+            "both), against all their targets. This fold's numbers beside it played no part in "
+            "the choice.</p><table><tr><th class='name'>target</th><th class='name'>model</th>"
+            "<th class='name'>candidates</th><th>val NDCG@10 (held-out users)</th>"
+            "<th>NDCG@10 (this fold)</th><th>Recall@100 (this fold)</th><th class='name'></th>"
+            "</tr>" + rows + "</table>")
+
+
+def _score(value) -> str:
+    return "-" if value is None or pd.isna(value) else f"{value:.4f}"

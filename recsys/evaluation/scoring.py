@@ -26,6 +26,7 @@ from recsys.evaluation.runner import compute_metrics
 from recsys.evaluation.seeds import base_model, is_variant, seed_summary
 from recsys.evaluation.sql import run_query, shell_command
 from recsys.evaluation.tables import csv_frame, headline_table, paper_table
+from recsys.evaluation.two_stage import choice_frame, choose
 from recsys.evaluation.uncertainty import ordered_models, with_uncertainty
 from recsys.pipeline_config import PipelineConfig, as_config
 from recsys.protocol import TEST_FOLD
@@ -94,7 +95,7 @@ def _current_reports(reports: Path, fingerprint: str | None) -> bool:
     return written == fingerprint
 
 
-def _reused_reports(reports: Path, fold: str, two_stage: str, notes: Sequence[str]) -> EvaluateResult:
+def _reused_reports(reports: Path, fold: str, notes: Sequence[str]) -> EvaluateResult:
     from recsys.evaluation.headline import headline_frame
 
     return EvaluateResult(
@@ -105,7 +106,7 @@ def _reused_reports(reports: Path, fold: str, two_stage: str, notes: Sequence[st
         .stat().st_size else pd.DataFrame(),
         metrics_csv=reports / "metrics.csv", tests_csv=reports / "paired_tests.csv",
         report_html=reports / "report.html", notes=list(notes),
-        headline=headline_frame(reports, two_stage=two_stage), reused=True)
+        headline=headline_frame(reports), reused=True)
 
 
 def require_targets(settings: Settings, fold: str) -> None:
@@ -134,7 +135,7 @@ def require_targets(settings: Settings, fold: str) -> None:
 
 
 def stale_recommendations(con: duckdb.DuckDBPyConnection, settings: Settings, fold: str,
-                          models: Sequence[str], top_k: int, two_stage: str) -> list[str]:
+                          models: Sequence[str], top_k: int, two_stage: Sequence[str]) -> list[str]:
     """``target/model`` slices of ``fold``'s recommendations whose recorded fingerprint differs
     from what their inputs give now: a generator's candidates refitted since, or the two-stage
     ranker retrained or its candidates refitted. Slices without a record (lists written by other
@@ -148,8 +149,8 @@ def stale_recommendations(con: duckdb.DuckDBPyConnection, settings: Settings, fo
             recorded = state.recorded(con, Tables.recommendations, key)
             if recorded is None or base_model(model) is not None:
                 continue
-            if model == two_stage:
-                now = two_stage_fingerprint(con, settings, fold, target, top_k)
+            if model in two_stage:
+                now = two_stage_fingerprint(con, settings, fold, target, top_k, model)
             else:
                 now = state.recommendation_fingerprint(con, fold, target, [model], top_k)
             if now != recorded:
@@ -158,7 +159,7 @@ def stale_recommendations(con: duckdb.DuckDBPyConnection, settings: Settings, fo
 
 
 def require_fresh(con, settings: Settings, fold: str, models: Sequence[str], top_k: int,
-                  two_stage: str) -> None:
+                  two_stage: Sequence[str]) -> None:
     """Refuse to score recommendations computed from inputs that have changed since."""
     stale = stale_recommendations(con, settings, fold, models, top_k, two_stage)
     if stale:
@@ -214,10 +215,10 @@ def score_and_report(
         # only the reported models (and their seed repeats) are checked and scored: slices of
         # other models are never read, and their rows of `metrics` stay as they were
         scored = sorted(m for m in present if not models or m in models or base_model(m) in models)
-        require_fresh(con, settings, fold, scored, ev.top_k, config.two_stage_name)
+        require_fresh(con, settings, fold, scored, ev.top_k, config.two_stage_names)
         fingerprint = report_fingerprint(con, settings, config, fold, scored, models)
         if _current_reports(Path(settings.reports_dir), fingerprint):
-            return _reused_reports(Path(settings.reports_dir), fold, config.two_stage_name, notes)
+            return _reused_reports(Path(settings.reports_dir), fold, notes)
         run = compute_metrics(con, ks=ks, folds=[fold], conventions=conventions,
                               diversity_ks=diversity_ks, models=scored if models else None,
                               progress=progress)
@@ -232,7 +233,7 @@ def score_and_report(
             confidence=ev.confidence, seed=config.seed, progress=progress)
         extras = _report_inputs(con, fold, ks)
         marts = warehouse_profile(con, fold)
-    preferred = [*config.candidates.models, config.two_stage_name]
+    preferred = [*config.candidates.models, *config.two_stage_names]
     present = {m for m in present if base_model(m) is None}  # seed repeats: the seed table only
     shown = ordered_models([m for m in present if not models or m in set(models)], preferred)
     metrics = metrics[metrics["model"].isin(shown)]
@@ -242,9 +243,11 @@ def score_and_report(
     runs = extras.pop("model_runs")
     runs = runs[runs["model"].isin(shown)]
     tuned = bool(len(runs)) and bool(runs["tuned"].any())
-    two_stage_name = preferred[-1]
-    baselines = [m for m in shown if m != two_stage_name]
+    two_stage_names = [n for n in config.two_stage_names if n in shown]
+    baselines = [m for m in shown if m not in config.two_stage_names]
     targets = [t for t in TARGETS if t in set(metrics["target"])]
+    # the headline two-stage model of each target: tuned or untuned candidates, chosen on val
+    chosen = choose(runs, two_stage_names, targets) if two_stage_names else {}
     users = _evaluated_users(metrics)
     paper = paper_values(settings.size)
     table = "\n\n".join(
@@ -252,9 +255,9 @@ def score_and_report(
                     convention=c, paper=paper if c == "paper" else None, seeds=seeds_table)
         for c in conventions)
     headline = pd.concat(
-        [headline_table(metrics, tests, fold=fold, target=t, two_stage=two_stage_name,
-                        baselines=baselines) for t in targets if two_stage_name in shown and baselines],
-        ignore_index=True) if two_stage_name in shown and baselines else None
+        [headline_table(metrics, tests, fold=fold, target=t, two_stage=chosen[t],
+                        baselines=baselines) for t in targets],
+        ignore_index=True) if chosen and baselines else None
     reports = Path(settings.reports_dir)
     metrics_csv, tests_csv, report_html = (reports / "metrics.csv", reports / "paired_tests.csv",
                                            reports / "report.html")
@@ -279,7 +282,8 @@ def score_and_report(
         tuned=tuned, tuned_params=_tuned_frame(runs, extras.pop("tuning")), timings=runs,
         headline=headline,
         per_user_diff=_per_user_diff(extras.pop("per_user_ndcg"), shown, baselines),
-        seeds=seeds_table, two_stage=two_stage_name, **_banner(settings),
+        seeds=seeds_table, two_stage=config.two_stage_name, **_banner(settings),
+        two_stage_choice=choice_frame(runs, metrics, two_stage_names, chosen, fold),
         **extras,
     )
     # config, seeds, package versions, data profile and tuned parameters behind these numbers
@@ -287,6 +291,8 @@ def score_and_report(
     manifest["conventions"] = conventions
     manifest["tuned"] = tuned
     manifest["report_fingerprint"] = fingerprint
+    manifest["two_stage"] = {"models": two_stage_names, "headline": chosen,
+                             "chosen_by": "val_ndcg@10 of the ranker's held-out val users"}
     manifest["seed_runs"] = {"models": sorted(set(seeds_table["model"])), "seeds": seeds}
     manifest["model_runs"] = [
         {**r, "params": json.loads(r["params"])} for r in runs.drop(

@@ -257,13 +257,13 @@ def headline_markdown(frame: pd.DataFrame) -> str:
         interval = f" [{low:.3f}, {high:.3f}]" if pd.notna(low) and pd.notna(high) else ""
         return f"{value:.4f}{interval}"
 
-    lines = ["| target | metric | two_stage | best tuned single model | difference | Wilcoxon p "
-             "| t-test p |",
+    lines = ["| target | metric | two-stage model | best tuned single model | difference "
+             "| Wilcoxon p | t-test p |",
              "|---|---|---|---|---|---|---|"]
     for r in frame.itertuples():
         lines.append(
             f"| {r.target} ({r.users:,} users) | {r.metric}@{r.k} "
-            f"| {cell(r.value, r.ci_low, r.ci_high)} "
+            f"| {r.model} {cell(r.value, r.ci_low, r.ci_high)} "
             f"| {r.baseline} {cell(r.baseline_value, r.baseline_ci_low, r.baseline_ci_high)} "
             f"| {r.diff:+.4f} | {_p(r.p_wilcoxon)} | {_p(r.p_ttest)} |")
     return "\n".join(lines)

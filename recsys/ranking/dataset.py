@@ -7,7 +7,8 @@ One row per (uid, item_id) candidate of a (fold, target), read from the dbt mart
   (``ranker.candidates_per_model``); rows are sorted by ``uid`` then ``item_id``, so the rows of
   a user are contiguous (LambdaRank query groups) and the order is deterministic;
 * **users**: only users evaluated on that fold/target (those in ``eval_targets``);
-* **features**: every numeric column except the keys, id columns (``*_id``), absolute
+* **features**: every numeric column (``candidate_models`` recounted over the merged
+  generators) except the keys, id columns (``*_id``), absolute
   timestamps (``*_ts``: their values differ between the val and test folds) and
   ``ranker.exclude_features``, in the mart's column order (its last columns are the ratio
   features dbt computes, e.g. ``ui_listen_share``); read as float32, SQL ``NULL`` becomes
@@ -188,6 +189,20 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+# the mart's count of the generators (of every ranker's, dbt var ranker_models) that proposed a
+# candidate: a ranker reads it recounted over its own generators, so two rankers on one mart
+# (tuned and untuned candidates) never see each other's sources
+COUNT_FEATURE = "candidate_models"
+
+
+def _column(feature: str, models: Sequence[str]) -> str:
+    """The SQL a feature is read with: the mart's column, or for :data:`COUNT_FEATURE` the number
+    of ``models`` with a rank for the candidate."""
+    if feature != COUNT_FEATURE:
+        return f"cf.{_quote(feature)}"
+    return " + ".join(f"(cf.{_quote(RANK_PREFIX + m)} is not null)::integer" for m in models)
+
+
 def load_frame(
     con: duckdb.DuckDBPyConnection,
     fold: str,
@@ -240,7 +255,7 @@ def load_frame(
     if not features:
         raise RankingDataError("candidate_features has no numeric feature columns besides the keys.")
     merged = " or ".join(f"cf.{_quote(RANK_PREFIX + m)} <= $n" for m in models)
-    selected = ", ".join(f"cast(cf.{_quote(f)} as float) as {_quote(f)}" for f in features)
+    selected = ", ".join(f"cast({_column(f, models)} as float) as {_quote(f)}" for f in features)
     label = "1" if graded_cap is None else f"least(greatest(t.target_events, 1), {int(graded_cap)})"
     # the given users (ranking: every user with target-type history), else the evaluated ones
     user_filter = "and cf.uid in (select uid from eval_targets where fold = $fold and target = $target)"

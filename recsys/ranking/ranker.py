@@ -3,7 +3,7 @@ a fold's candidates with it.
 
 ``train_ranker`` and ``rank`` read ``candidate_features`` as it is (``recsys.pipeline`` makes
 sure it is fresh first: ``recsys train-ranker``, ``recsys rank``, ``recsys evaluate``). Models live
-in ``<reports_dir>/ranker/<target>.{txt,json}``.
+in ``<reports_dir>/ranker/<ranker.model_name>/<target>.{txt,json}``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 
 import lightgbm as lgb
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from recsys import state
@@ -34,9 +35,9 @@ from recsys.ranking.dataset import (
 from recsys.ranking.leakage import check_point_in_time
 from recsys.ranking.model import FORMAT_VERSION, LightGBMRanker, RankerError, top_k_per_user
 from recsys.ranking.recall import candidate_recall
-from recsys.ranking.training import check_train_folds, load_training_set
+from recsys.ranking.training import check_train_folds, heldout_ndcg, load_training_set
 from recsys.run_lock import holds_run_lock
-from recsys.sections.ranker import RankerConfig
+from recsys.sections.ranker import DEFAULT_MODEL_NAME, RankerConfig
 from recsys.tables import (
     ranked_table,
     write_candidate_recall,
@@ -50,9 +51,9 @@ from recsys.warehouse import table_exists
 RANK_BLOCK_USERS = 2000
 
 
-def model_dir(settings: Settings) -> Path:
-    """Where trained rankers are saved: ``<reports_dir>/ranker``."""
-    return settings.reports_dir / "ranker"
+def model_dir(settings: Settings, name: str = DEFAULT_MODEL_NAME) -> Path:
+    """Where the rankers of two-stage model ``name`` are saved: ``<reports_dir>/ranker/<name>``."""
+    return settings.reports_dir / "ranker" / name
 
 
 def merged_models(config: PipelineConfig | Mapping[str, Any]) -> list[str]:
@@ -67,12 +68,12 @@ def val_candidate_sources(config: PipelineConfig | Mapping[str, Any]) -> list[st
     return merged_models(config) if VAL_FOLD in config.ranker.train_folds else []
 
 
-def _train_one(con, settings, config, cfg, target, progress) -> dict[str, Any]:
+def _train_one(con, settings, config, cfg, target, progress, record) -> dict[str, Any]:
     models = merged_models(config) or generators_in(list(column_types(con, Tables.candidate_features)))
     for fold in cfg.train_folds:
         check_point_in_time(con, fold)
     inputs = _training_inputs(con, cfg, target, models)
-    saved = _saved_training(settings, target, inputs)
+    saved = _saved_training(settings, cfg.model_name, target, inputs)
     if saved is not None:  # trained on the same inputs: nothing to learn again
         return saved
     frame, valid_mask, plan = load_training_set(con, target, cfg, models, exclude=cfg.exclude_features)
@@ -93,6 +94,8 @@ def _train_one(con, settings, config, cfg, target, progress) -> dict[str, Any]:
             bar.set_postfix_str(f"early stopping: no held-out NDCG gain for "
                                 f"{cfg.early_stopping_rounds} rounds, best iteration {ranker.best_iteration}")
     gains = ranker.feature_importance()
+    heldout = heldout_ndcg(con, target, plan, valid,
+                           ranker.predict(valid.features) if len(valid) else np.zeros(0))
     valid_ndcg = None
     if ranker.booster is not None and ranker.booster.best_score:
         valid_ndcg = float(next(iter(ranker.booster.best_score.get("valid", {}).values()), np.nan))
@@ -110,8 +113,12 @@ def _train_one(con, settings, config, cfg, target, progress) -> dict[str, Any]:
             (train.labels.sum() + valid.labels.sum()) / max(1, len(train) + len(valid))
         ),
         "best_iteration": ranker.best_iteration,
-        # LightGBM's NDCG@10 on the held-out val users, over their candidate lists
+        # LightGBM's NDCG@10 on the held-out users with a target among their candidates (the
+        # ideal list from the candidates alone)
         "heldout_ndcg@10": valid_ndcg,
+        # NDCG@10 of every held-out user against all their targets (ranking.training.heldout_ndcg):
+        # what compares rankers on different candidates
+        "val_ndcg@10": heldout,
         "feature_importance": dict(sorted(gains.items(), key=lambda kv: (-kv[1], kv[0]))),
     }
     metadata = {
@@ -127,8 +134,9 @@ def _train_one(con, settings, config, cfg, target, progress) -> dict[str, Any]:
         "inputs": inputs,  # what it learned from (_training_inputs): equal inputs reuse it
         "summary": summary,
     }
-    model_path, _ = ranker.save(model_dir(settings) / target, metadata)
-    write_feature_importance(con, target, gains)
+    model_path, _ = ranker.save(model_dir(settings, cfg.model_name) / target, metadata)
+    if record:
+        write_feature_importance(con, target, gains)
     return {**summary, "model_path": str(model_path), "reused": False}
 
 
@@ -149,9 +157,10 @@ def _training_inputs(con, cfg: RankerConfig, target: str, models: Sequence[str])
         "lightgbm": lgb.__version__, "format": FORMAT_VERSION, "schema": state.SCHEMA_VERSION})
 
 
-def _saved_training(settings: Settings, target: str, inputs: str | None) -> dict[str, Any] | None:
-    """The summary of the saved ranker of ``target`` when it was trained on ``inputs``."""
-    stem = model_dir(settings) / target
+def _saved_training(settings: Settings, name: str, target: str, inputs: str | None
+                    ) -> dict[str, Any] | None:
+    """The summary of the saved ranker ``name`` of ``target`` when it was trained on ``inputs``."""
+    stem = model_dir(settings, name) / target
     if inputs is None or not stem.with_suffix(".txt").is_file() or not stem.with_suffix(".json").is_file():
         return None
     try:
@@ -170,13 +179,15 @@ def train_ranker(
     *,
     targets: Sequence[str] = TARGETS,
     progress: bool = True,
+    record: bool = True,
 ) -> dict[str, dict[str, Any]]:
     """Train one LambdaRank model per target on ``ranker.train_folds`` and save it.
 
     Reads ``candidate_features`` as it is (``recsys.pipeline.train_ranker_stage`` fits what is
-    missing first). Writes ``<reports_dir>/ranker/<target>.{txt,json}`` and
-    ``ranker_feature_importance``. Returns a summary per target (rows, queries per fold, best
-    iteration, held-out NDCG@10, feature gains).
+    missing first). Writes ``<reports_dir>/ranker/<model_name>/<target>.{txt,json}`` and, with
+    ``record`` (the headline ranker, not a comparison one), ``ranker_feature_importance``.
+    Returns a summary per target (rows, queries per fold, best iteration, held-out NDCG@10,
+    feature gains).
     """
     config = as_config(config)
     cfg = config.ranker
@@ -184,15 +195,15 @@ def train_ranker(
     with ranking_warehouse(settings) as con:
         check_train_folds(con, cfg.train_folds)
         for target in tuple(targets):
-            out[target] = _train_one(con, settings, config, cfg, target, progress)
+            out[target] = _train_one(con, settings, config, cfg, target, progress, record)
     return out
 
 
-def two_stage_fingerprint(con, settings: Settings, fold: str, target: str, top_k: int
-                          ) -> str | None:
-    """What the two-stage lists of (fold, target) are computed from: the saved ranker (its model
-    file) and the candidates slices of the generators it merges (``recsys.state``)."""
-    stem = model_dir(settings) / target
+def two_stage_fingerprint(con, settings: Settings, fold: str, target: str, top_k: int,
+                          name: str = DEFAULT_MODEL_NAME) -> str | None:
+    """What the lists of two-stage model ``name`` of (fold, target) are computed from: its saved
+    ranker (the model file) and the candidates slices of the generators it merges."""
+    stem = model_dir(settings, name) / target
     if not stem.with_suffix(".txt").is_file() or not stem.with_suffix(".json").is_file():
         return None
     meta = json.loads(stem.with_suffix(".json").read_text())
@@ -202,19 +213,21 @@ def two_stage_fingerprint(con, settings: Settings, fold: str, target: str, top_k
         extra={"ranker": model_sha, "candidates_per_model": meta.get("candidates_per_model")})
 
 
-def _rank_one(con, settings, cfg, target, fold) -> dict[str, Any]:
-    ranker, meta = LightGBMRanker.load(model_dir(settings) / target)
+def _rank_one(con, settings, cfg, target, fold, record) -> dict[str, Any]:
+    ranker, meta = LightGBMRanker.load(model_dir(settings, cfg.model_name) / target)
     if meta.get("build") != state.current_build(con):
         raise RankerError(
-            f"The saved {target} ranker in {model_dir(settings)} was trained on another build of "
+            f"The saved {target} ranker in {model_dir(settings, cfg.model_name)} was trained on another build of "
             f"the warehouse {settings.warehouse} (other input files or dbt vars); train it again "
             "on this one: `recsys train-ranker` (or `recsys evaluate`)."
         )
     models, per_model = meta["models"], int(meta["candidates_per_model"])
-    now = two_stage_fingerprint(con, settings, fold, target, cfg.top_k)
+    now = two_stage_fingerprint(con, settings, fold, target, cfg.top_k, cfg.model_name)
     key = {"fold": fold, "target": target, "model": cfg.model_name}
     if now is not None and state.recorded(con, Tables.recommendations, key) == now:
-        before = _ranked_before(con, fold, target, cfg.model_name)
+        # a comparison ranker's candidate recall is not in the warehouse: counted again
+        before = _ranked_before(con, fold, target, cfg.model_name, None if record else
+                                candidate_recall(con, fold, target, models, per_model))
         if before is not None:
             return before
     check_point_in_time(con, fold)
@@ -239,9 +252,11 @@ def _rank_one(con, settings, cfg, target, fold) -> dict[str, Any]:
                                   frame.item_ids[order], ranks.astype(np.int32), scores[order]))
         del frame, scores
     written = write_recommendations(con, pa.concat_tables(parts), fold, target, cfg.model_name,
-                                    two_stage_fingerprint(con, settings, fold, target, cfg.top_k))
+                                    two_stage_fingerprint(con, settings, fold, target, cfg.top_k,
+                                                          cfg.model_name))
     recall = candidate_recall(con, fold, target, models, per_model)
-    write_candidate_recall(con, recall, fold, target)
+    if record:
+        write_candidate_recall(con, recall, fold, target)
     return {
         "target": target,
         "fold": fold,
@@ -253,16 +268,18 @@ def _rank_one(con, settings, cfg, target, fold) -> dict[str, Any]:
     }
 
 
-def _ranked_before(con, fold: str, target: str, model: str) -> dict[str, Any] | None:
-    """The summary of lists ranked before from the same ranker and candidates (``reused``);
-    None when their candidate recall is not in the warehouse."""
-    if not table_exists(con, Tables.candidate_recall):
+def _ranked_before(con, fold: str, target: str, model: str, recall: pd.DataFrame | None = None
+                   ) -> dict[str, Any] | None:
+    """The summary of lists ranked before from the same ranker and candidates (``reused``), with
+    ``recall`` (default: read from ``candidate_recall``); None when that table lacks it."""
+    if recall is None and not table_exists(con, Tables.candidate_recall):
         return None
     written = con.execute(f"select count(*), count(distinct uid) from {Tables.recommendations} "
                           "where fold = ? and target = ? and model = ?",
                           [fold, target, model]).fetchone()
     recall = con.execute(f"select source, recall, targets from {Tables.candidate_recall} "
-                         "where fold = ? and target = ?", [fold, target]).fetchall()
+                         "where fold = ? and target = ?", [fold, target]).fetchall() \
+        if recall is None else list(recall[["source", "recall", "targets"]].itertuples(index=False))
     return {"target": target, "fold": fold, "candidates": None, "users": int(written[1]),
             "recommendations": int(written[0]), "reused": True,
             "candidate_recall": {source: float(value) for source, value, _ in recall},
@@ -277,10 +294,11 @@ def rank(
     fold: str = TEST_FOLD,
     targets: Sequence[str] = TARGETS,
     progress: bool = True,
+    record: bool = True,
 ) -> dict[str, dict[str, Any]]:
     """Score ``fold``'s candidates with the saved rankers, write top-k to ``recommendations``.
 
-    Also writes ``candidate_recall`` for ``fold``. Returns a summary per target. Lists whose
+    With ``record`` (the headline ranker) also writes ``candidate_recall`` for ``fold``. Returns a summary per target. Lists whose
     recorded fingerprint is what the saved ranker and the candidates give now are kept
     (``"reused": True`` in their summary).
     """
@@ -288,5 +306,5 @@ def rank(
     out = {}
     with ranking_warehouse(settings) as con:
         for target in progress_bar(targets, desc=f"rank {fold}", disable=not progress, leave=False):
-            out[target] = _rank_one(con, settings, cfg, target, fold)
+            out[target] = _rank_one(con, settings, cfg, target, fold, record)
     return out

@@ -5,11 +5,14 @@ among its merged candidates is one LambdaRank query. Every fold's candidates com
 generators fitted on that fold's own history and its features are as of that fold's cut-off
 (the marts are per fold), so stacking folds adds queries without mixing time frames.
 
-Early stopping holds out *users*, not rows: a seeded share of all the users of the training
-folds is held out, the same users in every fold, so no held-out user is also learned from an
-earlier or later fold. ``ranker.max_train_queries`` bounds the training queries by a seeded
-sample (the held-out queries in the same proportion), chosen before any feature is read, so
-memory stays bounded at any data size.
+Early stopping holds out *users*, not rows: a seeded share of the evaluated users the
+generators served on the training folds is held out, the same users in every fold, so no
+held-out user is also learned from an earlier or later fold. They are drawn before looking at
+which of them have a target among the candidates, so rankers on different candidate sets of the
+same mart hold out the same users and :func:`heldout_ndcg` compares them.
+``ranker.max_train_queries`` bounds the training queries by a seeded sample (the held-out
+queries in the same proportion), chosen before any feature is read, so memory stays bounded at
+any data size.
 """
 
 from __future__ import annotations
@@ -36,15 +39,20 @@ class QueryPlan:
     folds
         Training folds, in order.
     train, valid
-        Per fold: sorted uids learned from / held out for early stopping.
+        Per fold: sorted uids learned from / held out for early stopping (held-out users with a
+        target among the candidates: the only ones LambdaRank can score).
     candidates
         Users with a positive candidate over all folds (queries before any cap).
+    heldout
+        Per fold: every held-out user (sorted), with or without a target among the candidates:
+        the users :func:`heldout_ndcg` averages over. ``None``: those of ``valid``.
     """
 
     folds: tuple[str, ...]
     train: dict[str, np.ndarray]
     valid: dict[str, np.ndarray]
     candidates: int
+    heldout: dict[str, np.ndarray] | None = None
 
     def users(self, fold: str) -> np.ndarray:
         return np.union1d(self.train[fold], self.valid[fold])
@@ -96,24 +104,80 @@ def _sample(uids: dict[str, np.ndarray], limit: int | None, rng: np.random.Gener
     return out
 
 
-def plan_queries(positives: dict[str, np.ndarray], cfg: RankerConfig) -> QueryPlan:
-    """Hold out a seeded share of users (the same in every fold), then cap the queries."""
+def served_users(con: duckdb.DuckDBPyConnection, fold: str, target: str) -> np.ndarray:
+    """Sorted uids of ``fold``'s evaluated users with a row in ``candidate_features`` (any
+    generator's): the users a training fold can hold out, whichever candidates a ranker merges."""
+    rows = con.execute(
+        """
+        select distinct cf.uid from candidate_features cf
+        where cf.fold = $fold and cf.target = $target
+          and cf.uid in (select uid from eval_targets where fold = $fold and target = $target)
+        order by cf.uid
+        """,
+        {"fold": fold, "target": target},
+    ).fetchnumpy()
+    return np.asarray(rows["uid"], dtype=np.uint32)
+
+
+def plan_queries(positives: dict[str, np.ndarray], cfg: RankerConfig,
+                 served: dict[str, np.ndarray] | None = None) -> QueryPlan:
+    """Hold out a seeded share of the ``served`` users (default: ``positives``; the same users in
+    every fold), then cap the queries; the held-out queries are capped before keeping those with
+    a positive, so the held-out users do not depend on the candidates."""
+    served = positives if served is None else served
     folds = tuple(positives)
-    everyone = np.unique(np.concatenate([positives[f] for f in folds])) if folds else np.zeros(0)
+    everyone = np.unique(np.concatenate([served[f] for f in folds])) if folds else np.zeros(0)
     n_users = len(everyone)
     n_valid = int(round(cfg.valid_share * n_users))
     n_valid = min(max(n_valid, 1), n_users - 1) if cfg.valid_share > 0 and n_users >= 2 else 0
     rng = np.random.default_rng(cfg.seed)
     held_out = np.sort(everyone[rng.permutation(n_users)[:n_valid]])
     train = {f: np.setdiff1d(positives[f], held_out) for f in folds}
-    valid = {f: np.intersect1d(positives[f], held_out) for f in folds}
+    heldout = {f: np.intersect1d(served[f], held_out) for f in folds}
     limit = cfg.max_train_queries
     valid_limit = None
     if limit is not None and cfg.valid_share > 0:
         valid_limit = max(1, math.ceil(limit * cfg.valid_share / (1 - cfg.valid_share)))
     train = _sample(train, limit, rng)
-    valid = _sample(valid, valid_limit, rng)
-    return QueryPlan(folds, train, valid, sum(len(positives[f]) for f in folds))
+    heldout = _sample(heldout, valid_limit, rng)
+    valid = {f: np.intersect1d(heldout[f], positives[f]) for f in folds}
+    return QueryPlan(folds, train, valid, sum(len(positives[f]) for f in folds), heldout)
+
+
+def heldout_ndcg(con: duckdb.DuckDBPyConnection, target: str, plan: QueryPlan,
+                 frame: RankingFrame, scores: np.ndarray, k: int = 10) -> float | None:
+    """NDCG@k of the held-out users' re-ranked candidates, comparable across candidate sets.
+
+    Binary relevance; the ideal list holds all of the user's targets of the fold (not only those
+    among the candidates), and a held-out user without a target among the candidates scores 0.
+    ``frame`` holds the held-out rows (folds numbered as in ``plan.folds``), ``scores`` the
+    ranker's. None without held-out users.
+    """
+    heldout = plan.heldout if plan.heldout is not None else plan.valid
+    users = sum(len(u) for u in heldout.values())
+    if not users:
+        return None
+    folds = frame.folds if frame.folds is not None else np.zeros(len(frame), dtype=np.uint8)
+    sizes = frame.group_sizes()
+    group = np.repeat(np.arange(len(sizes)), sizes)
+    order = np.lexsort((frame.item_ids, -scores, group))
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    position = np.arange(len(order)) - starts[group[order]]
+    top = order[position < k]
+    hit = frame.labels[top] > 0
+    dcg = np.bincount(group[top][hit], weights=1.0 / np.log2(position[position < k][hit] + 2),
+                      minlength=len(sizes))
+    discounts = np.cumsum(1.0 / np.log2(np.arange(k) + 2))
+    total = 0.0
+    for i, fold in enumerate(plan.folds):
+        counts = dict(con.execute(
+            "select uid, count(distinct item_id) from eval_targets where fold = ? and target = ? "
+            "group by uid", [fold, target]).fetchall())
+        in_fold = np.flatnonzero(folds[starts] == i)
+        ideal = np.array([discounts[min(counts.get(int(u), 1), k) - 1]
+                          for u in frame.uids[starts[in_fold]]])
+        total += float((dcg[in_fold] / ideal).sum()) if len(in_fold) else 0.0
+    return total / users
 
 
 def load_training_set(
@@ -142,7 +206,8 @@ def load_training_set(
             "these folds and the mart was rebuilt (`recsys train-ranker` does both when a slice is "
             "missing), and candidate recall (more generators or a larger ranker.candidates_per_model)."
         )
-    plan = plan_queries(positives, cfg)
+    served = {f: served_users(con, f, target) for f in cfg.train_folds}
+    plan = plan_queries(positives, cfg, served)
     frames, features = [], None
     for fold in cfg.train_folds:
         frame = load_frame(

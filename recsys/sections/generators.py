@@ -33,14 +33,39 @@ PARAMETERS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
 })  # fmt: skip
 NAMES: tuple[str, ...] = tuple(PARAMETERS)
 
+# ``<name>_untuned``: generator ``<name>`` with its code defaults (and ``candidates.params``),
+# never the values tuned on val, as a model of its own (its own ``candidates`` slices and
+# ``rank_<name>_untuned`` column), so the ranker can be trained on either candidate set
+UNTUNED = "_untuned"
+
+
+def untuned_name(model: str) -> str:
+    """``ials`` -> ``ials_untuned``."""
+    return f"{model}{UNTUNED}"
+
+
+def base_name(name: str) -> str:
+    """The generator a model name fits: ``ials_untuned`` -> ``ials``; ``ials`` -> ``ials``.
+
+    >>> base_name("itemknn_untuned"), base_name("itemknn"), base_name("nope_untuned")
+    ('itemknn', 'itemknn', 'nope_untuned')
+    """
+    base = name.removesuffix(UNTUNED)
+    return base if base != name and base in PARAMETERS else name
+
+
+def is_untuned(name: str) -> bool:
+    return base_name(name) != name
+
 
 def check_models(models: Iterable[str]) -> list[str]:
-    """The model names, validated and deduplicated (unknown names raise, listing the valid ones)."""
+    """The model names, validated and deduplicated (unknown names raise, listing the valid ones).
+    ``<generator>_untuned`` names a generator fitted with its code defaults (:data:`UNTUNED`)."""
     models = list(models)
-    unknown = [m for m in models if m not in PARAMETERS]
+    unknown = [m for m in models if base_name(m) not in PARAMETERS]
     if unknown:
         raise ConfigError(f"Unknown candidate model(s): {', '.join(unknown)}. "
-                          f"Valid names: {', '.join(NAMES)}.")
+                          f"Valid names: {', '.join(NAMES)} (or <name>{UNTUNED}: code defaults).")
     if not models:
         raise ConfigError(f"No candidate model given. Valid names: {', '.join(NAMES)}.")
     return list(dict.fromkeys(models))
@@ -71,7 +96,7 @@ def check_params(explicit: Mapping[str, Any], space: Mapping[str, Any], models: 
     """``candidates.params`` and the search spaces name known generators and parameters."""
     check_named("candidates.params", explicit)
     check_named("candidates.tuning.search_space", space)
-    for model in check_models(models):
+    for model in dict.fromkeys(map(base_name, check_models(models))):
         check_parameters(model, explicit.get(model))
         searched_space(model, space.get(model), explicit.get(model) or {})
 

@@ -71,6 +71,10 @@ class RankerConfig:
     params
         LightGBM parameters (objective, learning rate, leaves, ...): ``ranker.params`` with
         ``ranker.extra_params`` (any other LightGBM parameter) merged over it.
+    compare_untuned
+        Also train the same ranker on the untuned generators' candidates (``<model_name>_untuned``,
+        ``PipelineConfig.untuned_ranker``); the report shows both and the one with the higher
+        held-out val NDCG@10 is the headline two-stage model.
     """
 
     model_name: str = DEFAULT_MODEL_NAME
@@ -87,6 +91,7 @@ class RankerConfig:
     early_stopping_rounds: int = 50
     exclude_features: tuple[str, ...] = ()
     params: Mapping[str, Any] = field(default_factory=dict)
+    compare_untuned: bool = True
 
     def lightgbm_params(self) -> dict[str, Any]:
         """LightGBM parameters with the determinism switches and the seed filled in."""
@@ -193,4 +198,5 @@ def ranker_config(config: Mapping[str, Any]) -> RankerConfig:
         early_stopping_rounds=_positive_int(section, "early_stopping_rounds", 50),
         exclude_features=tuple(exclude),
         params=dict(params),
+        compare_untuned=bool(section.get("compare_untuned", True)),
     )

@@ -1,6 +1,7 @@
 """Recommendations from candidates, scoring into the warehouse, CSV/HTML reports, the CLI."""
 
 import base64
+import json
 
 import duckdb
 import pandas as pd
@@ -148,7 +149,19 @@ def test_cli_headline_reads_the_reports(tmp_path):
                  ).to_csv(tmp_path / "paired_tests.csv", index=False)
     result = CliRunner().invoke(main, ["headline", "--reports-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert ("| listen_plus (40 users) | ndcg@10 | 0.2500 [0.230, 0.270] | history 0.2000 "
+    assert ("| listen_plus (40 users) | ndcg@10 | two_stage 0.2500 [0.230, 0.270] | history 0.2000 "
             "[0.180, 0.220] | +0.0500 | 0.004 | 0.03 |") in result.output
+    # the run chose the ranker on untuned candidates on val: it is the headline, and the tuned
+    # one is no baseline
+    untuned = [{**r, "model": "two_stage_untuned", "value": 0.3} for r in rows
+               if r["model"] == "two_stage"]
+    pd.DataFrame(rows + untuned).to_csv(tmp_path / "metrics.csv", index=False)
+    (tmp_path / "run_manifest.json").write_text(json.dumps({"two_stage": {
+        "models": ["two_stage", "two_stage_untuned"], "headline": {"listen_plus": "two_stage_untuned"}}}))
+    chosen = CliRunner().invoke(main, ["headline", "--reports-dir", str(tmp_path)])
+    assert "| ndcg@10 | two_stage_untuned 0.3000 [0.230, 0.270] | history 0.2000" in chosen.output
+    forced = CliRunner().invoke(main, ["headline", "--reports-dir", str(tmp_path),
+                                       "--two-stage-model", "two_stage"])
+    assert "| ndcg@10 | two_stage 0.2500 [0.230, 0.270] | history 0.2000" in forced.output
     missing = CliRunner().invoke(main, ["headline", "--reports-dir", str(tmp_path / "none")])
     assert missing.exit_code == 1 and "run `recsys evaluate` first" in missing.output

@@ -93,7 +93,7 @@ def test_headline_compares_two_stage_with_the_best_tuned_baseline():
     assert frame["diff"].iloc[0] == pytest.approx(0.05)
     assert frame["p_wilcoxon"].iloc[0] == 0.003 and pd.isna(frame["p_wilcoxon"].iloc[1])
     markdown = headline_markdown(frame)
-    assert "| like (50 users) | ndcg@10 | 0.1500 [0.140, 0.160] | itemknn 0.1000" in markdown
+    assert "| like (50 users) | ndcg@10 | two_stage 0.1500 [0.140, 0.160] | itemknn 0.1000" in markdown
 
 
 def test_csv_frame_has_the_long_layout_with_empty_intervals():

@@ -46,16 +46,27 @@ def candidate_rows(fold: str, target: str, n_users: int = N_USERS) -> list[dict]
     return rows
 
 
-def build_warehouse(path, n_users: int = N_USERS, folds=("val", "test"), targets=("listen_plus",)):
+def build_warehouse(path, n_users: int = N_USERS, folds=("val", "test"), targets=("listen_plus",),
+                    untuned: bool = False):
+    """``untuned``: also a ``history_untuned`` generator (ranker.compare_untuned's candidates),
+    which proposes every item ending in 2, 4 or 6, in that order."""
     con = duckdb.connect(str(path))
     features = pd.DataFrame([r for f in folds for t in targets for r in candidate_rows(f, t, n_users)])
+    features["rank_history_untuned"] = [
+        (item % 10) // 2 if untuned and item != 999 and item % 2 == 0 else None
+        for item in features["item_id"]]
+    features["score_history_untuned"] = [None if r is None else 1.0 / r
+                                         for r in features["rank_history_untuned"]]
     con.register("features_df", features)
+    extra = ("rank_history_untuned::integer as rank_history_untuned, "
+             "score_history_untuned::double as score_history_untuned," if untuned else "")
     con.execute(
-        """
+        f"""
         create table candidate_features as
         select fold, target, uid::uinteger as uid, item_id::uinteger as item_id,
                rank_mostpop::integer as rank_mostpop, score_mostpop::double as score_mostpop,
                rank_history::integer as rank_history, score_history::double as score_history,
+               {extra}
                user_item_listens::bigint as user_item_listens,
                artist_id::uinteger as artist_id, last_listen_ts::uinteger as last_listen_ts
         from features_df
@@ -71,6 +82,15 @@ def build_warehouse(path, n_users: int = N_USERS, folds=("val", "test"), targets
         from candidate_features where rank_history is not null
         """
     )
+    if untuned:
+        con.execute(
+            """
+            insert into candidates
+            select fold, target, 'history_untuned', uid, item_id, rank_history_untuned,
+                   score_history_untuned
+            from candidate_features where rank_history_untuned is not null
+            """
+        )
     con.execute(
         """
         create table eval_targets as
@@ -128,4 +148,6 @@ def config():
     cfg["ranker"]["models"] = None  # = candidates.models
     cfg["ranker"]["train_folds"] = ["val"]  # the fixture warehouse has folds val and test
     cfg["ranker"]["graded_labels"] = None  # binary labels (test_ranking_training covers graded)
+    # one ranker (test_untuned_comparison.py trains the second on history_untuned)
+    cfg["ranker"]["compare_untuned"] = False
     return cfg

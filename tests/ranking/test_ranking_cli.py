@@ -20,6 +20,7 @@ def test_train_then_rank_from_the_command_line(settings, config, tmp_path):
     user.write_text(
         "candidates: {models: [mostpop, history]}\n"
         "ranker:\n  models: null\n  train_folds: [val]\n  candidates_per_model: 6\n  num_boost_round: 5\n"
+        "  compare_untuned: false\n"
         "  params: {min_data_in_leaf: 1}\n  extra_params: {min_data_in_bin: 1}\n"
     )
     trained = invoke(["train-ranker", "--target", "listen_plus", "--config", str(user), "--quiet"],

@@ -30,7 +30,7 @@ def test_train_then_rank_writes_two_stage_recommendations(settings, config):
     assert info["rows"] == 6 * N_USERS and info["train_folds"] == ["val"]
     assert info["train_queries"]["val"] + info["valid_queries"]["val"] == N_USERS
     assert info["valid_queries"]["val"] == round(0.2 * N_USERS)
-    assert (settings.reports_dir / "ranker" / "listen_plus.txt").is_file()
+    assert (settings.reports_dir / "ranker" / "two_stage" / "listen_plus.txt").is_file()
     ranked = rank(settings, config, fold="test", targets=["listen_plus"], progress=False)
     assert ranked["listen_plus"]["candidate_recall"]["merged"] == 1.0
     con = duckdb.connect(str(settings.warehouse), read_only=True)

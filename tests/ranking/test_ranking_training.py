@@ -157,10 +157,12 @@ def test_recsys_build_passes_the_config_folds_to_dbt(monkeypatch, tmp_path):
     result = CliRunner().invoke(main, ["build", "--config", str(user), "--quiet"],
                                 env={"RECSYS_WAREHOUSE": str(tmp_path / "w.duckdb")})
     assert result.exit_code == 0, result.output
+    merged = ["mostpop", "decaypop", "history", "itemknn", "ials", "bpr", "audio"]
+    # ranker.compare_untuned: the untuned variants of every tunable merged generator too
+    untuned = [f"{m}_untuned" for m in merged if m != "mostpop"]
     assert seen["vars"] == {"n_folds": 4, "candidate_max_rank": 100,
-                            "candidate_models": list(GENERATORS),
-                            "ranker_models": ["mostpop", "decaypop", "history", "itemknn", "ials",
-                                              "bpr", "audio"]}
+                            "candidate_models": [*GENERATORS, *untuned],
+                            "ranker_models": [*merged, *untuned]}
 
 
 def test_graded_labels_are_capped_event_counts(warehouse, config):
