@@ -34,6 +34,7 @@ class Tables:
     train_interactions = "train_interactions"  # dbt mart: fold, target, uid, item_id, aggregates
     item_embeddings = "item_embeddings"      # dbt mart: item_id, normalized_embed
     history_events = "history_events"        # dbt mart (view): target, uid, item_id, timestamp
+    items_mapped = "int_items_mapped"        # dbt (view): item_id, artist_id, album_id (primary)
     candidates = "candidates"                # Python: fold, target, model, uid, item_id, rank, score
     candidate_params = "candidate_params"    # Python: target, model, params (JSON) tuned on val
     candidate_features = "candidate_features"  # dbt mart: candidates joined with features

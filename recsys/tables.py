@@ -12,7 +12,8 @@ candidate_params            target, model, fingerprint, params (JSON),      targ
                             metric, value, trials, sampler, seed, seconds
 recommendations             fold, target, model, uid, item_id, rank, score  fold, target, model
 model_runs                  fold, target, model, params, tuned, seconds     fold, target, model
-candidate_recall            fold, target, source, recall, targets           fold, target
+candidate_recall            fold, target, source, recall, targets, repeat_  fold, target
+                            recall, discovery_recall
 ranker_feature_importance   target, feature, gain                           target
 metrics_per_user            fold, target, model, convention, subset,        fold (with metrics)
                             metric, k, uid, value, weight
@@ -61,7 +62,8 @@ DDL: dict[str, str] = {
         )""",
     Tables.candidate_recall: f"""
         create table if not exists {Tables.candidate_recall} (
-            fold varchar, target varchar, source varchar, recall double, targets bigint
+            fold varchar, target varchar, source varchar, recall double, targets bigint,
+            repeat_recall double, discovery_recall double
         )""",
     Tables.ranker_feature_importance: f"""
         create table if not exists {Tables.ranker_feature_importance} (
@@ -79,7 +81,7 @@ DDL: dict[str, str] = {
 PYTHON_TABLES = (*DDL, state.SLICE_STATE)
 # a column each table must have; a copy without it is an older layout, dropped and created anew
 _LAYOUT_MARKERS = {Tables.candidate_params: "fingerprint", Tables.metrics_per_user: "convention",
-                   Tables.metrics: "convention"}
+                   Tables.metrics: "convention", Tables.candidate_recall: "discovery_recall"}
 
 Rows = pd.DataFrame | pa.Table | Callable[[duckdb.DuckDBPyConnection, str], None]
 

@@ -23,6 +23,9 @@ import scipy.sparse as sp
 from recsys.columns import Columns as C
 
 KEY_COLUMNS = (C.uid, C.item_id)
+# the item groups a TrainData may hold (``groups``): each item's primary artist and album
+GROUP_KINDS = ("artist", "album")
+
 INTERACTION_COLUMNS = (
     C.uid, C.item_id, "target_events", "decayed_target_events", "first_target_ts",
     "last_target_ts", "listen_events", "listen_plus_events", "is_liked", "is_disliked",
@@ -173,6 +176,9 @@ class TrainData:
     embeddings : ndarray or None
         ``(len(items), d)`` float32 unit vectors; rows of items without an embedding are zero
         and flagged False in ``has_embedding``.
+    groups : dict or None
+        Per group kind (``"artist"``, ``"album"``): each item's group as a dense index
+        ``0..n_groups-1`` (internal item order), -1 for an item without one.
     """
 
     interactions: pd.DataFrame
@@ -184,6 +190,7 @@ class TrainData:
     events: Events | None = None
     embeddings: np.ndarray | None = None
     has_embedding: np.ndarray | None = None
+    groups: dict[str, np.ndarray] | None = None
     # artefacts derived from this data alone (e.g. an item-item similarity), reused across the
     # grid points of a tuning run; dropped with the data
     cache: dict = field(default_factory=dict, repr=False)
@@ -196,6 +203,7 @@ class TrainData:
         *,
         events: pd.DataFrame | dict[str, np.ndarray] | None = None,
         embeddings: pd.DataFrame | pa.Table | tuple[np.ndarray, np.ndarray] | None = None,
+        groups: pd.DataFrame | dict[str, np.ndarray] | None = None,
         fold: str = "",
         target: str = "",
     ) -> TrainData:
@@ -205,7 +213,8 @@ class TrainData:
         when present.  ``events`` has ``uid, item_id, timestamp`` (target-type events; rows at or
         after ``history_end_ts`` are dropped, so one load up to a later fold's cut-off serves an
         earlier fold too); ``embeddings`` has ``item_id, normalized_embed`` (a list of floats per
-        row) or is an ``(item_ids, matrix)`` pair.
+        row) or is an ``(item_ids, matrix)`` pair; ``groups`` has ``item_id`` and a column per
+        group kind (``artist``, ``album``: ids, negative or NaN for none).
         """
         if isinstance(interactions, dict):
             interactions = pd.DataFrame(interactions, copy=False)
@@ -222,17 +231,21 @@ class TrainData:
             data.events = data._map_events(events)
         if embeddings is not None:
             data.embeddings, data.has_embedding = data._map_embeddings(embeddings)
+        if groups is not None:
+            data.groups = data._map_groups(groups)
         return data
 
     @classmethod
     def from_events(cls, events: pd.DataFrame, *, cutoff: int | None = None,
-                    embeddings: pd.DataFrame | None = None) -> TrainData:
+                    embeddings: pd.DataFrame | None = None,
+                    groups: pd.DataFrame | None = None) -> TrainData:
         """Training data from a DataFrame of your own events (``uid, item_id, timestamp``).
 
         Every row is one positive event (a Listen+ listen, a like, a purchase); the events
         before ``cutoff`` (default: all) form the history, aggregated per (uid, item_id) as the
         warehouse mart ``train_interactions`` would be. ``embeddings`` (``item_id,
-        normalized_embed``) are for the ``audio`` generator.
+        normalized_embed``) are for the ``audio`` generator, ``groups`` (``item_id, artist,
+        album``) for ``artist`` and ``album``.
 
         >>> import pandas as pd
         >>> events = pd.DataFrame({"uid": [1, 1, 2, 2, 3], "item_id": [10, 11, 10, 12, 11],
@@ -272,7 +285,7 @@ class TrainData:
                             last_target_ts="max").reset_index()
         frame["listen_events"] = frame["listen_plus_events"] = frame["target_events"]
         frame["is_liked"] = frame["is_disliked"] = 0
-        return cls.from_frames(frame, cut, events=history, embeddings=embeddings)
+        return cls.from_frames(frame, cut, events=history, embeddings=embeddings, groups=groups)
 
     def _map_events(self, events: pd.DataFrame | dict[str, np.ndarray]) -> Events:
         ts = np.asarray(events[C.timestamp])
@@ -291,6 +304,19 @@ class TrainData:
         has = np.zeros(len(self.items), dtype=bool)
         has[idx[keep]] = True
         return out, has
+
+    def _map_groups(self, groups: pd.DataFrame | dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        ids = np.asarray(groups[C.item_id])
+        idx = self.items.to_internal(ids)
+        known = idx >= 0
+        out = {}
+        for kind in (k for k in GROUP_KINDS if k in groups):
+            values = np.asarray(groups[kind], dtype=np.float64)[known]
+            valid = np.isfinite(values) & (values >= 0)
+            dense = np.full(len(self.items), -1, dtype=np.int64)
+            dense[idx[known][valid]] = np.unique(values[valid], return_inverse=True)[1]
+            out[kind] = dense
+        return out
 
     def restrict_users(self, uids: np.ndarray) -> TrainData:
         """The same fold and target with only the rows of users ``uids`` (external ids).
@@ -313,9 +339,11 @@ class TrainData:
             item = out.items.to_internal(self.items.to_external(ev.item[mask])).astype(np.int32)
             keep = item >= 0
             out.events = Events(user[keep], item[keep], ev.timestamp[mask][keep])
+        rows = self.items.to_internal(out.items.ids)
         if self.embeddings is not None:
-            rows = self.items.to_internal(out.items.ids)
             out.embeddings, out.has_embedding = self.embeddings[rows], self.has_embedding[rows]
+        if self.groups is not None:
+            out.groups = {kind: group[rows] for kind, group in self.groups.items()}
         return out
 
     # ---- sparse views ---------------------------------------------------------------------------

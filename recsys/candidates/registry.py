@@ -7,6 +7,7 @@ from typing import Any
 
 from recsys.candidates.audio import AudioGenerator
 from recsys.candidates.base import CandidateGenerator
+from recsys.candidates.continuation import AlbumGenerator, ArtistGenerator
 from recsys.candidates.factorization import BPRGenerator, IALSGenerator
 from recsys.candidates.history import HistoryGenerator
 from recsys.candidates.itemknn import ItemKNNGenerator
@@ -17,7 +18,7 @@ __all__ = ["GENERATORS", "check_models", "generator_class", "make_generator"]
 
 _CLASSES = {cls.name: cls for cls in (
     RandomGenerator, MostPopGenerator, DecayPopGenerator, HistoryGenerator,
-    ItemKNNGenerator, IALSGenerator, BPRGenerator, AudioGenerator,
+    ItemKNNGenerator, IALSGenerator, BPRGenerator, AudioGenerator, ArtistGenerator, AlbumGenerator,
 )}  # fmt: skip
 if set(_CLASSES) != set(NAMES):  # pragma: no cover (a generator added in one place only)
     raise ImportError(f"Generator classes {sorted(_CLASSES)} and recsys.sections.generators "

@@ -68,6 +68,7 @@ def fold_data_loader(con: duckdb.DuckDBPyConnection, config: PipelineConfig, mod
     needs = _needs(models)
     columns = set().union(*(generator_class(m).needed_columns() for m in models))
     embeddings = store.load_embeddings(con) if "embeddings" in needs else None
+    groups = store.load_item_groups(con) if "groups" in needs else None
     events = None
     if "events" in needs:
         cut = max(store.history_end(con, f) for f in fold_names(con))
@@ -79,7 +80,7 @@ def fold_data_loader(con: duckdb.DuckDBPyConnection, config: PipelineConfig, mod
             cache.clear()
             cache[fold] = store.load_train_data(
                 con, fold, target, load=needs, columns=columns,
-                events=events, embeddings=embeddings,
+                events=events, embeddings=embeddings, groups=groups,
             )  # fmt: skip
         return cache[fold]
 

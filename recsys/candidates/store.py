@@ -79,6 +79,17 @@ def load_embeddings(con: duckdb.DuckDBPyConnection) -> tuple[np.ndarray, np.ndar
     return embedding_matrix(table)
 
 
+def load_item_groups(con: duckdb.DuckDBPyConnection) -> dict[str, np.ndarray]:
+    """``item_id``, ``artist``, ``album`` (-1: none) of every item of ``train_interactions``, from
+    ``int_items_mapped`` (an item's primary artist and album). One read shared by every fold."""
+    require_tables(con, Tables.train_interactions, Tables.items_mapped)
+    return _fetch_arrays(
+        con,
+        "select item_id, coalesce(artist_id::bigint, -1) as artist, "
+        f"coalesce(album_id::bigint, -1) as album from {Tables.items_mapped} where item_id in "
+        f"(select distinct item_id from {Tables.train_interactions}) order by item_id", [])
+
+
 def load_train_data(
     con: duckdb.DuckDBPyConnection,
     fold: str,
@@ -88,13 +99,16 @@ def load_train_data(
     columns: Iterable[str] | None = None,
     events: dict[str, np.ndarray] | None = None,
     embeddings: tuple[np.ndarray, np.ndarray] | None = None,
+    groups: dict[str, np.ndarray] | None = None,
 ) -> TrainData:
-    """The (fold, target) training data; ``load`` adds ``"events"`` and/or ``"embeddings"``.
+    """The (fold, target) training data; ``load`` adds ``"events"``, ``"embeddings"`` and/or
+    ``"groups"`` (items' artists and albums).
 
     ``columns``: the ``train_interactions`` columns to fetch besides uid and item_id (default:
     all of them; ``CandidateGenerator.needed_columns()`` says what a generator reads).
-    ``events`` / ``embeddings``: results of :func:`load_events` / :func:`load_embeddings`
-    already in memory (shared across folds), used instead of reading them again.
+    ``events`` / ``embeddings`` / ``groups``: results of :func:`load_events` /
+    :func:`load_embeddings` / :func:`load_item_groups` already in memory (shared across folds),
+    used instead of reading them again.
     """
     check_fold_target(con, fold, target)
     load = set(load)
@@ -122,10 +136,13 @@ def load_train_data(
         events = load_events(con, target, cut)
     if "embeddings" in load and embeddings is None:
         embeddings = load_embeddings(con)
+    if "groups" in load and groups is None:
+        groups = load_item_groups(con)
     return TrainData.from_frames(
         interactions, cut,
         events=events if "events" in load else None,
         embeddings=embeddings if "embeddings" in load else None,
+        groups=groups if "groups" in load else None,
         fold=fold, target=target,
     )  # fmt: skip
 

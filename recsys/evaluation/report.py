@@ -241,7 +241,8 @@ def render_html(data: ReportData) -> str:
     parts.append("<h2>Candidate recall per generator</h2><p class='note'>Share of the fold's "
                  "distinct targets in each generator's candidates (top "
                  "<code>ranker.candidates_per_model</code>); <code>merged</code> is their union, "
-                 "the ranker's ceiling.</p>")
+                 "the ranker's ceiling. repeat / discovery: the same share among the targets the "
+                 "user had listened to before the cut-off / had not.</p>")
     parts.append(sections.candidate_recall_html(data.candidate_recall))
     parts.append("<h2>Fit and predict time</h2>")
     parts.append(sections.timings_html(data.timings, data.two_stage))

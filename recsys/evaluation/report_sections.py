@@ -201,13 +201,17 @@ def candidate_recall_html(recall: pd.DataFrame | None) -> str:
         return ("<p class='note'>No <code>candidate_recall</code> rows for this fold (run the "
                 "two-stage model).</p>")
     rows = []
+    segments = [c for c in ("repeat_recall", "discovery_recall") if c in recall.columns]
     for target, group in recall.groupby("target", sort=True):
         cells = " ".join(f"<tr><td class='name'>{_e(target)}</td><td class='name'>{_e(r.source)}"
-                         f"</td><td>{r.recall:.4f}</td><td>{int(r.targets):,}</td></tr>"
+                         f"</td><td>{r.recall:.4f}</td>"
+                         + "".join(f"<td>{_score(getattr(r, c))}</td>" for c in segments)
+                         + f"<td>{int(r.targets):,}</td></tr>"
                          for r in group.sort_values("recall", ascending=False).itertuples())
         rows.append(cells)
+    head = "".join(f"<th>{c.split('_')[0]}</th>" for c in segments)
     return ("<table><tr><th class='name'>target</th><th class='name'>source</th><th>recall</th>"
-            "<th>targets</th></tr>" + "".join(rows) + "</table>")
+            f"{head}<th>targets</th></tr>" + "".join(rows) + "</table>")
 
 
 def timings_html(timings: pd.DataFrame | None, two_stage: str = "two_stage") -> str:

@@ -359,7 +359,8 @@ def _report_inputs(con: duckdb.DuckDBPyConnection, fold: str, ks: Sequence[int])
             f"select target, feature, gain from {Tables.ranker_feature_importance}").df()
         if table_exists(con, Tables.ranker_feature_importance) else None,
         "candidate_recall": con.execute(
-            f"select fold, target, source, recall, targets from {Tables.candidate_recall} "
+            f"select fold, target, source, recall, targets, repeat_recall, discovery_recall from "
+            f"{Tables.candidate_recall} "
             "where fold = ? order by target, source", [fold]).df()
         if table_exists(con, Tables.candidate_recall) else None,
         "recall_curve": run_query(con, "recall_curve", {"fold": fold})[

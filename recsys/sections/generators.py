@@ -29,6 +29,10 @@ PARAMETERS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
         "bpr": {"factors": 64, "iterations": 50, "learning_rate": 0.05, "regularization": 0.01,
                 "exclude_seen": False, "recent_items": 100},
         "audio": {"profile_items": 50, "half_life_days": 7.0, "exclude_seen": False},
+        "artist": {"half_life_days": 30.0, "popularity_days": 7.0, "popularity_power": 1.0,
+                   "top_groups": 20, "exclude_seen": True},
+        "album": {"half_life_days": 30.0, "popularity_days": 7.0, "popularity_power": 1.0,
+                  "top_groups": 20, "exclude_seen": True},
     }.items()
 })  # fmt: skip
 NAMES: tuple[str, ...] = tuple(PARAMETERS)

@@ -92,12 +92,19 @@ def embeddings_frame(seed: int = 1) -> pd.DataFrame:
     return pd.DataFrame({"item_id": ITEMS[:-1], "normalized_embed": list(vectors)})  # 107: none
 
 
+def groups_frame() -> pd.DataFrame:
+    """Artists 1 (items 101-103), 2 (104, 105), 3 (106); albums 10 (101, 102), 11 (103),
+    20 (104, 105), 30 (106); item 107 has neither."""
+    return pd.DataFrame({"item_id": ITEMS[:-1], "artist": [1, 1, 1, 2, 2, 3],
+                         "album": [10, 10, 11, 20, 20, 30]})
+
+
 def train_data(fold: str = "val", target: str = "listen_plus", seed: int = 0) -> TrainData:
     events = make_events(seed)
     return TrainData.from_frames(
         train_interactions(events, fold, target), FOLDS[fold][0],
         events=target_events(events, target), embeddings=embeddings_frame(),
-        fold=fold, target=target,
+        groups=groups_frame(), fold=fold, target=target,
     )  # fmt: skip
 
 
@@ -124,4 +131,7 @@ def build_warehouse(path) -> None:
         con.unregister("_f")
     con.register("_f", emb)
     con.execute("create table item_embeddings as select * from _f")
+    con.register("_f", groups_frame())
+    con.execute("create table int_items_mapped as select item_id::uinteger as item_id, "
+                "artist::uinteger as artist_id, album::uinteger as album_id from _f")
     con.close()

@@ -22,6 +22,12 @@ def test_candidate_recall_per_generator_and_merged(warehouse, n, expected):
     recall = candidate_recall(con, "test", "listen_plus", ["mostpop", "history"], n)
     assert dict(zip(recall["source"], recall["recall"], strict=True)) == expected
     assert (recall["targets"] == 2 * N_USERS).all()
+    # the fixture's repeat target is the item ending in 1 (history proposes it), its discovery
+    # target the one ending in 2 (only mostpop, at N = 6)
+    segments = recall.set_index("source")[["repeat_recall", "discovery_recall"]]
+    assert segments.loc["history"].tolist() == [1.0, 0.0]
+    assert segments.loc["mostpop"].tolist() == ([1.0, 1.0] if n == 6 else [0.0, 0.0])
+    assert segments.loc["merged"].tolist() == ([1.0, 1.0] if n == 6 else [1.0, 0.0])
 
 
 def test_train_then_rank_writes_two_stage_recommendations(settings, config):

@@ -7,8 +7,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import N_USERS, build_warehouse
-from ranking_fixtures import mark_candidates_fresh
+from ranking_fixtures import N_USERS, build_warehouse, mark_candidates_fresh
 
 from recsys.config import Settings
 from recsys.evaluation.report_sections import two_stage_choice_html

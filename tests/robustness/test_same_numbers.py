@@ -75,7 +75,7 @@ def test_a_run_after_other_commands_gives_the_fresh_numbers(before, fresh, tiny_
     before(settings)
     _evaluate(settings, _config())
     got = _metrics(settings)
-    assert set(got["model"]) == {*F_MODELS, "two_stage"}
+    assert set(got["model"]) == {*F_MODELS, "two_stage", "two_stage_untuned"}
     assert got[KEYS].equals(fresh[KEYS])
     assert got["users"].equals(fresh["users"])
     diff = (got["value"] - fresh["value"]).abs().max()
