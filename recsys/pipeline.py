@@ -432,7 +432,8 @@ def _stale_repeats(settings, config, con, fold: str, models: Sequence[str],
 
 
 # what a two_stage row's parameters are in model_runs and the report
-RANKER_SUMMARY = ("models", "candidates_per_model", "train_folds", "best_iteration", "val_ndcg@10")
+RANKER_SUMMARY = ("models", "candidates_per_model", "train_folds", "best_iteration", "val_ndcg@10",
+                  "discovery_slots")
 
 
 # ------------------------------------------------------------------------------ recsys evaluate

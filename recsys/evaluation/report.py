@@ -66,6 +66,9 @@ class ReportData:
     two_stage: str = "two_stage"  # ranker.model_name
     # recsys.evaluation.two_stage.choice_frame: the ranker on tuned and on untuned candidates
     two_stage_choice: pd.DataFrame | None = None
+    # (target, model) rows left out of the paired tests, the verdict and the shading (the
+    # two-stage model not chosen on val)
+    untested: frozenset = frozenset()
     banner: str = ""  # the data (generated or real), size, code commit and date, first on the page
     generated: bool = False  # the data came from `recsys generate`
 
@@ -83,12 +86,20 @@ def _mark(data: ReportData, target: str, metric: str, k: int, model: str) -> str
     ``tied`` for the top two when the lead is not significant; none for coverage."""
     if metric == "coverage":
         return ""
-    lead = sections.leader(data.metrics, data.tests, data.fold, target, metric, k)
+    lead = sections.leader(_judged(data), data.tests, data.fold, target, metric, k)
     if not lead or lead["runner_up"] is None:
         return ""
     if lead["significant"]:
         return ' class="best"' if model == lead["best"] else ""
     return ' class="tied"' if model in (lead["best"], lead["runner_up"]) else ""
+
+
+def _judged(data: ReportData) -> pd.DataFrame:
+    """The metrics rows the verdict and the shading compare (without ``untested`` ones)."""
+    if not data.untested:
+        return data.metrics
+    pairs = pd.MultiIndex.from_frame(data.metrics[["target", "model"]])
+    return data.metrics[~pairs.isin(list(data.untested))]
 
 
 def _paper_html(data: ReportData, target: str) -> str:
@@ -186,7 +197,7 @@ def render_html(data: ReportData) -> str:
     if data.banner:
         kind = " generated" if data.generated else ""
         parts.append(f"<p class='banner{kind}'>{_e(data.banner)}</p>")
-    parts.append(sections.verdict_html(data.metrics, data.tests, data.fold, data.targets))
+    parts.append(sections.verdict_html(_judged(data), data.tests, data.fold, data.targets))
     parts.append(sections.headline_html(data.headline))
     parts.append(sections.two_stage_choice_html(data.two_stage_choice))
     parts.append(sections.tuning_html(data.tuned, data.tuned_params))

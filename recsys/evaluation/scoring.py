@@ -228,26 +228,28 @@ def score_and_report(
         repeated = {base_model(v) for v in run.metrics.loc[repeats, "model"]}
         seeds_table = seed_summary(run.metrics, {m: seeds for m in repeated},
                                    config.seed)
+        extras = _report_inputs(con, fold, ks)
+        preferred = [*config.candidates.models, *config.two_stage_names]
+        present = {m for m in present if base_model(m) is None}  # seed repeats: seed table only
+        shown = ordered_models([m for m in present if not models or m in set(models)], preferred)
+        runs = extras.pop("model_runs")
+        runs = runs[runs["model"].isin(shown)]
+        two_stage_names = [n for n in config.two_stage_names if n in shown]
+        targets = [t for t in TARGETS if t in set(run.metrics["target"])]
+        # the headline two-stage model of each target: tuned or untuned candidates, chosen on
+        # val; the other is shown, but tested, shaded and judged only in its own section
+        chosen = choose(runs, two_stage_names, targets) if two_stage_names else {}
+        variants = {(t, n) for t in targets for n in two_stage_names if n != chosen[t]}
         metrics, tests = with_uncertainty(
             con, run.metrics[~repeats], samples=ev.bootstrap_samples,
-            confidence=ev.confidence, seed=config.seed, progress=progress)
-        extras = _report_inputs(con, fold, ks)
+            confidence=ev.confidence, seed=config.seed, progress=progress, untested=variants)
         marts = warehouse_profile(con, fold)
-    preferred = [*config.candidates.models, *config.two_stage_names]
-    present = {m for m in present if base_model(m) is None}  # seed repeats: the seed table only
-    shown = ordered_models([m for m in present if not models or m in set(models)], preferred)
     metrics = metrics[metrics["model"].isin(shown)]
     seeds_table = seeds_table[seeds_table["model"].isin(shown)]
     if not tests.empty:
         tests = tests[tests["model"].isin(shown) & tests["best_model"].isin(shown)]
-    runs = extras.pop("model_runs")
-    runs = runs[runs["model"].isin(shown)]
     tuned = bool(len(runs)) and bool(runs["tuned"].any())
-    two_stage_names = [n for n in config.two_stage_names if n in shown]
     baselines = [m for m in shown if m not in config.two_stage_names]
-    targets = [t for t in TARGETS if t in set(metrics["target"])]
-    # the headline two-stage model of each target: tuned or untuned candidates, chosen on val
-    chosen = choose(runs, two_stage_names, targets) if two_stage_names else {}
     users = _evaluated_users(metrics)
     paper = paper_values(settings.size)
     table = "\n\n".join(
@@ -284,6 +286,7 @@ def score_and_report(
         per_user_diff=_per_user_diff(extras.pop("per_user_ndcg"), shown, baselines),
         seeds=seeds_table, two_stage=config.two_stage_name, **_banner(settings),
         two_stage_choice=choice_frame(runs, metrics, two_stage_names, chosen, fold),
+        untested=frozenset(variants),
         **extras,
     )
     # config, seeds, package versions, data profile and tuned parameters behind these numbers

@@ -6,7 +6,7 @@ users x (models x metrics x cut-offs) values even on the large datasets.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import duckdb
 import numpy as np
@@ -29,11 +29,14 @@ def with_uncertainty(
     confidence: float = 0.95,
     seed: int = 42,
     progress: bool = False,
+    untested: Collection[tuple[str, str]] = (),
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``metrics`` with ``ci_low``/``ci_high`` added, and the paired tests of every group.
 
     Coverage has no per-user value, so its interval is left empty (NaN). Paired tests cover the
     accuracy metrics (higher is better); beyond-accuracy metrics have no "best" direction.
+    ``untested``: (target, model) pairs with intervals but left out of the paired tests (the
+    two-stage model not chosen on val: a variant of the headline one).
     """
     groups = metrics[GROUP].drop_duplicates().sort_values(GROUP)
     intervals, tests = [], []
@@ -53,7 +56,8 @@ def with_uncertainty(
         ci = bootstrap_intervals(per_user, samples=samples, confidence=confidence, seed=seed, key=key)
         keys = {"fold": fold, "target": target, "convention": convention, "subset": subset}
         intervals.append(ci.assign(**keys))
-        tested = paired_tests(per_user, ACCURACY_METRICS)
+        skip = [m for t, m in untested if t == target]
+        tested = paired_tests(per_user[~per_user["model"].isin(skip)], ACCURACY_METRICS)
         tests.append(tested.assign(**keys))
     ci_columns = [*KEYS, "ci_low", "ci_high"]
     ci = pd.concat(intervals) if intervals else pd.DataFrame(columns=ci_columns)

@@ -33,6 +33,9 @@ from recsys.errors import RecsysError
 from recsys.warehouse import require_tables
 
 KEY_COLUMNS = (Columns.fold, Columns.target, Columns.uid, Columns.item_id)
+# the user's listens of the item before the cut-off (user_item_features): 0 or NULL = unseen, the
+# discovery segment of the metrics (eval_targets.is_repeat = 0)
+SEEN_COLUMN = "ui_listen_events"
 RANK_PREFIX = "rank_"
 SCORE_PREFIX = "score_"
 _NUMERIC_TYPES = (
@@ -63,6 +66,9 @@ class RankingFrame:
         Column names, in matrix order.
     folds
         Fold position of each row (uint8, 0 = the first fold loaded); ``None``: one fold.
+    unseen
+        Whether the user never listened to the item before the cut-off (:data:`SEEN_COLUMN`
+        is 0 or NULL); ``None`` when the mart has no such column.
     """
 
     uids: np.ndarray
@@ -71,6 +77,7 @@ class RankingFrame:
     labels: np.ndarray
     feature_names: list[str]
     folds: np.ndarray | None = None
+    unseen: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.uids)
@@ -84,6 +91,7 @@ class RankingFrame:
         return RankingFrame(
             self.uids[mask], self.item_ids[mask], self.features[mask], self.labels[mask],
             list(self.feature_names), None if self.folds is None else self.folds[mask],
+            None if self.unseen is None else self.unseen[mask],
         )
 
     @classmethod
@@ -101,6 +109,8 @@ class RankingFrame:
             np.concatenate([f.labels for f in frames]),
             list(names),
             np.concatenate([np.full(len(f), i, dtype=np.uint8) for i, f in enumerate(frames)]),
+            None if any(f.unseen is None for f in frames)
+            else np.concatenate([f.unseen for f in frames]),
         )
 
 
@@ -262,8 +272,9 @@ def load_frame(
     if uids is not None:
         con.register("_ranker_uids", pa.table({"uid": pa.array(np.asarray(uids), pa.uint32())}))
         user_filter = "and cf.uid in (select uid from _ranker_uids)"
+    unseen = (f"coalesce(cf.{_quote(SEEN_COLUMN)}, 0) = 0" if SEEN_COLUMN in types else "null")
     sql = f"""
-        select cf.uid, cf.item_id, {selected},
+        select cf.uid, cf.item_id, {selected}, {unseen} as _unseen,
                cast(coalesce((select {label} from eval_targets t
                               where t.fold = cf.fold and t.target = cf.target
                                 and t.uid = cf.uid and t.item_id = cf.item_id), 0) as utinyint) as label
@@ -291,4 +302,6 @@ def load_frame(
         features=matrix,
         labels=table.column("label").to_numpy().astype(np.uint8, copy=False),
         feature_names=list(features),
+        unseen=table.column("_unseen").to_numpy(zero_copy_only=False).astype(bool)
+        if SEEN_COLUMN in types else None,
     )

@@ -183,19 +183,60 @@ class LightGBMRanker:
 
 
 def top_k_per_user(
-    uids: np.ndarray, item_ids: np.ndarray, scores: np.ndarray, k: int
+    uids: np.ndarray, item_ids: np.ndarray, scores: np.ndarray, k: int, *,
+    unseen: np.ndarray | None = None, slots: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Row order of each user's top-``k`` (score desc, ties by item_id asc) and their 1-based ranks.
+
+    With ``unseen`` (a flag per row: the user never listened to the item) and ``slots`` > 0,
+    a user whose top ``k`` holds fewer than ``slots`` unseen items gets the best-scored unseen
+    ones in place of the lowest-scored others (as many as the user has), at the end of the list.
 
     >>> order, ranks = top_k_per_user(np.array([1, 1, 1, 2]), np.array([7, 5, 6, 9]),
     ...                               np.array([0.5, 0.5, 0.9, 0.1]), 2)
     >>> order.tolist(), ranks.tolist()
     ([2, 1, 3], [1, 2, 1])
+    >>> order, ranks = top_k_per_user(np.array([1, 1, 1, 1]), np.array([1, 2, 3, 4]),
+    ...                               np.array([0.9, 0.8, 0.7, 0.6]), 3,
+    ...                               unseen=np.array([False, False, False, True]), slots=1)
+    >>> order.tolist(), ranks.tolist()
+    ([0, 1, 3], [1, 2, 3])
     """
     order = np.lexsort((item_ids, -scores, uids))
     sorted_uids = uids[order]
-    starts = np.r_[True, sorted_uids[1:] != sorted_uids[:-1]] if len(order) else np.zeros(0, bool)
-    group_start = np.maximum.accumulate(np.where(starts, np.arange(len(order)), 0))
+    group_start = _group_starts(sorted_uids)
     ranks = np.arange(len(order)) - group_start + 1
     keep = ranks <= k
+    if unseen is not None and slots > 0 and len(order):
+        keep = _reserve(np.asarray(unseen, dtype=bool)[order], group_start, ranks, k, slots)
+        order = order[keep]
+        ranks = np.arange(len(order)) - _group_starts(uids[order]) + 1
+        return order, ranks
     return order[keep], ranks[keep]
+
+
+def _group_starts(sorted_uids: np.ndarray) -> np.ndarray:
+    """Per row (rows sorted by user): the index of its user's first row."""
+    starts = np.r_[True, sorted_uids[1:] != sorted_uids[:-1]] if len(sorted_uids) else np.zeros(0, bool)
+    return np.maximum.accumulate(np.where(starts, np.arange(len(sorted_uids)), 0))
+
+
+def _reserve(unseen: np.ndarray, group_start: np.ndarray, ranks: np.ndarray, k: int,
+             slots: int) -> np.ndarray:
+    """The rows :func:`top_k_per_user` keeps with ``slots`` reserved for unseen items (rows in
+    score order within each user)."""
+    group = np.cumsum(group_start == np.arange(len(group_start))) - 1
+
+    def within(flags: np.ndarray) -> np.ndarray:  # 1-based count of flagged rows so far, per user
+        total = np.cumsum(flags)
+        return total - (total[group_start] - flags[group_start])
+
+    unseen_rank, seen_rank = within(unseen), within(~unseen)
+    n_unseen = np.bincount(group, weights=unseen)
+    n_seen = np.bincount(group, weights=~unseen)
+    in_top = np.bincount(group, weights=unseen & (ranks <= k))
+    wanted = np.minimum(np.minimum(slots, n_unseen), k)
+    short = (in_top < wanted)[group]
+    seen_quota = np.minimum(n_seen, k - wanted)[group]
+    reserved = np.where(unseen, unseen_rank <= k - seen_quota, seen_rank <= seen_quota)
+    return np.where(short, reserved, ranks <= k)

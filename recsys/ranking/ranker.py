@@ -35,7 +35,12 @@ from recsys.ranking.dataset import (
 from recsys.ranking.leakage import check_point_in_time
 from recsys.ranking.model import FORMAT_VERSION, LightGBMRanker, RankerError, top_k_per_user
 from recsys.ranking.recall import candidate_recall
-from recsys.ranking.training import check_train_folds, heldout_ndcg, load_training_set
+from recsys.ranking.training import (
+    check_train_folds,
+    heldout_metrics,
+    heldout_ndcg,
+    load_training_set,
+)
 from recsys.run_lock import holds_run_lock
 from recsys.sections.ranker import DEFAULT_MODEL_NAME, RankerConfig
 from recsys.tables import (
@@ -94,8 +99,9 @@ def _train_one(con, settings, config, cfg, target, progress, record) -> dict[str
             bar.set_postfix_str(f"early stopping: no held-out NDCG gain for "
                                 f"{cfg.early_stopping_rounds} rounds, best iteration {ranker.best_iteration}")
     gains = ranker.feature_importance()
-    heldout = heldout_ndcg(con, target, plan, valid,
-                           ranker.predict(valid.features) if len(valid) else np.zeros(0))
+    scores = ranker.predict(valid.features) if len(valid) else np.zeros(0)
+    heldout = heldout_ndcg(con, target, plan, valid, scores)
+    slots, by_slots = _choose_slots(con, cfg, target, plan, valid, scores)
     valid_ndcg = None
     if ranker.booster is not None and ranker.booster.best_score:
         valid_ndcg = float(next(iter(ranker.booster.best_score.get("valid", {}).values()), np.nan))
@@ -119,6 +125,9 @@ def _train_one(con, settings, config, cfg, target, progress, record) -> dict[str
         # NDCG@10 of every held-out user against all their targets (ranking.training.heldout_ndcg):
         # what compares rankers on different candidates
         "val_ndcg@10": heldout,
+        # places kept for unseen items, chosen on the held-out users' Recall@top_k (by option)
+        "discovery_slots": slots,
+        f"val_recall@{cfg.top_k}_by_discovery_slots": by_slots,
         "feature_importance": dict(sorted(gains.items(), key=lambda kv: (-kv[1], kv[0]))),
     }
     metadata = {
@@ -138,6 +147,20 @@ def _train_one(con, settings, config, cfg, target, progress, record) -> dict[str
     if record:
         write_feature_importance(con, target, gains)
     return {**summary, "model_path": str(model_path), "reused": False}
+
+
+def _choose_slots(con, cfg: RankerConfig, target: str, plan, valid, scores
+                  ) -> tuple[int, dict[str, float]]:
+    """The ``ranker.discovery_slots`` option with the highest held-out Recall@top_k (ties: the
+    smaller), and that recall per option; 0 when the mart does not say which items are unseen."""
+    if len(cfg.discovery_slots) == 1 or valid.unseen is None:
+        return cfg.discovery_slots[0] if valid.unseen is not None else 0, {}
+    recall = {}
+    for slots in cfg.discovery_slots:
+        out = heldout_metrics(con, target, plan, valid, scores, recall_k=cfg.top_k, slots=slots)
+        recall[str(slots)] = None if out is None else out[f"recall@{cfg.top_k}"]
+    best = max(cfg.discovery_slots, key=lambda s: (recall[str(s)] or 0.0, -s))
+    return best, recall
 
 
 def _training_inputs(con, cfg: RankerConfig, target: str, models: Sequence[str]) -> str | None:
@@ -210,7 +233,8 @@ def two_stage_fingerprint(con, settings: Settings, fold: str, target: str, top_k
     model_sha = hashlib.sha256(stem.with_suffix(".txt").read_bytes()).hexdigest()
     return state.recommendation_fingerprint(
         con, fold, target, meta.get("models") or [], top_k,
-        extra={"ranker": model_sha, "candidates_per_model": meta.get("candidates_per_model")})
+        extra={"ranker": model_sha, "candidates_per_model": meta.get("candidates_per_model"),
+               "discovery_slots": (meta.get("summary") or {}).get("discovery_slots") or 0})
 
 
 def _rank_one(con, settings, cfg, target, fold, record) -> dict[str, Any]:
@@ -222,6 +246,7 @@ def _rank_one(con, settings, cfg, target, fold, record) -> dict[str, Any]:
             "on this one: `recsys train-ranker` (or `recsys evaluate`)."
         )
     models, per_model = meta["models"], int(meta["candidates_per_model"])
+    slots = int((meta.get("summary") or {}).get("discovery_slots") or 0)
     now = two_stage_fingerprint(con, settings, fold, target, cfg.top_k, cfg.model_name)
     key = {"fold": fold, "target": target, "model": cfg.model_name}
     if now is not None and state.recorded(con, Tables.recommendations, key) == now:
@@ -245,7 +270,8 @@ def _rank_one(con, settings, cfg, target, fold, record) -> dict[str, Any]:
             uids=users[start:start + RANK_BLOCK_USERS],
         )
         scores = ranker.predict(frame.features) if len(frame) else np.zeros(0)
-        order, ranks = top_k_per_user(frame.uids, frame.item_ids, scores, cfg.top_k)
+        order, ranks = top_k_per_user(frame.uids, frame.item_ids, scores, cfg.top_k,
+                                      unseen=frame.unseen, slots=slots)
         candidates += len(frame)
         queries += len(frame.group_sizes())
         parts.append(ranked_table(fold, target, cfg.model_name, frame.uids[order],

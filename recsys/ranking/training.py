@@ -26,6 +26,7 @@ import numpy as np
 
 from recsys.columns import Tables
 from recsys.ranking.dataset import RANK_PREFIX, RankingDataError, RankingFrame, _quote, load_frame
+from recsys.ranking.model import top_k_per_user
 from recsys.sections.ranker import RankerConfig, required_n_folds
 from recsys.warehouse import require_tables
 
@@ -144,40 +145,49 @@ def plan_queries(positives: dict[str, np.ndarray], cfg: RankerConfig,
     return QueryPlan(folds, train, valid, sum(len(positives[f]) for f in folds), heldout)
 
 
-def heldout_ndcg(con: duckdb.DuckDBPyConnection, target: str, plan: QueryPlan,
-                 frame: RankingFrame, scores: np.ndarray, k: int = 10) -> float | None:
-    """NDCG@k of the held-out users' re-ranked candidates, comparable across candidate sets.
+def heldout_metrics(con: duckdb.DuckDBPyConnection, target: str, plan: QueryPlan,
+                    frame: RankingFrame, scores: np.ndarray, *, k: int = 10,
+                    recall_k: int = 100, slots: int = 0) -> dict[str, float] | None:
+    """NDCG@k and Recall@recall_k of the held-out users' re-ranked candidates, comparable across
+    candidate sets and list policies.
 
-    Binary relevance; the ideal list holds all of the user's targets of the fold (not only those
-    among the candidates), and a held-out user without a target among the candidates scores 0.
-    ``frame`` holds the held-out rows (folds numbered as in ``plan.folds``), ``scores`` the
-    ranker's. None without held-out users.
+    Binary relevance; the ideal list and the recall's denominator hold all of the user's targets
+    of the fold (not only those among the candidates), and a held-out user without a target
+    among the candidates scores 0. The lists are cut as ``rank`` cuts them
+    (:func:`recsys.ranking.model.top_k_per_user`, ``slots`` unseen items reserved). ``frame``
+    holds the held-out rows (folds numbered as in ``plan.folds``), ``scores`` the ranker's.
+    None without held-out users.
     """
     heldout = plan.heldout if plan.heldout is not None else plan.valid
     users = sum(len(u) for u in heldout.values())
     if not users:
         return None
     folds = frame.folds if frame.folds is not None else np.zeros(len(frame), dtype=np.uint8)
-    sizes = frame.group_sizes()
-    group = np.repeat(np.arange(len(sizes)), sizes)
-    order = np.lexsort((frame.item_ids, -scores, group))
-    starts = np.r_[0, np.cumsum(sizes)[:-1]]
-    position = np.arange(len(order)) - starts[group[order]]
-    top = order[position < k]
-    hit = frame.labels[top] > 0
-    dcg = np.bincount(group[top][hit], weights=1.0 / np.log2(position[position < k][hit] + 2),
-                      minlength=len(sizes))
+    queries = (folds.astype(np.int64) << 32) | frame.uids.astype(np.int64)  # one per (fold, user)
+    order, ranks = top_k_per_user(queries, frame.item_ids, scores, max(k, recall_k),
+                                  unseen=frame.unseen, slots=slots)
+    hit = frame.labels[order] > 0
+    dcg = np.where(hit & (ranks <= k), 1.0 / np.log2(ranks + 1.0), 0.0)
+    found = (hit & (ranks <= recall_k)).astype(np.float64)
     discounts = np.cumsum(1.0 / np.log2(np.arange(k) + 2))
-    total = 0.0
+    ndcg = recall = 0.0
     for i, fold in enumerate(plan.folds):
         counts = dict(con.execute(
             "select uid, count(distinct item_id) from eval_targets where fold = ? and target = ? "
             "group by uid", [fold, target]).fetchall())
-        in_fold = np.flatnonzero(folds[starts] == i)
-        ideal = np.array([discounts[min(counts.get(int(u), 1), k) - 1]
-                          for u in frame.uids[starts[in_fold]]])
-        total += float((dcg[in_fold] / ideal).sum()) if len(in_fold) else 0.0
-    return total / users
+        rows = folds[order] == i
+        n_targets = np.array([counts.get(int(u), 1) for u in frame.uids[order][rows]], dtype=np.float64)
+        ideal = discounts[np.minimum(n_targets, k).astype(np.int64) - 1]
+        ndcg += float((dcg[rows] / ideal).sum())
+        recall += float((found[rows] / n_targets).sum())
+    return {f"ndcg@{k}": ndcg / users, f"recall@{recall_k}": recall / users}
+
+
+def heldout_ndcg(con: duckdb.DuckDBPyConnection, target: str, plan: QueryPlan,
+                 frame: RankingFrame, scores: np.ndarray, k: int = 10) -> float | None:
+    """NDCG@k of :func:`heldout_metrics` (no reserved slots)."""
+    out = heldout_metrics(con, target, plan, frame, scores, k=k, recall_k=k)
+    return None if out is None else out[f"ndcg@{k}"]
 
 
 def load_training_set(

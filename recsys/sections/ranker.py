@@ -71,6 +71,11 @@ class RankerConfig:
     params
         LightGBM parameters (objective, learning rate, leaves, ...): ``ranker.params`` with
         ``ranker.extra_params`` (any other LightGBM parameter) merged over it.
+    discovery_slots
+        Places of each list kept for items the user never listened to (the best-scored of them,
+        at the end of a list that would otherwise hold fewer), one value per option tried: the
+        trained ranker keeps the one with the highest Recall@``top_k`` of its held-out val
+        users (ties: the smaller). ``(0,)``: the ranker's order alone.
     compare_untuned
         Also train the same ranker on the untuned generators' candidates (``<model_name>_untuned``,
         ``PipelineConfig.untuned_ranker``); the report shows both and the one with the higher
@@ -92,6 +97,7 @@ class RankerConfig:
     exclude_features: tuple[str, ...] = ()
     params: Mapping[str, Any] = field(default_factory=dict)
     compare_untuned: bool = True
+    discovery_slots: tuple[int, ...] = (0,)
 
     def lightgbm_params(self) -> dict[str, Any]:
         """LightGBM parameters with the determinism switches and the seed filled in."""
@@ -131,6 +137,16 @@ def _train_folds(section: Mapping[str, Any]) -> tuple[str, ...]:
     if len(set(folds)) != len(folds):
         raise ConfigError(f"ranker.train_folds = {list(folds)!r} names a fold twice.")
     return tuple(sorted(folds, key=fold_index))
+
+
+def _slots(section: Mapping[str, Any], top_k: int) -> tuple[int, ...]:
+    slots = section.get("discovery_slots", [0])
+    if (isinstance(slots, str) or not isinstance(slots, Sequence) or not slots
+            or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= top_k
+                       for v in slots)):
+        raise ConfigError(f"ranker.discovery_slots = {slots!r} must be a non-empty list of integers "
+                          f"in [0, evaluation.top_k = {top_k}], e.g. [0, 10, 20].")
+    return tuple(sorted(set(slots)))
 
 
 def required_n_folds(config: Mapping[str, Any]) -> int:
@@ -199,4 +215,5 @@ def ranker_config(config: Mapping[str, Any]) -> RankerConfig:
         exclude_features=tuple(exclude),
         params=dict(params),
         compare_untuned=bool(section.get("compare_untuned", True)),
+        discovery_slots=_slots(section, _positive_int(evaluation, "top_k", 100)),
     )

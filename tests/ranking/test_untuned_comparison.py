@@ -121,3 +121,25 @@ def test_two_rankers_each_on_its_own_candidates(untuned_settings, config):
                           progress=False)
     assert all(again["compared"][n][s]["listen_plus"]["reused"]
                for n in ("two_stage", "two_stage_untuned") for s in ("train", "rank"))
+
+
+def test_the_two_stage_model_not_chosen_is_left_out_of_the_tests():
+    from recsys.evaluation.uncertainty import with_uncertainty
+
+    con = duckdb.connect()
+    rng = np.random.default_rng(0)
+    rows = [("test", "like", "standard", "all", m, "ndcg", 10, u, float(v), 1.0)
+            for m, shift in (("history", 0.0), ("two_stage", 0.2), ("two_stage_untuned", 0.3))
+            for u, v in enumerate(rng.random(40) * 0.5 + shift)]
+    con.execute("create table metrics_per_user (fold varchar, target varchar, convention varchar, "
+                "subset varchar, model varchar, metric varchar, k integer, uid integer, "
+                "value double, weight double)")
+    con.executemany("insert into metrics_per_user values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    metrics = con.execute("select fold, target, convention, subset, model, metric, k, avg(value) "
+                          "as value, count(*) as users from metrics_per_user group by all").df()
+    _, tests = with_uncertainty(con, metrics, samples=20)
+    assert set(tests["best_model"]) == {"two_stage_untuned"}
+    out, tests = with_uncertainty(con, metrics, samples=20,
+                                  untested={("like", "two_stage_untuned")})
+    assert set(tests["best_model"]) == {"two_stage"} and set(tests["model"]) == {"history"}
+    assert out.set_index("model").loc["two_stage_untuned", "ci_low"] > 0  # still an interval
