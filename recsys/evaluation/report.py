@@ -61,6 +61,7 @@ class ReportData:
     timings: pd.DataFrame | None = None  # fold, target, model, fit_seconds, predict_seconds
     recall_curve: pd.DataFrame | None = None  # target, model, k, value (recall_curve.sql)
     headline: pd.DataFrame | None = None  # recsys.evaluation.tables.headline_table rows
+    segment_headline: pd.DataFrame | None = None  # the same rows on the repeat / discovery subsets
     per_user_diff: pd.DataFrame | None = None  # target, model, baseline, diff
     seeds: pd.DataFrame | None = None  # recsys.evaluation.seeds.seed_summary rows
     two_stage: str = "two_stage"  # ranker.model_name
@@ -199,6 +200,7 @@ def render_html(data: ReportData) -> str:
         parts.append(f"<p class='banner{kind}'>{_e(data.banner)}</p>")
     parts.append(sections.verdict_html(_judged(data), data.tests, data.fold, data.targets))
     parts.append(sections.headline_html(data.headline))
+    parts.append(sections.segment_headline_html(data.segment_headline))
     parts.append(sections.two_stage_choice_html(data.two_stage_choice))
     parts.append(sections.tuning_html(data.tuned, data.tuned_params))
     if data.settings_lines:

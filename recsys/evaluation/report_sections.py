@@ -105,6 +105,27 @@ def headline_html(headline: pd.DataFrame | None) -> str:
             + _e(headline_markdown(headline)) + "</pre></details>")
 
 
+def segment_headline_html(frame: pd.DataFrame | None) -> str:
+    """:func:`headline_html`'s comparison on the repeat and on the discovery targets."""
+    if frame is None or frame.empty:
+        return ""
+    rows = "".join(
+        f"<tr><td class='name'>{_e(r.target)}</td><td class='name'>{_e(r.subset)} "
+        f"({r.users:,} users)</td><td>{_e(r.metric)}@{r.k}</td><td class='name'>{_e(r.model)}</td>"
+        f"<td>{_value_ci(r.value, r.ci_low, r.ci_high)}</td><td class='name'>{_e(r.baseline)}</td>"
+        f"<td>{_value_ci(r.baseline_value, r.baseline_ci_low, r.baseline_ci_high)}</td>"
+        f"<td>{r.diff:+.4f}</td><td>{_p(r.p_wilcoxon)}</td><td>{_p(r.p_ttest)}</td></tr>"
+        for r in frame.itertuples())
+    return ("<h3>On repeat and on discovery targets</h3><p class='note'>The same comparison on "
+            "the targets the user had listened to before the cut-off (repeat) and on the others "
+            "(discovery), each against the single model with the highest NDCG@10 on that "
+            "segment (users with a target of the segment).</p><div class='scroll'><table><tr>"
+            "<th class='name'>target</th><th class='name'>segment</th><th>metric</th>"
+            "<th class='name'>two-stage model</th><th>value</th><th class='name'>baseline</th>"
+            "<th>baseline value</th><th>difference</th><th>Wilcoxon p</th><th>t-test p</th></tr>"
+            + rows + "</table></div>")
+
+
 def _value_ci(value, low, high) -> str:
     interval = (f"<br><span class='ci'>[{low:.4f}, {high:.4f}]</span>"
                 if pd.notna(low) and pd.notna(high) else "")

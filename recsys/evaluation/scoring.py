@@ -54,6 +54,8 @@ class EvaluateResult:
     reused: bool = False
 
 
+# the target segments the two-stage model is also judged on (eval_targets.is_repeat)
+SEGMENT_SUBSETS = ("repeat", "discovery")
 # the files score_and_report writes into the reports folder, all or none
 REPORT_FILES = ("metrics.csv", "paired_tests.csv", "seed_metrics.csv", "report.html", MANIFEST_NAME)
 # the code the reports are computed with: metrics SQL, uncertainty, tables, plots, the paper's values
@@ -260,6 +262,12 @@ def score_and_report(
         [headline_table(metrics, tests, fold=fold, target=t, two_stage=chosen[t],
                         baselines=baselines) for t in targets],
         ignore_index=True) if chosen and baselines else None
+    # the same per segment: repeat and discovery targets, each against its own best single model
+    segments = pd.concat(
+        [headline_table(metrics, tests, fold=fold, target=t, two_stage=chosen[t],
+                        baselines=baselines, subset=subset)
+         for t in targets for subset in SEGMENT_SUBSETS],
+        ignore_index=True) if chosen and baselines else None
     reports = Path(settings.reports_dir)
     metrics_csv, tests_csv, report_html = (reports / "metrics.csv", reports / "paired_tests.csv",
                                            reports / "report.html")
@@ -282,7 +290,7 @@ def score_and_report(
         notes=notes, shell_commands=commands, confidence=ev.confidence,
         convention_order=conventions, paper=paper if len(paper) else None, size=settings.size,
         tuned=tuned, tuned_params=_tuned_frame(runs, extras.pop("tuning")), timings=runs,
-        headline=headline,
+        headline=headline, segment_headline=segments,
         per_user_diff=_per_user_diff(extras.pop("per_user_ndcg"), shown, baselines),
         seeds=seeds_table, two_stage=config.two_stage_name, **_banner(settings),
         two_stage_choice=choice_frame(runs, metrics, two_stage_names, chosen, fold),

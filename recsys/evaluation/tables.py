@@ -202,16 +202,17 @@ def headline_table(
     target: str,
     two_stage: str = "two_stage",
     baselines: Sequence[str],
+    subset: str = "all",
 ) -> pd.DataFrame:
-    """The two-stage model against the best tuned single generator (highest standard NDCG@10,
-    subset all, among ``baselines``), on NDCG@10 and Recall@100, with the paired tests.
+    """The two-stage model against the best tuned single generator (highest standard NDCG@10 on
+    ``subset``, among ``baselines``), on NDCG@10 and Recall@100, with the paired tests.
 
     Rows ``target, metric, k, model, value, ci_low, ci_high, baseline, baseline_value,
-    baseline_ci_low, baseline_ci_high, diff, p_wilcoxon, p_ttest, users``; empty when either model
-    is missing.
+    baseline_ci_low, baseline_ci_high, diff, p_wilcoxon, p_ttest, users`` (and ``subset`` when it
+    is not ``all``); empty when either model is missing.
     """
     rows = metrics[(metrics["fold"] == fold) & (metrics["target"] == target)
-                   & (metrics["convention"] == "standard") & (metrics["subset"] == "all")]
+                   & (metrics["convention"] == "standard") & (metrics["subset"] == subset)]
     ranked = rows[(rows["metric"] == "ndcg") & (rows["k"] == 10) & rows["model"].isin(baselines)]
     if ranked.empty or two_stage not in set(rows["model"]):
         return pd.DataFrame()
@@ -223,23 +224,24 @@ def headline_table(
         if (two_stage, metric, k) not in indexed.index or (best, metric, k) not in indexed.index:
             continue
         ours, theirs = indexed.loc[(two_stage, metric, k)], indexed.loc[(best, metric, k)]
-        pair = _pair_test(tests, fold, target, metric, k, two_stage, best)
+        pair = _pair_test(tests, fold, target, metric, k, two_stage, best, subset)
         out.append({
             "target": target, "metric": metric, "k": k, "model": two_stage,
             "value": ours["value"], "ci_low": ours.get("ci_low"), "ci_high": ours.get("ci_high"),
             "baseline": best, "baseline_value": theirs["value"],
             "baseline_ci_low": theirs.get("ci_low"), "baseline_ci_high": theirs.get("ci_high"),
             "diff": ours["value"] - theirs["value"], "users": int(ours["users"]), **pair,
+            **({} if subset == "all" else {"subset": subset}),
         })  # fmt: skip
     return pd.DataFrame(out)
 
 
-def _pair_test(tests, fold, target, metric, k, a, b) -> dict[str, float]:
+def _pair_test(tests, fold, target, metric, k, a, b, subset="all") -> dict[str, float]:
     empty = {"p_wilcoxon": float("nan"), "p_ttest": float("nan")}
     if tests is None or tests.empty:
         return empty
     rows = tests[(tests["fold"] == fold) & (tests["target"] == target)
-                 & (tests["convention"] == "standard") & (tests["subset"] == "all")
+                 & (tests["convention"] == "standard") & (tests["subset"] == subset)
                  & (tests["metric"] == metric) & (tests["k"] == k)
                  & (((tests["model"] == a) & (tests["best_model"] == b))
                     | ((tests["model"] == b) & (tests["best_model"] == a)))]

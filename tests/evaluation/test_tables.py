@@ -92,6 +92,14 @@ def test_headline_compares_two_stage_with_the_best_tuned_baseline():
     assert set(frame["baseline"]) == {"itemknn"}  # the best by NDCG@10
     assert frame["diff"].iloc[0] == pytest.approx(0.05)
     assert frame["p_wilcoxon"].iloc[0] == 0.003 and pd.isna(frame["p_wilcoxon"].iloc[1])
+    # on a segment: that subset's rows, its best baseline and its tests
+    segment = rows[rows["subset"] == "all"].assign(subset="discovery")
+    segment.loc[segment["model"] == "mostpop", "value"] = 9.0  # the best single model there
+    seg_tests = tests.assign(subset="discovery", model="mostpop", p_wilcoxon=0.2)
+    seg = headline_table(pd.concat([rows, segment]), pd.concat([tests, seg_tests]), fold="test",
+                         target="like", baselines=["mostpop", "itemknn"], subset="discovery")
+    assert set(seg["baseline"]) == {"mostpop"} and set(seg["subset"]) == {"discovery"}
+    assert seg["p_wilcoxon"].iloc[0] == 0.2
     markdown = headline_markdown(frame)
     assert "| like (50 users) | ndcg@10 | two_stage 0.1500 [0.140, 0.160] | itemknn 0.1000" in markdown
 
