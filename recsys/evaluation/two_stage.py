@@ -3,7 +3,7 @@
 With ``ranker.compare_untuned`` a run trains the ranker twice, on the candidates of the tuned
 generators (``two_stage``) and of the same generators with their code defaults
 (``two_stage_untuned``). Each ranker's ``model_runs`` row records ``val_ndcg@10``: NDCG@10 of the
-held-out val users against all their targets (``recsys.ranking.training.heldout_ndcg``; the same
+held-out val users against all their targets (``recsys.ranking.training.heldout_metrics``; the same
 users for both). Per target the higher one is the headline two-stage model (ties: the first
 name, the tuned one); the evaluated fold's numbers never enter the choice.
 """

@@ -38,7 +38,6 @@ from recsys.ranking.recall import candidate_recall
 from recsys.ranking.training import (
     check_train_folds,
     heldout_metrics,
-    heldout_ndcg,
     load_training_set,
 )
 from recsys.run_lock import holds_run_lock
@@ -100,7 +99,7 @@ def _train_one(con, settings, config, cfg, target, progress, record) -> dict[str
                                 f"{cfg.early_stopping_rounds} rounds, best iteration {ranker.best_iteration}")
     gains = ranker.feature_importance()
     scores = ranker.predict(valid.features) if len(valid) else np.zeros(0)
-    heldout = heldout_ndcg(con, target, plan, valid, scores)
+    heldout = heldout_metrics(con, target, plan, valid, scores, recall_k=cfg.top_k)
     slots, by_slots = _choose_slots(con, cfg, target, plan, valid, scores)
     valid_ndcg = None
     if ranker.booster is not None and ranker.booster.best_score:
@@ -122,9 +121,9 @@ def _train_one(con, settings, config, cfg, target, progress, record) -> dict[str
         # LightGBM's NDCG@10 on the held-out users with a target among their candidates (the
         # ideal list from the candidates alone)
         "heldout_ndcg@10": valid_ndcg,
-        # NDCG@10 of every held-out user against all their targets (ranking.training.heldout_ndcg):
+        # NDCG@10 of every held-out user against all their targets (ranking.training.heldout_metrics):
         # what compares rankers on different candidates
-        "val_ndcg@10": heldout,
+        "val_ndcg@10": None if heldout is None else heldout["ndcg@10"],
         # places kept for unseen items, chosen on the held-out users' Recall@top_k (by option)
         "discovery_slots": slots,
         f"val_recall@{cfg.top_k}_by_discovery_slots": by_slots,

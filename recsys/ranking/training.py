@@ -9,7 +9,7 @@ Early stopping holds out *users*, not rows: a seeded share of the evaluated user
 generators served on the training folds is held out, the same users in every fold, so no
 held-out user is also learned from an earlier or later fold. They are drawn before looking at
 which of them have a target among the candidates, so rankers on different candidate sets of the
-same mart hold out the same users and :func:`heldout_ndcg` compares them.
+same mart hold out the same users and :func:`heldout_metrics` compares them.
 ``ranker.max_train_queries`` bounds the training queries by a seeded sample (the held-out
 queries in the same proportion), chosen before any feature is read, so memory stays bounded at
 any data size.
@@ -46,7 +46,7 @@ class QueryPlan:
         Users with a positive candidate over all folds (queries before any cap).
     heldout
         Per fold: every held-out user (sorted), with or without a target among the candidates:
-        the users :func:`heldout_ndcg` averages over. ``None``: those of ``valid``.
+        the users :func:`heldout_metrics` averages over. ``None``: those of ``valid``.
     """
 
     folds: tuple[str, ...]
@@ -172,22 +172,17 @@ def heldout_metrics(con: duckdb.DuckDBPyConnection, target: str, plan: QueryPlan
     discounts = np.cumsum(1.0 / np.log2(np.arange(k) + 2))
     ndcg = recall = 0.0
     for i, fold in enumerate(plan.folds):
-        counts = dict(con.execute(
-            "select uid, count(distinct item_id) from eval_targets where fold = ? and target = ? "
-            "group by uid", [fold, target]).fetchall())
+        counts = con.execute(
+            "select uid, count(distinct item_id) as n from eval_targets where fold = ? and "
+            "target = ? group by uid order by uid", [fold, target]).fetchnumpy()
         rows = folds[order] == i
-        n_targets = np.array([counts.get(int(u), 1) for u in frame.uids[order][rows]], dtype=np.float64)
+        uids = frame.uids[order][rows]  # every held-out row's user has targets in the fold
+        at = np.minimum(np.searchsorted(counts["uid"], uids), max(len(counts["uid"]) - 1, 0))
+        n_targets = np.where(counts["uid"][at] == uids, counts["n"][at], 1).astype(np.float64)
         ideal = discounts[np.minimum(n_targets, k).astype(np.int64) - 1]
         ndcg += float((dcg[rows] / ideal).sum())
         recall += float((found[rows] / n_targets).sum())
     return {f"ndcg@{k}": ndcg / users, f"recall@{recall_k}": recall / users}
-
-
-def heldout_ndcg(con: duckdb.DuckDBPyConnection, target: str, plan: QueryPlan,
-                 frame: RankingFrame, scores: np.ndarray, k: int = 10) -> float | None:
-    """NDCG@k of :func:`heldout_metrics` (no reserved slots)."""
-    out = heldout_metrics(con, target, plan, frame, scores, k=k, recall_k=k)
-    return None if out is None else out[f"ndcg@{k}"]
 
 
 def load_training_set(

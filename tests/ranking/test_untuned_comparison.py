@@ -15,7 +15,7 @@ from recsys.evaluation.two_stage import choice_frame, choose
 from recsys.pipeline import run_two_stage
 from recsys.pipeline_config import parse_config
 from recsys.ranking.dataset import RankingFrame
-from recsys.ranking.training import QueryPlan, heldout_ndcg, plan_queries
+from recsys.ranking.training import QueryPlan, heldout_metrics, plan_queries
 from recsys.sections.ranker import ranker_config
 
 
@@ -37,8 +37,10 @@ def test_heldout_ndcg_by_hand(tmp_path):
     # user 2: target at rank 2 of an ideal of one -> 1/log2(3); user 3: 0
     user1 = 0.5 / (1 + 1 / np.log2(3) + 0.5)
     user2 = 1 / np.log2(3)
-    assert heldout_ndcg(con, "listen_plus", plan, frame, scores) == pytest.approx((user1 + user2) / 3)
-    assert heldout_ndcg(con, "listen_plus", plan, frame, scores, k=2) == pytest.approx(user2 / 3)
+    assert heldout_metrics(con, "listen_plus", plan, frame, scores)["ndcg@10"] == \
+        pytest.approx((user1 + user2) / 3)
+    assert heldout_metrics(con, "listen_plus", plan, frame, scores, k=2, recall_k=2)["ndcg@2"] == \
+        pytest.approx(user2 / 3)
 
 
 def test_held_out_users_do_not_depend_on_the_candidates():
