@@ -20,6 +20,28 @@ from recsys.candidates.history import DAY
 from recsys.sections.generators import PARAMETERS
 
 
+def recency_profile(data: TrainData, profile_items: int, half_life_days: float
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Per user: the unit decay-weighted mean audio embedding of the ``profile_items`` most
+    recent target-type items with an embedding (``users x d`` float32, zero rows for users with
+    none) and whether the user has one."""
+    frame = data.interactions
+    usable = (frame["target_events"].to_numpy() > 0) & data.has_embedding[frame["item"].to_numpy()]
+    recent = frame.loc[usable, ["user", "item", "last_target_ts"]].sort_values(
+        ["user", "last_target_ts", "item"], ascending=[True, False, True], kind="stable"
+    )
+    recent = recent[run_positions(recent["user"].to_numpy()) < profile_items]
+    last_ts = recent["last_target_ts"].to_numpy(dtype=np.int64)  # no NULLs: target_events > 0
+    age = (data.history_end_ts - last_ts).astype(np.float64)
+    weights = np.power(0.5, age / (half_life_days * DAY))
+    w = sp.coo_matrix(
+        (weights, (recent["user"], recent["item"])), shape=(len(data.users), len(data.items))
+    ).tocsr()
+    profile = np.asarray(w @ data.embeddings, dtype=np.float32)
+    norms = np.linalg.norm(profile, axis=1, keepdims=True)
+    return np.divide(profile, norms, out=np.zeros_like(profile), where=norms > 0), norms[:, 0] > 0
+
+
 class AudioGenerator(CandidateGenerator):
     """Cosine k-NN in audio-embedding space from a recency profile of the user's items."""
 
@@ -30,22 +52,8 @@ class AudioGenerator(CandidateGenerator):
     score_params = frozenset({"exclude_seen"})
 
     def _fit(self, data: TrainData) -> None:
-        frame = data.interactions
-        usable = (frame["target_events"].to_numpy() > 0) & data.has_embedding[frame["item"].to_numpy()]
-        recent = frame.loc[usable, ["user", "item", "last_target_ts"]].sort_values(
-            ["user", "last_target_ts", "item"], ascending=[True, False, True], kind="stable"
-        )
-        recent = recent[run_positions(recent["user"].to_numpy()) < int(self.params["profile_items"])]
-        last_ts = recent["last_target_ts"].to_numpy(dtype=np.int64)  # no NULLs: target_events > 0
-        age = (data.history_end_ts - last_ts).astype(np.float64)
-        weights = np.power(0.5, age / (float(self.params["half_life_days"]) * DAY))
-        w = sp.coo_matrix(
-            (weights, (recent["user"], recent["item"])), shape=(len(data.users), len(data.items))
-        ).tocsr()
-        profile = np.asarray(w @ data.embeddings, dtype=np.float32)
-        norms = np.linalg.norm(profile, axis=1, keepdims=True)
-        self.has_profile = norms[:, 0] > 0
-        self.profile = np.divide(profile, norms, out=np.zeros_like(profile), where=norms > 0)
+        self.profile, self.has_profile = recency_profile(
+            data, int(self.params["profile_items"]), float(self.params["half_life_days"]))
         # only items with an embedding are scored (score_columns): no -inf column mask per block
         self.score_columns = np.flatnonzero(data.has_embedding)
         self.item_vectors = data.embeddings[self.score_columns]

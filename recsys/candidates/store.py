@@ -148,11 +148,13 @@ def load_train_data(
 
 
 def eval_targets(con: duckdb.DuckDBPyConnection, fold: str, target: str) -> pd.DataFrame:
-    """Distinct (uid, item_id) targets of the fold; its distinct uids are the users to serve."""
+    """Distinct (uid, item_id) targets of the fold with ``is_repeat`` (1: the user had listened
+    to the item before the cut-off); its distinct uids are the users to serve."""
     check_fold_target(con, fold, target)
     require_tables(con, Tables.eval_targets)
     return con.execute(
-        f"select distinct uid, item_id from {Tables.eval_targets} where fold = ? and target = ?",
+        f"select uid, item_id, max(is_repeat) as is_repeat from {Tables.eval_targets} "
+        "where fold = ? and target = ? group by uid, item_id order by uid, item_id",
         [fold, target],
     ).df()
 

@@ -32,7 +32,7 @@ from recsys.progress import progress_bar
 from recsys.protocol import VAL_FOLD, listen_plus_threshold
 from recsys.run_lock import holds_run_lock
 from recsys.sections import search_space
-from recsys.sections.generators import base_name, searched_space
+from recsys.sections.generators import DISCOVERY, base_name, searched_space
 from recsys.warehouse import open_warehouse, require_tables
 
 # bump when the tuning procedure changes what a fingerprint's parameters would be
@@ -87,6 +87,7 @@ def fingerprint(con: duckdb.DuckDBPyConnection, data_hash: str, config: Pipeline
         "trials": cfg.trials_of(model), "metric": cfg.metric, "max_users": cfg.max_users,
         "seed": config.seed, "params": config.candidates.params_of(model),
         "listen_plus_threshold": listen_plus_threshold(),
+        "targets": "discovery" if model in DISCOVERY else "all",
     }
     return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -108,15 +109,16 @@ def resolve_params(con: duckdb.DuckDBPyConnection, config: PipelineConfig | dict
     return {**generator_class(model).defaults, **tuned, **explicit}
 
 
-def _val_targets(con, target: str, max_users: int | None, seed: int) -> pd.DataFrame:
+def _val_targets(con, target: str, max_users: int | None, seed: int, *, discovery: bool = False
+                 ) -> pd.DataFrame:
+    """Val's targets the objective scores (only the discovery targets for a discovery source),
+    of at most ``max_users`` seeded users (the same users for every model)."""
     targets = store.eval_targets(con, VAL_FOLD, target)
-    if max_users is None:
-        return targets
     users = np.unique(targets["uid"].to_numpy())
-    if len(users) <= max_users:
-        return targets
-    keep = np.random.default_rng([seed, 7]).choice(users, size=max_users, replace=False)
-    return targets[targets["uid"].isin(keep)]
+    if max_users is not None and len(users) > max_users:
+        keep = np.random.default_rng([seed, 7]).choice(users, size=max_users, replace=False)
+        targets = targets[targets["uid"].isin(keep)]
+    return targets[targets["is_repeat"] == 0] if discovery else targets
 
 
 @holds_run_lock("recsys tune")
@@ -168,8 +170,9 @@ def ensure_tuned(
                 continue
             load = fold_data_loader(con, config, [m for m, _ in todo], target)
             data = load(VAL_FOLD)
-            val_targets = _val_targets(con, target, cfg.max_users, seed)
             for model, key in todo:
+                val_targets = _val_targets(con, target, cfg.max_users, seed,
+                                           discovery=model in DISCOVERY)
                 start = time.perf_counter()
                 with progress_bar(total=planned_trials(cfg, model, config.candidates.params_of(model)),
                           desc=f"tune val/{target} {model}",

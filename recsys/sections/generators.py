@@ -33,9 +33,26 @@ PARAMETERS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
                    "top_groups": 20, "exclude_seen": True},
         "album": {"half_life_days": 30.0, "popularity_days": 7.0, "popularity_power": 1.0,
                   "top_groups": 20, "exclude_seen": True},
+        "fresh": {"max_age_days": 30.0, "popularity_days": 3.0, "taste_weight": 5.0,
+                  "profile_items": 50, "half_life_days": 7.0, "exclude_seen": True},
     }.items()
 })  # fmt: skip
+
+# ``<name>_unseen``: a collaborative generator as a discovery source, a model of its own whose
+# lists leave out the user's own items (``exclude_seen`` fixed on, not searched), so the ranker
+# gets both views of the same model: its best items overall and its best new ones
+UNSEEN = "_unseen"
+UNSEEN_OF = ("itemknn", "ials", "bpr", "audio")
+PARAMETERS = MappingProxyType({
+    **PARAMETERS,
+    **{f"{model}{UNSEEN}": MappingProxyType({**PARAMETERS[model], "exclude_seen": True})
+       for model in UNSEEN_OF},
+})
 NAMES: tuple[str, ...] = tuple(PARAMETERS)
+# the discovery sources: generators that propose only items the user has not played by default;
+# each is tuned on the val fold's discovery targets (``eval_targets.is_repeat`` = 0)
+DISCOVERY: frozenset[str] = frozenset(
+    name for name, params in PARAMETERS.items() if params.get("exclude_seen") is True)
 
 # ``<name>_untuned``: generator ``<name>`` with its code defaults (and ``candidates.params``),
 # never the values tuned on val, as a model of its own (its own ``candidates`` slices and

@@ -80,6 +80,10 @@ def eval_targets(events: dict[str, pd.DataFrame], fold: str, target: str) -> pd.
         target_events=("timestamp", "size"), first_target_ts=("timestamp", "min")
     ).reset_index()
     out["is_organic"] = 1
+    # 1 when the user had listened to the item before the cut-off (the mart's definition)
+    listened = events["listens"][events["listens"]["timestamp"] < cut][["uid", "item_id"]]
+    out = out.merge(listened.drop_duplicates().assign(is_repeat=1), on=["uid", "item_id"], how="left")
+    out["is_repeat"] = out["is_repeat"].fillna(0).astype(np.int64)
     out.insert(0, "target", target)
     out.insert(0, "fold", fold)
     return out

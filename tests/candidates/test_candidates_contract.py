@@ -22,6 +22,12 @@ FAST = {
     # the continuation generators exclude seen items by default: with them, exclude_seen's test
     # below could not tell that the option matters
     "artist": {"exclude_seen": False}, "album": {"exclude_seen": False},
+    # every fixture item counts as fresh (the fixture's timestamps are seconds apart)
+    "fresh": {"exclude_seen": False, "max_age_days": 1e6, "profile_items": 3},
+    "itemknn_unseen": {"k": 3, "exclude_seen": False},
+    "ials_unseen": {"factors": 4, "iterations": 3, "exclude_seen": False},
+    "bpr_unseen": {"factors": 4, "iterations": 5, "exclude_seen": False},
+    "audio_unseen": {"profile_items": 3, "exclude_seen": False},
 }  # fmt: skip
 UNKNOWN_UID = 999
 
@@ -190,3 +196,16 @@ def test_a_learned_model_recommends_the_users_own_block(name, seed):
     recs = make_generator(name, seed=seed, params=params).fit(block_data()).recommend(
         np.array([PROBE], dtype=np.uint32), 5)
     assert sorted(recs.item_id.tolist()) == [105, 106, 107, 108, 109]
+
+
+@pytest.mark.parametrize("name", [n for n in GENERATORS if n.endswith("_unseen")])
+def test_an_unseen_variant_is_its_model_without_the_users_own_items(name):
+    """``<model>_unseen`` = ``<model>`` with exclude_seen on: the same items, the same scores."""
+    base = name.removesuffix("_unseen")
+    params = {p: v for p, v in FAST[name].items() if p != "exclude_seen"}
+    variant = make_generator(name, seed=3, params=params).fit(train_data()).recommend(UIDS, 7)
+    plain = make_generator(base, seed=3, params={**params, "exclude_seen": True}).fit(
+        train_data()).recommend(UIDS, 7)
+    assert make_generator(name, seed=3).params["exclude_seen"] is True
+    assert len(variant) and pairs(variant) == pairs(plain)
+    np.testing.assert_allclose(variant.score, plain.score)

@@ -92,6 +92,26 @@ def test_tune_saves_params_and_they_are_reused(settings):
     assert explicit["half_life_days"] == 3.0  # the config's explicit value wins
 
 
+def test_a_discovery_source_is_tuned_on_the_discovery_targets(settings, monkeypatch):
+    import recsys.candidates.tuned as tuned_module
+
+    seen = {}
+    real = tuned_module.tune_model
+
+    def spy(model, space, data, targets, **kwargs):
+        seen[model] = targets
+        return real(model, space, data, targets, **kwargs)
+
+    monkeypatch.setattr(tuned_module, "tune_model", spy)
+    config = small_config({"history": {"half_life_days": [1.0, 30.0]},
+                           "album": {"top_groups": [1, 2]}})
+    run_candidates(settings, config, folds=["test"], targets=["listen_plus"],
+                   models=["history", "album"], tune=True, progress=False)
+    assert set(seen["history"]["is_repeat"]) == {0, 1}  # the fixture has both kinds
+    assert len(seen["album"]) and set(seen["album"]["is_repeat"]) == {0}
+    assert len(seen["album"]) == (seen["history"]["is_repeat"] == 0).sum()
+
+
 def test_bad_choices_are_clear_errors(settings):
     with pytest.raises(ConfigError, match="Valid names: random, mostpop"):
         run_candidates(settings, small_config(), models=["sasrec"], progress=False)
