@@ -124,7 +124,8 @@ def _train_one(con, settings, config, cfg, target, progress, record) -> dict[str
         # NDCG@10 of every held-out user against all their targets (ranking.training.heldout_metrics):
         # what compares rankers on different candidates
         "val_ndcg@10": None if heldout is None else heldout["ndcg@10"],
-        # places kept for unseen items, chosen on the held-out users' Recall@top_k (by option)
+        # places kept for unseen items, chosen on the held-out users' Recall@top_k; per option
+        # that recall, its repeat and its discovery part
         "discovery_slots": slots,
         f"val_recall@{cfg.top_k}_by_discovery_slots": by_slots,
         "feature_importance": dict(sorted(gains.items(), key=lambda kv: (-kv[1], kv[0]))),
@@ -149,17 +150,19 @@ def _train_one(con, settings, config, cfg, target, progress, record) -> dict[str
 
 
 def _choose_slots(con, cfg: RankerConfig, target: str, plan, valid, scores
-                  ) -> tuple[int, dict[str, float]]:
+                  ) -> tuple[int, dict[str, dict[str, float]]]:
     """The ``ranker.discovery_slots`` option with the highest held-out Recall@top_k (ties: the
-    smaller), and that recall per option; 0 when the mart does not say which items are unseen."""
+    smaller), and per option that recall with its repeat and discovery parts (what the choice
+    trades); 0 when the mart does not say which items are unseen."""
     if len(cfg.discovery_slots) == 1 or valid.unseen is None:
         return cfg.discovery_slots[0] if valid.unseen is not None else 0, {}
-    recall = {}
+    found = {}
     for slots in cfg.discovery_slots:
         out = heldout_metrics(con, target, plan, valid, scores, recall_k=cfg.top_k, slots=slots)
-        recall[str(slots)] = None if out is None else out[f"recall@{cfg.top_k}"]
-    best = max(cfg.discovery_slots, key=lambda s: (recall[str(s)] or 0.0, -s))
-    return best, recall
+        found[str(slots)] = {} if out is None else {
+            name: out[f"{name}@{cfg.top_k}"] for name in ("recall", "repeat_recall", "discovery_recall")}
+    best = max(cfg.discovery_slots, key=lambda s: (found[str(s)].get("recall") or 0.0, -s))
+    return best, found
 
 
 def _training_inputs(con, cfg: RankerConfig, target: str, models: Sequence[str]) -> str | None:

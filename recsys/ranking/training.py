@@ -156,6 +156,9 @@ def heldout_metrics(con: duckdb.DuckDBPyConnection, target: str, plan: QueryPlan
     among the candidates scores 0. The lists are cut as ``rank`` cuts them
     (:func:`recsys.ranking.model.top_k_per_user`, ``slots`` unseen items reserved). ``frame``
     holds the held-out rows (folds numbered as in ``plan.folds``), ``scores`` the ranker's.
+    When the frame says which candidates are unseen, also ``repeat_recall@recall_k`` and
+    ``discovery_recall@recall_k``: the same recall over the targets the user had (had not)
+    listened to, averaged over the held-out users who have such targets (NaN: none).
     None without held-out users.
     """
     heldout = plan.heldout if plan.heldout is not None else plan.valid
@@ -168,21 +171,40 @@ def heldout_metrics(con: duckdb.DuckDBPyConnection, target: str, plan: QueryPlan
                                   unseen=frame.unseen, slots=slots)
     hit = frame.labels[order] > 0
     dcg = np.where(hit & (ranks <= k), 1.0 / np.log2(ranks + 1.0), 0.0)
-    found = (hit & (ranks <= recall_k)).astype(np.float64)
+    found = hit & (ranks <= recall_k)
+    unseen = frame.unseen[order] if frame.unseen is not None else None
     discounts = np.cumsum(1.0 / np.log2(np.arange(k) + 2))
     ndcg = recall = 0.0
+    # per segment (repeat: targets the user had listened to, found as seen candidates; discovery:
+    # the others): the sum of the users' recalls and the number of users with such targets
+    segments = {"repeat": [0.0, 0], "discovery": [0.0, 0]}
     for i, fold in enumerate(plan.folds):
         counts = con.execute(
-            "select uid, count(distinct item_id) as n from eval_targets where fold = ? and "
-            "target = ? group by uid order by uid", [fold, target]).fetchnumpy()
+            "select uid, count(*) as n, count(*) filter (where is_repeat = 1) as repeat, "
+            "count(*) filter (where is_repeat = 0) as discovery from (select uid, item_id, "
+            "max(is_repeat) as is_repeat from eval_targets where fold = ? and target = ? "
+            "group by uid, item_id) group by uid order by uid", [fold, target]).fetchnumpy()
         rows = folds[order] == i
         uids = frame.uids[order][rows]  # every held-out row's user has targets in the fold
         at = np.minimum(np.searchsorted(counts["uid"], uids), max(len(counts["uid"]) - 1, 0))
-        n_targets = np.where(counts["uid"][at] == uids, counts["n"][at], 1).astype(np.float64)
+        known = counts["uid"][at] == uids
+        n_targets = np.where(known, counts["n"][at], 1).astype(np.float64)
         ideal = discounts[np.minimum(n_targets, k).astype(np.int64) - 1]
         ndcg += float((dcg[rows] / ideal).sum())
         recall += float((found[rows] / n_targets).sum())
-    return {f"ndcg@{k}": ndcg / users, f"recall@{recall_k}": recall / users}
+        if unseen is None:
+            continue
+        held = np.isin(counts["uid"], heldout.get(fold, np.zeros(0)))
+        for name, in_segment in (("repeat", ~unseen[rows]), ("discovery", unseen[rows])):
+            n = np.where(known, counts[name][at], 0).astype(np.float64)
+            part = np.divide(found[rows] & in_segment, n, out=np.zeros(len(n)), where=n > 0)
+            segments[name][0] += float(part.sum())
+            segments[name][1] += int((held & (counts[name] > 0)).sum())
+    out = {f"ndcg@{k}": ndcg / users, f"recall@{recall_k}": recall / users}
+    if unseen is not None:
+        out.update({f"{name}_recall@{recall_k}": total / n if n else float("nan")
+                    for name, (total, n) in segments.items()})
+    return out
 
 
 def load_training_set(

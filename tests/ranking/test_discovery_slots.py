@@ -34,8 +34,9 @@ def test_unseen_items_take_the_last_places_of_a_list_short_of_them():
 def test_held_out_recall_follows_the_slots_and_the_option_is_checked():
     con = duckdb.connect()
     # user 1's targets: item 1 (seen) and item 6 (unseen); user 2's: item 8
-    con.execute("create table eval_targets as select * from (values ('val', 'like', 1, 1), "
-                "('val', 'like', 1, 6), ('val', 'like', 2, 8)) t(fold, target, uid, item_id)")
+    con.execute("create table eval_targets as select * from (values ('val', 'like', 1, 1, 1), "
+                "('val', 'like', 1, 6, 0), ('val', 'like', 2, 8, 1)) "
+                "t(fold, target, uid, item_id, is_repeat)")
     frame = RankingFrame(UIDS.astype(np.uint32), ITEMS.astype(np.uint32),
                          np.zeros((8, 1), np.float32), np.isin(ITEMS, [1, 6, 8]).astype(np.uint8),
                          ["f"], np.zeros(8, np.uint8), UNSEEN)
@@ -47,6 +48,13 @@ def test_held_out_recall_follows_the_slots_and_the_option_is_checked():
 
     assert recall(0) == pytest.approx((0.5 + 1) / 2)
     assert recall(2) == pytest.approx((1 + 1) / 2)  # item 6 enters user 1's three
+    # by segment: repeats (items 1 and 8) over users 1 and 2; discovery (item 6) over user 1
+    out = heldout_metrics(con, "like", plan, frame, SCORES, k=2, recall_k=3, slots=0)
+    assert (out["repeat_recall@3"], out["discovery_recall@3"]) == (1.0, 0.0)
+    out = heldout_metrics(con, "like", plan, frame, SCORES, k=2, recall_k=3, slots=2)
+    assert (out["repeat_recall@3"], out["discovery_recall@3"]) == (1.0, 1.0)
+    out = heldout_metrics(con, "like", plan, frame, SCORES, k=2, recall_k=2, slots=1)
+    assert (out["repeat_recall@2"], out["discovery_recall@2"]) == (1.0, 0.0)  # item 5 came in
     assert ranker_config({"ranker": {"discovery_slots": [20, 0, 20]}}).discovery_slots == (0, 20)
     with pytest.raises(ConfigError, match="discovery_slots"):
         ranker_config({"ranker": {"discovery_slots": [200]}})

@@ -25,6 +25,7 @@ def test_heldout_ndcg_by_hand(tmp_path):
     con.execute("create table eval_targets as select * from (values ('val', 'listen_plus', 1, 1), "
                 "('val', 'listen_plus', 1, 2), ('val', 'listen_plus', 1, 3), "
                 "('val', 'listen_plus', 2, 9), ('val', 'listen_plus', 3, 5)) t(fold, target, uid, item_id)")
+    con.execute("alter table eval_targets add column is_repeat utinyint default 1")
     frame = RankingFrame(
         uids=np.array([1, 1, 1, 2, 2], dtype=np.uint32),
         item_ids=np.array([1, 4, 7, 8, 9], dtype=np.uint32),
