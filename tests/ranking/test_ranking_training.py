@@ -157,7 +157,7 @@ def test_recsys_build_passes_the_config_folds_to_dbt(monkeypatch, tmp_path):
     result = CliRunner().invoke(main, ["build", "--config", str(user), "--quiet"],
                                 env={"RECSYS_WAREHOUSE": str(tmp_path / "w.duckdb")})
     assert result.exit_code == 0, result.output
-    merged = ["mostpop", "decaypop", "history", "itemknn", "ials", "bpr", "audio"]
+    merged = ["mostpop", "decaypop", "history", "itemknn", "ials", "bpr", "audio", "fresh"]
     # ranker.compare_untuned: the untuned variants of every tunable merged generator too
     untuned = [f"{m}_untuned" for m in merged if m != "mostpop"]
     assert seen["vars"] == {"n_folds": 4, "candidate_max_rank": 100,
