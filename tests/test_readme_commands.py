@@ -28,6 +28,10 @@ REPLACED = [
     ("recsys download --size 50m --out data/yambda", "recsys download --size 50m --out "
      "data/yambda --mirror {mirror}", "the hub is out of reach: the same files from a local "
      "folder laid out like the hub (the tiny data under the name 50m)"),
+    (".venv/bin/recsys serve --port 8000 &", ".venv/bin/recsys serve --port 8000 --quiet & "
+     "trap \"kill $!\" EXIT; for _ in $(seq 180); do curl -sf localhost:8000/health && break; "
+     "sleep 1; done", "a script cannot wait for the server as a reader does: it polls /health "
+     "before the curl lines, and stops the server when the blocks end"),
 ]
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import click
 
 from recsys import __version__
-from recsys.cli import bench, candidates, data, dbt, evaluate, ranker
+from recsys.cli import bench, candidates, data, dbt, evaluate, ranker, serve
 
 # command modules, in the order their commands appear in --help
-_COMMAND_MODULES = (data, dbt, candidates, evaluate, ranker, bench)
+_COMMAND_MODULES = (data, dbt, candidates, evaluate, ranker, serve, bench)
 
 
 class _OrderedGroup(click.Group):

@@ -1,0 +1,69 @@
+"""``recsys serve``: recommendations and similar tracks over HTTP from a built warehouse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from recsys.cli.common import run_or_fail, settings_options
+from recsys.pipeline_config import pipeline_config
+
+
+@click.command("serve")
+@settings_options
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+              default=None, help="The YAML file `recsys evaluate` ran with (its models, seed and "
+              "parameters are what is served).")
+@click.option("--models", default=None, metavar="NAME[,NAME...]",
+              help="Generators to serve (default: candidates.models of the config).")
+@click.option("--default-model", default=None,
+              help="Model of a request that names none (default: the first served model that "
+              "recommends from the user's own history, `history`).")
+@click.option("--quiet", is_flag=True, help="No progress lines while the models load.")
+def serve(settings, host, port, config_path, models, default_model, quiet):
+    """Serve the fitted models over HTTP (FastAPI + uvicorn); docs at /docs.
+
+    Loads once, read-only, from the warehouse `recsys evaluate` built: every served generator
+    fitted on the test fold's history with the parameters evaluate used, so a user's list is the
+    one the `recommendations` table holds. Then the warehouse is closed; requests never read it.
+
+    \b
+    Endpoints:
+      GET /users/{uid}/recommendations?n=10&model=history&target=listen_plus&exclude_seen=false
+      GET /items/{item_id}/similar?n=10&model=itemknn      (itemknn, ials, bpr, audio)
+      GET /models   GET /health   GET /docs
+
+    \b
+    Example:
+      recsys serve --port 8000 &
+      curl 'localhost:8000/users/100/recommendations?n=5'
+    """
+    import uvicorn
+
+    from recsys.serving.app import create_app
+    from recsys.serving.service import Service
+
+    config = run_or_fail(pipeline_config, config_path)
+    names = [m.strip() for m in models.split(",") if m.strip()] if models else None
+
+    def fitted(target: str, model: str) -> None:
+        if not quiet:
+            click.echo(f"loaded {target}/{model}", err=True)
+
+    service = run_or_fail(Service.load, settings, config, models=names, on_fitted=fitted)
+    default = default_model or _default_model(service)
+    if default not in next(iter(service.models.values())):
+        raise click.BadParameter(f"{default!r} is not a served model.", param_hint="--default-model")
+    uvicorn.run(create_app(service, default_model=default), host=host, port=port,
+                log_level="warning" if quiet else "info")
+
+
+def _default_model(service) -> str:
+    served = next(iter(service.models.values()))
+    return "history" if "history" in served else next(iter(served))
+
+
+COMMANDS = [serve]

@@ -1,0 +1,163 @@
+"""The models a server answers with, loaded once: every request is a lookup and a top-n.
+
+``Service.load`` reads the warehouse once, read-only, and closes it: for each target it loads
+the evaluated fold's training data (``train_interactions`` and what the generators read, as of
+that fold's cut-off) and fits every served generator with the parameters ``recsys evaluate``
+used (tuned on val, ``recsys.candidates.tuned.resolve_params``) and the config's seed. A fitted
+generator is deterministic, so a user's served list is the list the offline ``recommendations``
+table holds for them (the first ``n`` of its top-k). A request then only scores one user (or one
+item) against the fitted model; nothing reads the warehouse again, so a running server never
+holds the file a build writes.
+
+Users the fold's history does not know get the popularity fallback (DecayPop) and
+``Answer.fallback`` says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from recsys import state
+from recsys.candidates import store
+from recsys.candidates.base import CandidateGenerator
+from recsys.candidates.registry import make_generator
+from recsys.candidates.runner import fold_data_loader
+from recsys.candidates.tuned import data_hash, resolve_params
+from recsys.columns import TARGETS, Tables
+from recsys.config import Settings
+from recsys.errors import ConfigError
+from recsys.pipeline_config import PipelineConfig, as_config
+from recsys.protocol import TEST_FOLD
+from recsys.sections.generators import check_models
+from recsys.warehouse import open_warehouse, require_tables
+
+# the model that answers a user the fold's history does not know
+FALLBACK = "decaypop"
+MAX_N = 1000
+
+
+class ServingError(ValueError):
+    """A request that cannot be answered; ``status`` is the HTTP status it deserves."""
+
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One list: ``items`` as ``(item_id, score)`` in rank order, and who answered."""
+
+    model: str
+    target: str
+    items: list[tuple[int, float]]
+    fallback: bool = False  # a user unknown to the fold's history: popularity answered
+
+
+@dataclass
+class Service:
+    """Fitted generators per (target, model) of one fold, ready for requests."""
+
+    fold: str
+    history_end_ts: int  # the cut-off every served model and feature is as of
+    build: str | None  # the warehouse build the models were fitted on
+    models: dict[str, dict[str, CandidateGenerator]]  # target -> model -> fitted generator
+    params: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    # lists are drawn this long and cut to n (candidates.top_n: what the offline lists are cut
+    # from), so a list whose draw depends on its length (random) is the offline one too
+    depth: int = 1
+
+    @classmethod
+    def load(cls, settings: Settings, config: PipelineConfig | dict, *,
+             models: Sequence[str] | None = None, targets: Sequence[str] = TARGETS,
+             fold: str = TEST_FOLD,
+             on_fitted: Callable[[str, str], None] | None = None) -> Service:
+        """Fit ``models`` (default ``candidates.models``; DecayPop always, as the fallback) on
+        ``fold``'s history for each target; ``on_fitted(target, model)`` after each fit."""
+        config = as_config(config)
+        names = check_models([*(models if models is not None else config.candidates.models),
+                              FALLBACK])
+        unknown = [t for t in targets if t not in TARGETS]
+        if unknown:
+            raise ConfigError(f"Unknown target(s) {', '.join(unknown)}; use {', '.join(TARGETS)}.")
+        digest = data_hash(settings)
+        fitted: dict[str, dict[str, CandidateGenerator]] = {}
+        params: dict[str, dict[str, dict[str, Any]]] = {}
+        with open_warehouse(settings, read_only=True) as con:
+            require_tables(con, Tables.folds, Tables.train_interactions, Tables.eval_targets)
+            cutoff = store.history_end(con, fold)
+            build = state.current_build(con)
+            for target in targets:
+                data = fold_data_loader(con, config, names, target)(fold)
+                fitted[target], params[target] = {}, {}
+                for name in names:
+                    chosen = resolve_params(con, config, target, name, digest)
+                    fitted[target][name] = make_generator(
+                        name, seed=config.seed, params=chosen).fit(data)
+                    params[target][name] = dict(fitted[target][name].params)
+                    if on_fitted is not None:
+                        on_fitted(target, name)
+        return cls(fold, cutoff, build, fitted, params, depth=config.candidates.top_n)
+
+    # ---- requests ---------------------------------------------------------------------------
+    def recommend(self, uid: int, *, model: str, target: str = TARGETS[0], n: int = 10,
+                  exclude_seen: bool | None = None) -> Answer:
+        """User ``uid``'s top ``n`` of ``model``; ``exclude_seen`` None = the model's setting."""
+        generator = self._generator(model, target)
+        n = _check_n(n)
+        users = np.array([uid], dtype=np.uint32)
+        known = generator.data.users.to_internal(users)[0] >= 0
+        if not known:
+            generator, model = self.models[target][FALLBACK], FALLBACK
+        try:
+            frame = generator.recommend_frame(users, max(n, self.depth), exclude_seen=exclude_seen)
+        except ConfigError as exc:  # exclude_seen asked of a model that cannot
+            raise ServingError(str(exc)) from None
+        return Answer(model, target, _pairs(frame.head(n)), fallback=not known)
+
+    def similar(self, item_id: int, *, model: str, target: str = TARGETS[0], n: int = 10
+                ) -> Answer:
+        """The ``n`` items nearest ``item_id`` by ``model``'s item representation."""
+        generator = self._generator(model, target)
+        n = _check_n(n)
+        if generator.data.items.to_internal(np.array([item_id], dtype=np.uint32))[0] < 0:
+            raise ServingError(f"Item {item_id} has no {target} history before the cut-off of "
+                               f"fold {self.fold}; ask for an item users played.", status=404)
+        try:
+            frame = generator.similar_items(item_id, n)
+        except ConfigError as exc:  # a model without item similarity
+            raise ServingError(str(exc)) from None
+        return Answer(model, target, _pairs(frame))
+
+    def describe(self) -> dict[str, Any]:
+        """What is loaded: fold, cut-off, build, and per target each model with its parameters."""
+        return {"fold": self.fold, "history_end_ts": self.history_end_ts, "build": self.build,
+                "fallback": FALLBACK,
+                "targets": {t: {m: {"params": self.params[t][m],
+                                    "users": len(g.data.users), "items": len(g.data.items)}
+                                for m, g in models.items()}
+                            for t, models in self.models.items()}}
+
+    def _generator(self, model: str, target: str) -> CandidateGenerator:
+        if target not in self.models:
+            raise ServingError(f"Unknown target {target!r}; this server answers "
+                               f"{', '.join(self.models)}.")
+        if model not in self.models[target]:
+            raise ServingError(f"Unknown model {model!r}; this server answers "
+                               f"{', '.join(self.models[target])}.")
+        return self.models[target][model]
+
+
+def _check_n(n: int) -> int:
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or not 1 <= n <= MAX_N:
+        raise ServingError(f"n must be an integer between 1 and {MAX_N}, got {n!r}.")
+    return int(n)
+
+
+def _pairs(frame) -> list[tuple[int, float]]:
+    return list(zip(frame["item_id"].astype(int).tolist(), frame["score"].astype(float).tolist(),
+                    strict=True))

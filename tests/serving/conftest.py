@@ -1,0 +1,43 @@
+"""Fixtures of the serving tests: the candidate tests' tiny warehouse (tests/candidates)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "candidates"))
+
+from candidate_fixtures import build_warehouse  # noqa: E402
+
+from recsys.config import Settings  # noqa: E402
+from recsys.pipeline_config import load_config  # noqa: E402
+
+# every generator the fixture can fit, with small settings (tests/candidates' contract FAST)
+MODELS = ["random", "mostpop", "decaypop", "history", "itemknn", "ials", "bpr", "audio",
+          "artist", "album", "fresh"]
+PARAMS = {"itemknn": {"k": 3}, "ials": {"factors": 4, "iterations": 3},
+          "bpr": {"factors": 4, "iterations": 5}, "audio": {"profile_items": 3},
+          "fresh": {"max_age_days": 1e6}}
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """(settings, config) of a warehouse whose test fold has every MODELS' candidates and
+    recommendations (top 5), as `recsys evaluate --no-tune` writes them."""
+    from recsys.candidates import run_candidates
+    from recsys.pipeline import write_generator_slice
+    from recsys.warehouse import open_warehouse
+
+    path = tmp_path_factory.mktemp("serving") / "w.duckdb"
+    build_warehouse(path)
+    settings = Settings(warehouse=path)
+    config = load_config(None)
+    config["candidates"].update(models=MODELS, params=PARAMS, tune=False, top_n=20)
+    run_candidates(settings, config, folds=["test"], models=MODELS, progress=False)
+    with open_warehouse(settings) as con:
+        for target in ("listen_plus", "like"):
+            for model in MODELS:
+                write_generator_slice(con, "test", target, model, 5)
+    return settings, config
