@@ -20,19 +20,21 @@ from recsys.pipeline_config import pipeline_config
 @click.option("--models", default=None, metavar="NAME[,NAME...]",
               help="Generators to serve (default: candidates.models of the config).")
 @click.option("--default-model", default=None,
-              help="Model of a request that names none (default: the first served model that "
-              "recommends from the user's own history, `history`).")
+              help="Model of a request that names none (default: the two-stage model, "
+              "ranker.model_name, when its ranker is saved; else `history`).")
 @click.option("--quiet", is_flag=True, help="No progress lines while the models load.")
 def serve(settings, host, port, config_path, models, default_model, quiet):
     """Serve the fitted models over HTTP (FastAPI + uvicorn); docs at /docs.
 
     Loads once, read-only, from the warehouse `recsys evaluate` built: every served generator
-    fitted on the test fold's history with the parameters evaluate used, so a user's list is the
-    one the `recommendations` table holds. Then the warehouse is closed; requests never read it.
+    fitted on the test fold's history with the parameters evaluate used, and each saved
+    two-stage ranker with the test fold's rows of `candidate_features` (its candidates and
+    point-in-time features), so a user's list is the one the `recommendations` table holds.
+    Then the warehouse is closed; requests never read it.
 
     \b
     Endpoints:
-      GET /users/{uid}/recommendations?n=10&model=history&target=listen_plus&exclude_seen=false
+      GET /users/{uid}/recommendations?n=10&model=two_stage&target=listen_plus&exclude_seen=false
       GET /items/{item_id}/similar?n=10&model=itemknn      (itemknn, ials, bpr, audio)
       GET /models   GET /health   GET /docs
 
@@ -54,16 +56,17 @@ def serve(settings, host, port, config_path, models, default_model, quiet):
             click.echo(f"loaded {target}/{model}", err=True)
 
     service = run_or_fail(Service.load, settings, config, models=names, on_fitted=fitted)
-    default = default_model or _default_model(service)
-    if default not in next(iter(service.models.values())):
+    default = default_model or _default_model(service, config.two_stage_name)
+    if default not in service.served(next(iter(service.models))):
         raise click.BadParameter(f"{default!r} is not a served model.", param_hint="--default-model")
     uvicorn.run(create_app(service, default_model=default), host=host, port=port,
                 log_level="warning" if quiet else "info")
 
 
-def _default_model(service) -> str:
-    served = next(iter(service.models.values()))
-    return "history" if "history" in served else next(iter(served))
+def _default_model(service, two_stage: str) -> str:
+    """The two-stage model when it is served, else `history`, else the first served model."""
+    served = service.served(next(iter(service.models)))
+    return next((m for m in (two_stage, "history") if m in served), served[0])
 
 
 COMMANDS = [serve]

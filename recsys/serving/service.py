@@ -32,7 +32,9 @@ from recsys.config import Settings
 from recsys.errors import ConfigError
 from recsys.pipeline_config import PipelineConfig, as_config
 from recsys.protocol import TEST_FOLD
+from recsys.ranking.ranker import model_dir
 from recsys.sections.generators import check_models
+from recsys.serving.two_stage import ServedRanker
 from recsys.warehouse import open_warehouse, require_tables
 
 # the model that answers a user the fold's history does not know
@@ -70,14 +72,18 @@ class Service:
     # lists are drawn this long and cut to n (candidates.top_n: what the offline lists are cut
     # from), so a list whose draw depends on its length (random) is the offline one too
     depth: int = 1
+    # target -> two-stage model name -> its saved ranker over the fold's candidate rows
+    rankers: dict[str, dict[str, ServedRanker]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, settings: Settings, config: PipelineConfig | dict, *,
              models: Sequence[str] | None = None, targets: Sequence[str] = TARGETS,
-             fold: str = TEST_FOLD,
+             fold: str = TEST_FOLD, two_stage: bool = True,
              on_fitted: Callable[[str, str], None] | None = None) -> Service:
         """Fit ``models`` (default ``candidates.models``; DecayPop always, as the fallback) on
-        ``fold``'s history for each target; ``on_fitted(target, model)`` after each fit."""
+        ``fold``'s history for each target; with ``two_stage``, also load every two-stage model
+        of the config whose ranker is saved (``reports/ranker/<name>/<target>``) with the fold's
+        candidate rows. ``on_fitted(target, model)`` after each model is ready."""
         config = as_config(config)
         names = check_models([*(models if models is not None else config.candidates.models),
                               FALLBACK])
@@ -87,6 +93,7 @@ class Service:
         digest = data_hash(settings)
         fitted: dict[str, dict[str, CandidateGenerator]] = {}
         params: dict[str, dict[str, dict[str, Any]]] = {}
+        rankers: dict[str, dict[str, ServedRanker]] = {}
         with open_warehouse(settings, read_only=True) as con:
             require_tables(con, Tables.folds, Tables.train_interactions, Tables.eval_targets)
             cutoff = store.history_end(con, fold)
@@ -101,12 +108,29 @@ class Service:
                     params[target][name] = dict(fitted[target][name].params)
                     if on_fitted is not None:
                         on_fitted(target, name)
-        return cls(fold, cutoff, build, fitted, params, depth=config.candidates.top_n)
+                rankers[target] = {}
+                saved = [r.two_stage_name for r in config.rankers
+                         if (model_dir(settings, r.two_stage_name) / f"{target}.txt").is_file()]
+                if two_stage and saved:
+                    require_tables(con, Tables.candidate_features)
+                for name in saved if two_stage else []:
+                    rankers[target][name] = ServedRanker.load(
+                        con, settings, name, target, fold, config.ranker.top_k)
+                    if on_fitted is not None:
+                        on_fitted(target, name)
+        return cls(fold, cutoff, build, fitted, params, depth=config.candidates.top_n,
+                   rankers=rankers)
 
     # ---- requests ---------------------------------------------------------------------------
     def recommend(self, uid: int, *, model: str, target: str = TARGETS[0], n: int = 10,
                   exclude_seen: bool | None = None) -> Answer:
         """User ``uid``'s top ``n`` of ``model``; ``exclude_seen`` None = the model's setting."""
+        if model in self.rankers.get(target, {}):
+            n = _check_n(n)
+            items = self.rankers[target][model].recommend(uid, n, bool(exclude_seen))
+            if items is not None:
+                return Answer(model, target, items)
+            model = FALLBACK  # a user without candidates on this fold
         generator = self._generator(model, target)
         n = _check_n(n)
         users = np.array([uid], dtype=np.uint32)
@@ -137,10 +161,18 @@ class Service:
         """What is loaded: fold, cut-off, build, and per target each model with its parameters."""
         return {"fold": self.fold, "history_end_ts": self.history_end_ts, "build": self.build,
                 "fallback": FALLBACK,
-                "targets": {t: {m: {"params": self.params[t][m],
-                                    "users": len(g.data.users), "items": len(g.data.items)}
-                                for m, g in models.items()}
+                "targets": {t: {**{m: {"params": self.params[t][m],
+                                       "users": len(g.data.users), "items": len(g.data.items)}
+                                   for m, g in models.items()},
+                                **{m: {"features": len(r.ranker.feature_names),
+                                       "users": len(r.uids), "candidate_rows": r.rows,
+                                       "discovery_slots": r.slots}
+                                   for m, r in self.rankers.get(t, {}).items()}}
                             for t, models in self.models.items()}}
+
+    def served(self, target: str) -> list[str]:
+        """Model names a request for ``target`` may ask for: two-stage models first."""
+        return [*self.rankers.get(target, {}), *self.models.get(target, {})]
 
     def _generator(self, model: str, target: str) -> CandidateGenerator:
         if target not in self.models:
@@ -148,7 +180,7 @@ class Service:
                                f"{', '.join(self.models)}.")
         if model not in self.models[target]:
             raise ServingError(f"Unknown model {model!r}; this server answers "
-                               f"{', '.join(self.models[target])}.")
+                               f"{', '.join(self.served(target))}.")
         return self.models[target][model]
 
 

@@ -32,7 +32,7 @@ def served(tmp_path_factory):
 
     path = tmp_path_factory.mktemp("serving") / "w.duckdb"
     build_warehouse(path)
-    settings = Settings(warehouse=path)
+    settings = Settings(warehouse=path, reports_dir=path.parent / "reports")
     config = load_config(None)
     config["candidates"].update(models=MODELS, params=PARAMS, tune=False, top_n=20)
     run_candidates(settings, config, folds=["test"], models=MODELS, progress=False)

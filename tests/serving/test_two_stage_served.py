@@ -1,0 +1,61 @@
+"""The two-stage models served: each user's list is the offline one, on a whole tiny run."""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import pytest
+
+from recsys.config import Settings
+from recsys.pipeline_config import load_config
+from recsys.serving import Service
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def evaluated(tiny_warehouse: Settings, tmp_path_factory):
+    """A copy of the suite's tiny warehouse after `recsys evaluate` with both rankers, ten
+    places kept for unseen items (the served lists must cut as `recsys rank` does)."""
+    from recsys.pipeline import run_evaluate
+
+    work = tmp_path_factory.mktemp("serving_two_stage")
+    shutil.copyfile(tiny_warehouse.warehouse, work / tiny_warehouse.warehouse.name)
+    settings = Settings(data_dir=tiny_warehouse.data_dir, size="tiny",
+                        warehouse=work / tiny_warehouse.warehouse.name, reports_dir=work / "reports",
+                        memory_limit="2GB", threads=2, temp_dir=work / "tmp")
+    config = load_config(None)
+    config["candidates"].update(models=["mostpop", "decaypop", "history", "itemknn"])
+    config["candidates"]["tuning"]["trials"] = 2
+    config["ranker"].update(models=["mostpop", "decaypop", "history", "itemknn"],
+                            discovery_slots=[10])
+    config["evaluation"].update(bootstrap_samples=20, seed_runs={"models": [], "seeds": [42]})
+    run_evaluate(settings, config, fold="test", two_stage=True, progress=False)
+    return settings, config
+
+
+def test_every_served_two_stage_list_is_the_offline_one(evaluated):
+    settings, config = evaluated
+    service = Service.load(settings, config)
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        for target in ("listen_plus", "like"):
+            assert set(service.rankers[target]) == {"two_stage", "two_stage_untuned"}
+            for name, ranker in service.rankers[target].items():
+                assert ranker.slots == 10
+                rows = con.execute(
+                    "select uid, item_id from recommendations where fold = 'test' and target = ? "
+                    "and model = ? order by uid, rank", [target, name]).df()
+                users = rows["uid"].drop_duplicates().to_numpy()
+                assert len(users) > 20
+                for uid in users[:: max(1, len(users) // 40)]:  # about 40 users per list
+                    want = rows.loc[rows["uid"] == uid, "item_id"].tolist()
+                    answer = service.recommend(int(uid), model=name, target=target, n=len(want))
+                    assert [i for i, _ in answer.items] == want, (target, name, uid)
+                    assert answer.model == name and not answer.fallback
+    finally:
+        con.close()
+    # a user without candidates: popularity, and said so
+    answer = service.recommend(4_000_000_000, model="two_stage", n=5)
+    assert answer.fallback and answer.model == "decaypop"
