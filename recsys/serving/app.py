@@ -12,13 +12,21 @@ from typing import Annotated
 
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from recsys.columns import TARGETS
-from recsys.serving.service import MAX_N, Answer, Service, ServingError
+from recsys.serving.service import MAX_N, MAX_SESSION, Answer, Service, ServingError
 
 N = Annotated[int, Query(ge=1, le=MAX_N, description="length of the list")]
 ID = Annotated[int, Path(ge=0, le=2**32 - 1, description="a user or item id of the dataset")]
 TARGET = Annotated[str, Query(description=f"the target the models were fitted for: {', '.join(TARGETS)}")]
+
+
+class Session(BaseModel):
+    """A listening session, most recent listen last, and how many next songs to return."""
+
+    items: list[int] = Field(min_length=1, max_length=MAX_SESSION)
+    n: int = Field(10, ge=1, le=MAX_N)
 
 
 def create_app(service: Service, *, default_model: str) -> FastAPI:
@@ -53,5 +61,9 @@ def create_app(service: Service, *, default_model: str) -> FastAPI:
     def similar(item_id: ID, n: N = 10, model: str = "itemknn",
                 target: TARGET = TARGETS[0]) -> dict:
         return body(service.similar(item_id, model=model, target=target, n=n))
+
+    @app.post("/next")
+    def next_songs(session: Session) -> dict:
+        return body(service.next(session.items, n=session.n))
 
     return app

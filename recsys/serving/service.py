@@ -24,6 +24,8 @@ import numpy as np
 from recsys import state
 from recsys.candidates import store
 from recsys.candidates.base import CandidateGenerator
+from recsys.candidates.next_song import TABLE as NEXT_SONG_TABLE
+from recsys.candidates.next_song import NextSongModel
 from recsys.candidates.registry import make_generator
 from recsys.candidates.runner import fold_data_loader
 from recsys.candidates.tuned import data_hash, resolve_params
@@ -35,11 +37,12 @@ from recsys.protocol import TEST_FOLD
 from recsys.ranking.ranker import model_dir
 from recsys.sections.generators import check_models
 from recsys.serving.two_stage import ServedRanker
-from recsys.warehouse import open_warehouse, require_tables
+from recsys.warehouse import open_warehouse, require_tables, table_exists
 
 # the model that answers a user the fold's history does not know
 FALLBACK = "decaypop"
 MAX_N = 1000
+MAX_SESSION = 1000  # the longest listening session POST /next takes
 
 
 class ServingError(ValueError):
@@ -74,6 +77,8 @@ class Service:
     depth: int = 1
     # target -> two-stage model name -> its saved ranker over the fold's candidate rows
     rankers: dict[str, dict[str, ServedRanker]] = field(default_factory=dict)
+    # the next-song model of the fold (None: the warehouse has no next_song_transitions)
+    next_song: NextSongModel | None = None
 
     @classmethod
     def load(cls, settings: Settings, config: PipelineConfig | dict, *,
@@ -118,8 +123,10 @@ class Service:
                         con, settings, name, target, fold, config.ranker.top_k)
                     if on_fitted is not None:
                         on_fitted(target, name)
+            next_song = NextSongModel.from_warehouse(con, fold) \
+                if table_exists(con, NEXT_SONG_TABLE) else None
         return cls(fold, cutoff, build, fitted, params, depth=config.candidates.top_n,
-                   rankers=rankers)
+                   rankers=rankers, next_song=next_song)
 
     # ---- requests ---------------------------------------------------------------------------
     def recommend(self, uid: int, *, model: str, target: str = TARGETS[0], n: int = 10,
@@ -157,10 +164,24 @@ class Service:
             raise ServingError(str(exc)) from None
         return Answer(model, target, _pairs(frame))
 
+    def next(self, items: Sequence[int], n: int = 10) -> Answer:
+        """The ``n`` songs to follow a listening session (``items``, most recent last)."""
+        n = _check_n(n)
+        if not 1 <= len(items) <= MAX_SESSION:
+            raise ServingError(f"items must hold 1 to {MAX_SESSION} item ids (a listening "
+                               f"session, most recent last), got {len(items)}.")
+        if self.next_song is None:
+            raise ServingError(f"The warehouse has no {NEXT_SONG_TABLE}: build it (`recsys build`) "
+                               "and restart the server.", status=404)
+        return Answer("next_song", "listen", self.next_song.next(items, n))
+
     def describe(self) -> dict[str, Any]:
         """What is loaded: fold, cut-off, build, and per target each model with its parameters."""
         return {"fold": self.fold, "history_end_ts": self.history_end_ts, "build": self.build,
                 "fallback": FALLBACK,
+                "next_song": None if self.next_song is None else {
+                    "items": len(self.next_song.items),
+                    "transitions": int(self.next_song.transitions.nnz)},
                 "targets": {t: {**{m: {"params": self.params[t][m],
                                        "users": len(g.data.users), "items": len(g.data.items)}
                                    for m, g in models.items()},

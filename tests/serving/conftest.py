@@ -10,16 +10,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1] / "candidates"))
 
 from candidate_fixtures import build_warehouse  # noqa: E402
+from serving_fixtures import MODELS, PARAMS  # noqa: E402
 
 from recsys.config import Settings  # noqa: E402
 from recsys.pipeline_config import load_config  # noqa: E402
-
-# every generator the fixture can fit, with small settings (tests/candidates' contract FAST)
-MODELS = ["random", "mostpop", "decaypop", "history", "itemknn", "ials", "bpr", "audio",
-          "artist", "album", "fresh"]
-PARAMS = {"itemknn": {"k": 3}, "ials": {"factors": 4, "iterations": 3},
-          "bpr": {"factors": 4, "iterations": 5}, "audio": {"profile_items": 3},
-          "fresh": {"max_age_days": 1e6}}
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +31,10 @@ def served(tmp_path_factory):
     config["candidates"].update(models=MODELS, params=PARAMS, tune=False, top_n=20)
     run_candidates(settings, config, folds=["test"], models=MODELS, progress=False)
     with open_warehouse(settings) as con:
+        # 101 -> 102 twice, 101 -> 103 once, 102 -> 104 once (the test fold); val's differ
+        con.execute("create table next_song_transitions as select * from (values "
+                    "('test', 101, 102, 2), ('test', 101, 103, 1), ('test', 102, 104, 1), "
+                    "('val', 105, 106, 5)) t(fold, from_item, to_item, transitions)")
         for target in ("listen_plus", "like"):
             for model in MODELS:
                 write_generator_slice(con, "test", target, model, 5)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import MODELS
 from fastapi.testclient import TestClient
+from serving_fixtures import MODELS
 
 from recsys.serving import Service
 from recsys.serving.app import create_app
@@ -39,6 +39,25 @@ def test_recommendations_similar_and_what_is_loaded(client, service):
     models = client.get("/models").json()
     assert models["default_model"] == "history" and set(models["targets"]["listen_plus"]) == set(MODELS)
     assert "/users/{uid}/recommendations" in client.get("/openapi.json").json()["paths"]
+
+
+def test_next_songs_after_a_session(client, service):
+    got = client.post("/next", json={"items": [102, 101], "n": 3}).json()
+    assert got["model"] == "next_song"
+    # after 101 (weight 1): 102 2/3, 103 1/3; after 102 (weight 0.5): 104 0.5
+    assert [x["item_id"] for x in got["items"]] == [102, 104, 103]
+    assert got["items"] == [{"item_id": i, "score": s} for i, s in service.next([102, 101], 3).items]
+    assert len(client.post("/next", json={"items": [999]}).json()["items"]) == 4  # popularity
+
+
+@pytest.mark.parametrize("payload, words", [
+    ({"items": []}, "items"), ({"items": list(range(1001))}, "items"), ({}, "items"),
+    ({"items": [101], "n": 0}, "n"), ({"items": ["x"]}, "items"),
+])  # fmt: skip
+def test_a_bad_session_is_a_422_naming_the_field(client, payload, words):
+    response = client.post("/next", json=payload)
+    assert response.status_code == 422
+    assert any(words in error["loc"] for error in response.json()["detail"])
 
 
 @pytest.mark.parametrize("path, params, status, words", [

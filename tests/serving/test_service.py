@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 import pytest
-from conftest import MODELS
+from serving_fixtures import MODELS
 
 from recsys.serving import Service, ServingError
 
