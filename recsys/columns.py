@@ -44,6 +44,8 @@ class Tables:
     model_runs = "model_runs"                # Python: fold, target, model, params, tuned, fit/predict seconds
     candidate_recall = "candidate_recall"    # Python: fold, target, source, recall, targets
     ranker_feature_importance = "ranker_feature_importance"  # Python: target, feature, gain
+    next_song_queries = "next_song_queries"  # dbt mart: fold, uid, session, query_items, answer_item
+    next_song_recommendations = "next_song_recommendations"  # Python: fold, model, uid, session, rank, item_id, score
 
 
 TARGETS = ("listen_plus", "like")

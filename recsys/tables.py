@@ -18,6 +18,8 @@ ranker_feature_importance   target, feature, gain                           targ
 metrics_per_user            fold, target, model, convention, subset,        fold (with metrics)
                             metric, k, uid, value, weight
 metrics                     ... metric, k, value, users                     fold
+next_song_recommendations   fold, model, uid, session, item_id, rank,      fold, model
+                            score
 ==========================  ==============================================  ======================
 
 Every writer replaces one slice through :func:`replace_slices` (delete and
@@ -78,6 +80,9 @@ DDL: dict[str, str] = {
 }
 # every table Python writes, and the slices' fingerprints: ``recsys build`` drops them when the
 # build's inputs change (``recsys.state.record_build``)
+DDL[Tables.next_song_recommendations] = (
+    f"create table if not exists {Tables.next_song_recommendations} (fold varchar, model varchar, "
+    "uid uinteger, session integer, item_id uinteger, rank integer, score double)")
 PYTHON_TABLES = (*DDL, state.SLICE_STATE)
 # a column each table must have; a copy without it is an older layout, dropped and created anew
 _LAYOUT_MARKERS = {Tables.candidate_params: "fingerprint", Tables.metrics_per_user: "convention",
@@ -201,6 +206,12 @@ def write_recommendations(con: duckdb.DuckDBPyConnection, rows: Rows, fold: str,
     user's own). Returns the rows written."""
     return _write(con, Tables.recommendations, rows,
                   {"fold": fold, "target": target, "model": model}, fingerprint)
+
+
+def write_next_song(con: duckdb.DuckDBPyConnection, rows: Rows, fold: str, model: str) -> int:
+    """Replace the (fold, model) slice of ``next_song_recommendations`` (the next-song lists of
+    every session of ``next_song_queries``)."""
+    return _write(con, Tables.next_song_recommendations, rows, {"fold": fold, "model": model})
 
 
 def forget_recommendations(con: duckdb.DuckDBPyConnection, fold: str, models: Sequence[str]) -> None:

@@ -203,4 +203,41 @@ def headline(reports_dir, two_stage_model) -> None:
     click.echo(run_or_fail(headline_from_reports, Path(folder), two_stage=two_stage_model))
 
 
-COMMANDS = [evaluate, recommend, metrics, headline]
+@click.command("next-song")
+@settings_options
+@click.option("--fold", default=TEST_FOLD, show_default=True,
+              help="Fold whose target-window sessions are the queries (test or val).")
+@click.option("--ks", default="10", show_default=True, help="Comma-separated cut-offs.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+              default=None, help="The YAML file `recsys evaluate` ran with (ItemKNN's parameters, "
+              "seed, bootstrap samples).")
+def next_song(settings, fold, ks, config_path) -> None:
+    """Score the next-song task: each session's last listen, predicted from the ones before it.
+
+    For every listening session of the fold's target window (dbt mart next_song_queries) writes
+    the top-k of next_song (the transitions model `recsys serve` answers POST /next with),
+    popularity, itemknn_session (ItemKNN similarity summed over the session) and most_played
+    (the user's most played items) to `next_song_recommendations`, scores them with
+    sql/metrics/next_song.sql (HitRate, MRR, NDCG) and prints them with bootstrap intervals over
+    sessions; writes reports/next_song.csv.
+
+    
+    Example:
+      recsys next-song --ks 10,100
+    """
+    from recsys.evaluation.next_song import (
+        next_song_markdown,
+        score_next_song,
+        write_next_song_lists,
+    )
+
+    config = run_or_fail(pipeline_config, config_path)
+    cut_offs = [int(k) for k in _split(ks) or ["10"]]
+    run_or_fail(write_next_song_lists, settings, config, fold, max(cut_offs))
+    table = run_or_fail(score_next_song, settings, config, fold, cut_offs)
+    settings.reports_dir.mkdir(parents=True, exist_ok=True)
+    table.to_csv(settings.reports_dir / "next_song.csv", index=False)
+    click.echo(next_song_markdown(table))
+
+
+COMMANDS = [evaluate, recommend, metrics, headline, next_song]
