@@ -1,8 +1,9 @@
 """Entry point of the benchmark's own child processes: ``python -m recsys.bench.child KIND``.
 
-``evaluation`` / ``listen-plus`` / ``dbt-listens``: the side-by-side baselines; each writes its
-result as JSON to ``--out`` (also when it fails, with ``status: failed`` and the error), exit code
-non-zero on failure or when the two sides disagree. (The pipeline's own stages are ``recsys``
+``evaluation`` / ``listen-plus`` / ``dbt-listens``: the side-by-side baselines, and ``serving``:
+the load test of ``recsys serve`` (:mod:`recsys.bench.load`); each writes its result as JSON to
+``--out`` (also when it fails, with ``status: failed`` and the error), exit code non-zero on
+failure, when the two sides disagree or when the server answered a 5xx. (The pipeline's own stages are ``recsys``
 commands: ``recsys.pipeline.stages``.)
 """
 
@@ -40,12 +41,15 @@ def _test_cutoff(warehouse: Path) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m recsys.bench.child")
-    parser.add_argument("kind", choices=["evaluation", "listen-plus", "dbt-listens"])
+    parser.add_argument("kind", choices=["evaluation", "listen-plus", "dbt-listens", "serving"])
     parser.add_argument("--warehouse", type=Path, required=True)
     parser.add_argument("--listens", type=Path)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--dbt-target", type=Path, help="dbt target folder holding compiled/")
+    parser.add_argument("--requests", type=int, default=5000, help="serving: requests per endpoint")
+    parser.add_argument("--concurrency", type=int, default=8, help="serving: requests at a time")
+    parser.add_argument("--config", type=Path, help="serving: the pipeline config of the run")
     return parser
 
 
@@ -83,6 +87,15 @@ def run(args: argparse.Namespace) -> dict:
             con.close()
     if args.kind == "dbt-listens":
         return dbt_listens(args, settings)
+    if args.kind == "serving":
+        from recsys.bench.load import load_test
+        from recsys.bench.stages import recsys_executable
+
+        server = [*recsys_executable(), "serve", "--quiet",
+                  *(["--config", str(args.config)] if args.config else [])]
+        log = args.out.with_suffix(".server.log") if args.out else None
+        return load_test(server, args.warehouse, requests=args.requests,
+                         concurrency=args.concurrency, log=log)
     cutoff = _test_cutoff(args.warehouse)
     con = duckdb.connect()
     try:

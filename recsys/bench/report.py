@@ -110,6 +110,8 @@ def _baseline_rows(results: dict, sizes: list[str]) -> list[str]:
     ]
     for size in sizes:
         for name, b in results["sizes"][size].get("baselines", {}).items():
+            if name == SERVING:  # its own table (_serving_rows)
+                continue
             if b.get("status") != "ok":
                 lines.append(f"| {size} | {name} | | | | | | | {b.get('status', '?')}: {b.get('error', '')[:120]} | |")
                 continue
@@ -120,6 +122,28 @@ def _baseline_rows(results: dict, sizes: list[str]) -> list[str]:
                 f"{b.get('ours_cpu_s', 0):.2f} / {b.get('theirs_cpu_s', 0):.2f} | {b.get('cpu_speedup', 0):.1f}x | "
                 f"{agree} | {b['repeats']} |"
             )
+    return lines
+
+
+SERVING = "serving"
+
+
+def _serving_rows(results: dict, sizes: list[str]) -> list[str]:
+    """The load test of `recsys serve` (recsys.bench.load): one row per (size, endpoint)."""
+    lines = ["| size | endpoint | requests | p50 (ms) | p99 (ms) | requests/s | statuses | start-up (s) | resident (MiB) |",
+             "|---|---|---:|---:|---:|---:|---|---:|---:|"]
+    for size in sizes:
+        b = results["sizes"][size].get("baselines", {}).get(SERVING)
+        if b is None:
+            continue
+        if b.get("status") != "ok":
+            lines.append(f"| {size} | | | | | | {b.get('status', '?')}: {b.get('error', '')[:120]} | | |")
+            continue
+        for name, e in b["endpoints"].items():
+            statuses = ", ".join(f"{k}: {v:,}" for k, v in e["statuses"].items())
+            lines.append(f"| {size} | {name} | {e['requests']:,} | {_fmt(e['p50_ms'])} | "
+                         f"{_fmt(e['p99_ms'])} | {_fmt(e['rps'])} | {statuses} | "
+                         f"{_fmt(b['startup_s'])} | {_fmt(b['rss_mb'], 0)} |")
     return lines
 
 
@@ -164,6 +188,10 @@ def render_markdown(results: dict) -> str:
             "(all threads of the process) is shown too: on a shared machine wall time stretches with",
             "the load (see the load average of each run) while CPU time stays close to the work done.", ""]
     out += _baseline_rows(results, sizes)
+    out += ["", "## Serving: `recsys serve` under load (loopback, concurrency 8)", "",
+            "Start-up = process start to the first `/health` answer; resident memory after the load;",
+            "latency of the answered (2xx) requests; a share of bad requests (4xx) is sent on purpose.", ""]
+    out += _serving_rows(results, sizes)
     out += ["", "## Acceptance checks (`recsys bench` exits 1 when one of its sizes fails)", ""]
     out += _acceptance(results, sizes)
     failures = [(s, f) for s in sizes for f in results["sizes"][s].get("failures", [])]

@@ -139,7 +139,8 @@ def bench_size(
     repeats = repeats or default_repeats(size)
     plan = pipeline_plan(size, paths, models=models, seed=seed, config=config)
     plan += baseline_stages(logs, repeats=repeats, listens=paths.flat_dir / "listens.parquet",
-                            warehouse=paths.warehouse, dbt_target=paths.dbt_target_dir)
+                            warehouse=paths.warehouse, dbt_target=paths.dbt_target_dir,
+                            config=config)
     if until is not None:
         names = [s.name for s in plan]
         if until not in names:

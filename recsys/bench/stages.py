@@ -123,9 +123,12 @@ def pipeline_plan(
 
 
 def baseline_stages(
-    out_dir: Path, *, repeats: int, listens: Path, warehouse: Path, dbt_target: Path
+    out_dir: Path, *, repeats: int, listens: Path, warehouse: Path, dbt_target: Path,
+    config: Path | None = None, serving_requests: int = 5000,
 ) -> list[Stage]:
-    """The side-by-side baselines, each one child process writing its JSON result to ``out_dir``."""
+    """The side-by-side baselines and the serving load test (``serve``: ``serving_requests``
+    per endpoint at concurrency 8, the server started with the run's ``config``), each one
+    child process writing its JSON result to ``out_dir``."""
     child = [sys.executable, "-m", "recsys.bench.child"]
     common = ["--warehouse", str(warehouse), "--repeats", str(repeats)]
     specs = [
@@ -133,6 +136,9 @@ def baseline_stages(
         ("baseline-dbt-listens", "dbt-listens", "dbt_listens_model",
          ["--listens", str(listens), "--dbt-target", str(dbt_target)]),
         ("baseline-listen-plus", "listen-plus", "listen_plus_aggregation", ["--listens", str(listens)]),
+        ("serve", "serving", "serving",
+         ["--requests", str(serving_requests), "--concurrency", "8",
+          *(["--config", str(config)] if config else [])]),
     ]
     stages = []
     for name, kind, key, args in specs:

@@ -59,3 +59,28 @@ def test_every_served_two_stage_list_is_the_offline_one(evaluated):
     # a user without candidates: popularity, and said so
     answer = service.recommend(4_000_000_000, model="two_stage", n=5)
     assert answer.fallback and answer.model == "decaypop"
+
+
+def test_the_load_test_gets_no_5xx_and_stops_its_server(evaluated, tmp_path):
+    import socket
+
+    import yaml
+
+    from recsys.bench.load import load_test
+    from recsys.bench.stages import recsys_executable
+
+    settings, config = evaluated
+    path = tmp_path / "config.yml"
+    path.write_text(yaml.safe_dump(config))
+    env = {**__import__("os").environ, **settings.env()}
+    result = load_test([*recsys_executable(), "serve", "--quiet", "--config", str(path)],
+                       settings.warehouse, env=env, requests=40, concurrency=4, bad_share=0.25,
+                       log=tmp_path / "server.log")
+    assert result["status"] == "ok" and result["agree"], result
+    assert result["startup_s"] > 0 and result["rss_mb"] > 50
+    for name, stats in result["endpoints"].items():
+        assert stats["requests"] == 40 and stats["server_errors"] == 0, (name, stats)
+        assert stats["statuses"].get("200", 0) > 0 and stats["statuses"].get("422", 0) > 0
+        assert 0 < stats["p50_ms"] <= stats["p99_ms"]
+    with socket.socket() as s:  # the server is gone: nobody listens on its port
+        assert s.connect_ex(("127.0.0.1", result["port"])) != 0

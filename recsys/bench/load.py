@@ -1,0 +1,161 @@
+"""The serving load test: ``recsys serve`` started on loopback, then a bounded number of requests
+per endpoint from this (a second) process, ``concurrency`` at a time.
+
+Measured: start-up (process start to the first ``/health`` answer), the server's resident
+memory after the load (``VmRSS``) and its peak (``VmHWM``), and per endpoint the p50 / p99
+latency of the answered requests (2xx), requests per second over the endpoint's whole batch,
+and the count of each status. A share of the requests is bad on purpose (``n=0``, an unknown
+model, an empty session): they must come back as 4xx, and any 5xx is reported as a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from recsys.columns import Tables
+from recsys.protocol import TEST_FOLD
+from recsys.warehouse import connect, table_exists
+
+STARTUP_TIMEOUT_S = 900.0
+SAMPLE = 2000  # users, items and sessions drawn to build the requests from
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def latency_stats(seconds: list[float], wall_s: float, statuses: Counter) -> dict:
+    """p50 / p99 (ms) of the answered requests, requests per second, status counts.
+
+    >>> s = latency_stats([0.001, 0.002, 0.003, 0.010], 0.5, Counter({200: 4, 422: 1}))
+    >>> s["p50_ms"], s["requests"], s["rps"], s["server_errors"]
+    (2.5, 5, 10.0, 0)
+    """
+    ms = np.asarray(seconds) * 1000.0
+    total = sum(statuses.values())
+    return {"requests": total,
+            "p50_ms": float(np.percentile(ms, 50)) if len(ms) else None,
+            "p99_ms": float(np.percentile(ms, 99)) if len(ms) else None,
+            "rps": total / wall_s if wall_s > 0 else None,
+            "statuses": {str(k): v for k, v in sorted(statuses.items())},
+            "server_errors": sum(v for k, v in statuses.items() if k >= 500)}
+
+
+def _sample(warehouse: Path) -> dict[str, list]:
+    """Users with lists, items with history and sessions of the test fold to ask about."""
+    con = connect(warehouse, read_only=True)
+    try:
+        users = [r[0] for r in con.execute(
+            f"select distinct uid from {Tables.train_interactions} where fold = ? and "
+            "target = 'listen_plus' order by hash(uid) limit ?", [TEST_FOLD, SAMPLE]).fetchall()]
+        items = [r[0] for r in con.execute(
+            f"select distinct item_id from {Tables.train_interactions} where fold = ? and "
+            "target = 'listen_plus' order by hash(item_id) limit ?", [TEST_FOLD, SAMPLE]).fetchall()]
+        sessions = [list(r[0]) for r in con.execute(
+            f"select query_items from {Tables.next_song_queries} where fold = ? "
+            "order by hash(uid, session) limit ?", [TEST_FOLD, SAMPLE]).fetchall()] \
+            if table_exists(con, Tables.next_song_queries) else [[int(i)] for i in items]
+    finally:
+        con.close()
+    return {"users": users, "items": items, "sessions": sessions}
+
+
+def _requests(sample: dict[str, list], count: int, bad_share: float, seed: int
+              ) -> dict[str, list[Callable[[httpx.Client], httpx.Response]]]:
+    """Per endpoint, ``count`` request closures, ``bad_share`` of them bad on purpose."""
+    rng = np.random.default_rng(seed)
+    out: dict[str, list] = {"recommendations": [], "similar": [], "next": []}
+    for i in range(count):
+        bad = rng.random() < bad_share
+        u = int(sample["users"][i % len(sample["users"])])
+        item = int(sample["items"][i % len(sample["items"])])
+        session = sample["sessions"][i % len(sample["sessions"])]
+        out["recommendations"].append(
+            lambda c, u=u, bad=bad: c.get(f"/users/{u}/recommendations",
+                                          params={"n": 0 if bad else 10}))
+        out["similar"].append(
+            lambda c, item=item, bad=bad: c.get(f"/items/{item}/similar",
+                                                params={"n": 10, "model": "nope" if bad else "itemknn"}))
+        out["next"].append(
+            lambda c, s=session, bad=bad: c.post("/next", json={"items": [] if bad else s, "n": 10}))
+    return out
+
+
+def _memory_mb(pid: int) -> dict[str, float | None]:
+    status = Path(f"/proc/{pid}/status")
+    found = {"VmRSS": None, "VmHWM": None}
+    if status.is_file():
+        for line in status.read_text().splitlines():
+            key = line.split(":")[0]
+            if key in found:
+                found[key] = int(line.split()[1]) / 1024.0
+    return {"rss_mb": found["VmRSS"], "peak_rss_mb": found["VmHWM"]}
+
+
+def load_test(server: list[str], warehouse: Path, *, env: dict[str, str] | None = None,
+              requests: int = 5000, concurrency: int = 8, bad_share: float = 0.05,
+              seed: int = 42, log: Path | None = None) -> dict:
+    """Start ``server`` (a ``recsys serve`` command line without ``--port``), load it, stop it."""
+    sample = _sample(warehouse)
+    port = free_port()
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 (closed below)
+    start = time.perf_counter()
+    process = subprocess.Popen([*server, "--port", str(port)], env=env or dict(os.environ),
+                               stdout=out, stderr=subprocess.STDOUT)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60.0) as client:
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"the server exited with code {process.returncode} "
+                                       "before answering /health (its log has the reason)")
+                if time.perf_counter() - start > STARTUP_TIMEOUT_S:
+                    raise RuntimeError(f"the server did not answer /health in {STARTUP_TIMEOUT_S} s")
+                try:
+                    if client.get("/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.5)
+            startup = time.perf_counter() - start
+            endpoints = {}
+            for name, calls in _requests(sample, requests, bad_share, seed).items():
+                calls[0](client)  # one warm-up request
+                endpoints[name] = _run(client, calls, concurrency)
+        return {"status": "ok", "port": port, "startup_s": startup, **_memory_mb(process.pid),
+                "requests_per_endpoint": requests, "concurrency": concurrency,
+                "bad_share": bad_share, "endpoints": endpoints,
+                "agree": all(e["server_errors"] == 0 for e in endpoints.values())}
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if log:
+            out.close()
+
+
+def _run(client: httpx.Client, calls: list, concurrency: int) -> dict:
+    def one(call) -> tuple[int, float]:
+        t = time.perf_counter()
+        status = call(client).status_code
+        return status, time.perf_counter() - t
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        done = list(pool.map(one, calls))
+    wall = time.perf_counter() - start
+    statuses = Counter(status for status, _ in done)
+    return latency_stats([s for status, s in done if status < 300], wall, statuses)
