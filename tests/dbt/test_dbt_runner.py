@@ -53,8 +53,9 @@ def test_build_command_turns_errors_into_a_message(tmp_path):
     assert "dataset files" in result.output and "Traceback" not in result.output
 
 
-def test_candidate_features_alone_is_built_in_place(monkeypatch):
-    """`recsys build --select candidate_features` copies no warehouse; other selections are staged."""
+def test_candidate_features_alone_is_built_in_place(monkeypatch, tmp_path):
+    """`recsys build --select candidate_features` copies no warehouse; other selections are staged.
+    (A warehouse of its own: the default one may be a developer's, locked by a run.)"""
     from recsys import dbt_runner
     from recsys.config import Settings
 
@@ -67,9 +68,10 @@ def test_candidate_features_alone_is_built_in_place(monkeypatch):
     monkeypatch.setattr(dbt_runner, "run_dbt", fake_run_dbt)
     monkeypatch.setattr(dbt_runner, "check_data_values", lambda *_: [])
     monkeypatch.setattr(dbt_runner, "_require_input_files", lambda *_: None)
-    dbt_runner.build(Settings(), select=["candidate_features"])
-    dbt_runner.build(Settings(), select=["eval_targets"])
-    dbt_runner.build(Settings())
+    settings = Settings(warehouse=tmp_path / "w.duckdb", temp_dir=tmp_path / "tmp")
+    dbt_runner.build(settings, select=["candidate_features"])
+    dbt_runner.build(settings, select=["eval_targets"])
+    dbt_runner.build(settings)
     assert calls == [False, True, True]
 
 
