@@ -26,9 +26,11 @@ pytestmark = pytest.mark.slow
 
 CUTOFFS = {"val": 25_823_600, "test": 25_911_800}
 # tables whose rows depend on the future by design, or that are not features (candidates: the
-# same copy in every warehouse, the input of candidate_features)
-NOT_FEATURES = {"folds", "eval_targets", "int_target_events", "candidates"}
-KEY_CANDIDATES = ("fold", "target", "uid", "item_id", "artist_id", "album_id", "event_type")
+# same copy in every warehouse, the input of candidate_features; next_song_queries: the target
+# window's sessions)
+NOT_FEATURES = {"folds", "eval_targets", "int_target_events", "candidates", "next_song_queries"}
+KEY_CANDIDATES = ("fold", "target", "uid", "item_id", "artist_id", "album_id", "event_type",
+                  "from_item", "to_item")
 
 
 # the same candidates in every warehouse: each fold's 20 most popular items for every user with
