@@ -34,6 +34,22 @@ TABLE = "next_song_transitions"
 MAX_N = 1000  # the longest list a request may ask for
 
 
+def session_matrix(sessions: Sequence[Sequence[int]], items: IdMap, *, decay: float = 1.0
+                   ) -> sp.csr_matrix:
+    """sessions x items: each listen of session s weighs ``decay ** steps back from its end``
+    (1 for every listen with ``decay`` = 1); items ``items`` does not know are left out."""
+    lengths = np.array([len(s) for s in sessions], dtype=np.int64)
+    rows = np.repeat(np.arange(len(sessions)), lengths)
+    flat = np.concatenate([np.asarray(s, dtype=np.uint32) for s in sessions]) \
+        if len(sessions) else np.zeros(0, np.uint32)
+    steps_back = np.concatenate([np.arange(k)[::-1] for k in lengths]) \
+        if len(sessions) else np.zeros(0, np.int64)
+    known = items.to_internal(flat)
+    keep = known >= 0
+    return sp.csr_matrix((float(decay) ** steps_back[keep].astype(np.float64),
+                          (rows[keep], known[keep])), shape=(len(sessions), len(items)))
+
+
 @dataclass
 class NextSongModel:
     """Row-normalised transition counts between items, with a popularity fallback."""
@@ -86,16 +102,7 @@ class NextSongModel:
         shares, plus the popularity term on the items reached and on the ``n`` most popular
         (nothing else can enter a list of ``n``)."""
         n = min(int(n), MAX_N)
-        lengths = np.array([len(s) for s in sessions], dtype=np.int64)
-        rows = np.repeat(np.arange(len(sessions)), lengths)
-        flat = np.concatenate([np.asarray(s, dtype=np.uint32) for s in sessions]) \
-            if len(sessions) else np.zeros(0, np.uint32)
-        steps_back = np.concatenate([np.arange(k)[::-1] for k in lengths]) \
-            if len(sessions) else np.zeros(0, np.int64)
-        known = self.items.to_internal(flat)
-        shape = (len(sessions), len(self.items))
-        query = sp.csr_matrix((self.decay ** steps_back[known >= 0].astype(np.float64),
-                               (rows[known >= 0], known[known >= 0])), shape=shape)
+        query = session_matrix(sessions, self.items, decay=self.decay)
         reached = sp.csr_matrix(query @ self.transitions).tocoo()
         popular = self.popular[:n]
         fill_rows = np.repeat(np.arange(len(sessions)), len(popular))

@@ -25,7 +25,7 @@ import pyarrow as pa
 import scipy.sparse as sp
 
 from recsys.candidates.base import top_n_sparse
-from recsys.candidates.next_song import NextSongModel
+from recsys.candidates.next_song import NextSongModel, session_matrix
 from recsys.candidates.registry import make_generator
 from recsys.candidates.runner import fold_data_loader
 from recsys.candidates.tuned import data_hash, resolve_params
@@ -67,11 +67,7 @@ def _itemknn_session(con, settings: Settings, config: PipelineConfig, fold: str,
     data = fold_data_loader(con, config, ["itemknn"], "listen_plus")(fold)
     params = resolve_params(con, config, "listen_plus", "itemknn", data_hash(settings))
     model = make_generator("itemknn", seed=config.seed, params=params).fit(data)
-    lengths = np.array([len(s) for s in sessions], dtype=np.int64)
-    flat = np.concatenate([np.asarray(s, dtype=np.uint32) for s in sessions])
-    rows, cols = np.repeat(np.arange(len(sessions)), lengths), data.items.to_internal(flat)
-    query = sp.csr_matrix((np.ones(int((cols >= 0).sum())), (rows[cols >= 0], cols[cols >= 0])),
-                          shape=(len(sessions), len(data.items)))
+    query = session_matrix(sessions, data.items)
     row, col, score = top_n_sparse(sp.csr_matrix(query @ model.similarity), k)
     return row, data.items.to_external(col), score
 
