@@ -12,6 +12,7 @@ build-candidate-features   dbt: candidates joined with the features             
 train-ranker               one LambdaRank model per target on the training folds       recsys train-ranker
 rank                       the evaluated fold's candidates re-ranked                   recsys rank
 recommendations            each generator's top-k of the evaluated fold                recsys recommend
+next-song                  the next-song models' lists of the fold's sessions          recsys next-song
 evaluate                   SQL metrics, intervals, paired tests, reports               recsys metrics
 =========================  =========================================================  ==================
 
@@ -46,6 +47,8 @@ from recsys.candidates.tuned import (
 from recsys.columns import TARGETS, Tables
 from recsys.config import Settings
 from recsys.errors import RecsysError
+from recsys.evaluation.next_song import KS as NEXT_SONG_KS
+from recsys.evaluation.next_song import write_next_song_lists
 from recsys.evaluation.scoring import (
     EvaluateResult,
     require_targets,
@@ -97,6 +100,8 @@ def stages(models: Sequence[str], fold: str = TEST_FOLD) -> tuple[Stage, ...]:
         Stage("rank", ("rank", "--fold", fold), "re-rank the evaluated fold's candidates"),
         Stage("recommendations", ("recommend", "--fold", fold, "--models", listed),
               "each generator's top-k of the evaluated fold"),
+        Stage("next-song", ("next-song", "--fold", fold),
+              "the next-song task's lists of the evaluated fold, scored"),
         Stage("evaluate", ("metrics", "--fold", fold),
               "SQL metrics, intervals, paired tests and reports"),
     )
@@ -547,8 +552,15 @@ def run_evaluate(
         notes.append(f"no recommendations for fold {fold} from: {', '.join(empty)}")
     report_models = [m for m in chosen if m not in empty] + (
         [n for n in config.two_stage_names if n not in chosen] if want_two_stage else [])
+    if _has_next_song(settings):  # the next-song task beside the benchmark, in the same report
+        write_next_song_lists(settings, config, fold, max(NEXT_SONG_KS), reuse=True)
     return score_and_report(settings, config, fold=fold, models=report_models, progress=progress,
                             notes=notes)
+
+
+def _has_next_song(settings: Settings) -> bool:
+    with open_warehouse(settings, read_only=True) as con:
+        return table_exists(con, Tables.next_song_queries)
 
 
 __all__ = [

@@ -208,10 +208,12 @@ def write_recommendations(con: duckdb.DuckDBPyConnection, rows: Rows, fold: str,
                   {"fold": fold, "target": target, "model": model}, fingerprint)
 
 
-def write_next_song(con: duckdb.DuckDBPyConnection, rows: Rows, fold: str, model: str) -> int:
+def write_next_song(con: duckdb.DuckDBPyConnection, rows: Rows, fold: str, model: str,
+                    fingerprint: str | None = None) -> int:
     """Replace the (fold, model) slice of ``next_song_recommendations`` (the next-song lists of
-    every session of ``next_song_queries``)."""
-    return _write(con, Tables.next_song_recommendations, rows, {"fold": fold, "model": model})
+    every session of ``next_song_queries``), recording what they were computed from."""
+    return _write(con, Tables.next_song_recommendations, rows, {"fold": fold, "model": model},
+                  fingerprint)
 
 
 def forget_recommendations(con: duckdb.DuckDBPyConnection, fold: str, models: Sequence[str]) -> None:

@@ -93,9 +93,15 @@ def run(args: argparse.Namespace) -> dict:
 
         server = [*recsys_executable(), "serve", "--quiet",
                   *(["--config", str(args.config)] if args.config else [])]
+        from recsys.bench.load import ann_check
+        from recsys.pipeline_config import pipeline_config
+
         log = args.out.with_suffix(".server.log") if args.out else None
-        return load_test(server, args.warehouse, requests=args.requests,
-                         concurrency=args.concurrency, log=log)
+        result = load_test(server, args.warehouse, requests=args.requests,
+                           concurrency=args.concurrency, log=log)
+        # the ANN index against exact search, in this process after the server has stopped
+        result["ann"] = ann_check(settings, pipeline_config(args.config))
+        return result
     cutoff = _test_cutoff(args.warehouse)
     con = duckdb.connect()
     try:

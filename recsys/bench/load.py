@@ -72,11 +72,19 @@ def _sample(warehouse: Path) -> dict[str, list]:
     return {"users": users, "items": items, "sessions": sessions}
 
 
-def _requests(sample: dict[str, list], count: int, bad_share: float, seed: int
-              ) -> dict[str, list[Callable[[httpx.Client], httpx.Response]]]:
-    """Per endpoint, ``count`` request closures, ``bad_share`` of them bad on purpose."""
+VECTOR_MODELS = ("ials", "bpr", "audio")  # the first served one gets its own /similar batch
+
+
+def _requests(sample: dict[str, list], count: int, bad_share: float, seed: int,
+              served: list[str]) -> dict[str, list[Callable[[httpx.Client], httpx.Response]]]:
+    """Per endpoint, ``count`` request closures, ``bad_share`` of them bad on purpose:
+    recommendations of the default model, similar items by ItemKNN and by the first served
+    model of :data:`VECTOR_MODELS` (``similar_<model>``: the ANN index where one is built),
+    next songs."""
     rng = np.random.default_rng(seed)
-    out: dict[str, list] = {"recommendations": [], "similar": [], "next": []}
+    similar = [("similar", "itemknn"), *[(f"similar_{m}", m) for m in VECTOR_MODELS
+                                         if m in served][:1]]
+    out: dict[str, list] = {"recommendations": [], **{e: [] for e, _ in similar}, "next": []}
     for i in range(count):
         bad = rng.random() < bad_share
         u = int(sample["users"][i % len(sample["users"])])
@@ -85,9 +93,10 @@ def _requests(sample: dict[str, list], count: int, bad_share: float, seed: int
         out["recommendations"].append(
             lambda c, u=u, bad=bad: c.get(f"/users/{u}/recommendations",
                                           params={"n": 0 if bad else 10}))
-        out["similar"].append(
-            lambda c, item=item, bad=bad: c.get(f"/items/{item}/similar",
-                                                params={"n": 10, "model": "nope" if bad else "itemknn"}))
+        for endpoint, model in similar:
+            out[endpoint].append(
+                lambda c, item=item, bad=bad, model=model: c.get(
+                    f"/items/{item}/similar", params={"n": 10, "model": "nope" if bad else model}))
         out["next"].append(
             lambda c, s=session, bad=bad: c.post("/next", json={"items": [] if bad else s, "n": 10}))
     return out
@@ -129,7 +138,8 @@ def load_test(server: list[str], warehouse: Path, *, env: dict[str, str] | None 
                     time.sleep(0.5)
             startup = time.perf_counter() - start
             endpoints = {}
-            for name, calls in _requests(sample, requests, bad_share, seed).items():
+            served = list(client.get("/models").json()["targets"].get("listen_plus", {}))
+            for name, calls in _requests(sample, requests, bad_share, seed, served).items():
                 calls[0](client)  # one warm-up request
                 endpoints[name] = _run(client, calls, concurrency)
         return {"status": "ok", "port": port, "startup_s": startup, **_memory_mb(process.pid),
@@ -159,3 +169,24 @@ def _run(client: httpx.Client, calls: list, concurrency: int) -> dict:
     wall = time.perf_counter() - start
     statuses = Counter(status for status, _ in done)
     return latency_stats([s for status, s in done if status < 300], wall, statuses)
+
+
+def ann_check(settings, config, *, queries: int = 300, target: str = "listen_plus") -> dict:
+    """Per model with item vectors (ials, bpr, audio among ``candidates.models``): the ANN index
+    ``recsys serve`` builds, its build time, and its recall@10 and median query time against
+    exact search over ``queries`` random items (:func:`recsys.serving.ann.compare`)."""
+    from recsys.pipeline_config import as_config
+    from recsys.serving.ann import compare
+    from recsys.serving.service import Service
+
+    config = as_config(config)
+    models = [m for m in ("ials", "bpr", "audio") if m in config.candidates.models]
+    service = Service.load(settings, config, models=models, targets=[target], two_stage=False,
+                           ann=True)
+    out = {}
+    for model, index in service.indexes[target].items():
+        c = compare(index, queries=queries, seed=config.seed)
+        out[model] = {"items": len(index), "build_s": index.build_s, "queries": c.queries,
+                      "recall_at_10": c.recall, "exact_ms": c.exact_ms, "ann_ms": c.ann_ms,
+                      "speedup": c.speedup}
+    return out

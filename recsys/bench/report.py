@@ -147,6 +147,19 @@ def _serving_rows(results: dict, sizes: list[str]) -> list[str]:
     return lines
 
 
+def _ann_rows(results: dict, sizes: list[str]) -> list[str]:
+    """The ANN index of /items/{id}/similar against exact search (recsys.bench.load.ann_check)."""
+    lines = ["| size | model | items | build (s) | recall@10 | exact (ms) | ANN (ms) | speed-up |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for size in sizes:
+        b = results["sizes"][size].get("baselines", {}).get(SERVING) or {}
+        for model, a in (b.get("ann") or {}).items():
+            lines.append(f"| {size} | {model} | {a['items']:,} | {_fmt(a['build_s'])} | "
+                         f"{a['recall_at_10']:.3f} | {_fmt(a['exact_ms'])} | {_fmt(a['ann_ms'])} | "
+                         f"{_fmt(a['speedup'])} |")
+    return lines
+
+
 def render_markdown(results: dict) -> str:
     """The report: one table per measure (stage rows x size columns), dominant stage, baselines."""
     sizes = _size_order(list(results.get("sizes", {})))
@@ -192,6 +205,10 @@ def render_markdown(results: dict) -> str:
             "Start-up = process start to the first `/health` answer; resident memory after the load;",
             "latency of the answered (2xx) requests; a share of bad requests (4xx) is sent on purpose.", ""]
     out += _serving_rows(results, sizes)
+    out += ["", "The ANN index of `/items/{id}/similar` (faiss IVF, `recsys serve --similar ann`; "
+            "`auto` uses it from 50,000 items) against exact search: recall@10 and median time "
+            "per query over random items, Listen+ models.", ""]
+    out += _ann_rows(results, sizes)
     out += ["", "## Acceptance checks (`recsys bench` exits 1 when one of its sizes fails)", ""]
     out += _acceptance(results, sizes)
     failures = [(s, f) for s in sizes for f in results["sizes"][s].get("failures", [])]

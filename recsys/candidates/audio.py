@@ -58,12 +58,9 @@ class AudioGenerator(CandidateGenerator):
         self.score_columns = np.flatnonzero(data.has_embedding)
         self.item_vectors = data.embeddings[self.score_columns]
 
-    def _item_similarities(self, item_idx: int) -> np.ndarray:
-        """Cosine of the unit audio embeddings; items without one get ``-inf``."""
-        row = np.full(len(self.data.items), -np.inf)
-        if self.data.has_embedding[item_idx]:
-            row[self.score_columns] = self.item_vectors @ self.data.embeddings[item_idx]
-        return row
+    def similarity_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """The unit audio embeddings (cosine); items without one have none."""
+        return self.score_columns, self.item_vectors
 
     def _score_block(self, user_idx: np.ndarray, n: int) -> np.ndarray:
         scores = self.profile[user_idx] @ self.item_vectors.T

@@ -284,8 +284,22 @@ class CandidateGenerator:
         return pd.DataFrame({"item_id": self.data.items.to_external(cols),
                              "rank": np.arange(1, len(cols) + 1), "score": values})
 
+    def similarity_vectors(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(columns, vectors)``: the internal indices of the items with a representation and
+        their unit vectors (float32, one row each), whose dot product is the model's item-to-item
+        similarity; None for a model whose similarity is not a dot product (ItemKNN)."""
+        return None
+
     def _item_similarities(self, item_idx: int) -> np.ndarray:
         """Similarity of item ``item_idx`` to every item (internal order), ``-inf`` for none."""
+        vectors = self.similarity_vectors()
+        if vectors is not None:
+            columns, unit = vectors
+            row = np.full(len(self.data.items), -np.inf)
+            position = np.searchsorted(columns, item_idx)
+            if position < len(columns) and columns[position] == item_idx:
+                row[columns] = unit @ unit[position]
+            return row
         raise ConfigError(f"Generator '{self.name}' has no item-to-item similarity; use itemknn, "
                           "ials, bpr or audio.")
 

@@ -45,20 +45,18 @@ class _FactorModel(CandidateGenerator):
         self.score_columns = np.flatnonzero(np.bincount(matrix.indices, minlength=matrix.shape[1]))
         return matrix[:, self.score_columns].tocsr()
 
-    def _item_similarities(self, item_idx: int) -> np.ndarray:
-        """Cosine of item factors; items the model did not fit (no entry) get ``-inf``."""
-        row = np.full(len(self.data.items), -np.inf)
-        position = np.searchsorted(self.score_columns, item_idx)
-        if position >= len(self.score_columns) or self.score_columns[position] != item_idx:
-            return row
-        factors = self.item_factors / np.maximum(
-            np.linalg.norm(self.item_factors, axis=1, keepdims=True), 1e-12)
-        row[self.score_columns] = factors @ factors[position]
-        return row
+    def similarity_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """The fitted items' factors scaled to unit length (cosine); the items the model did not
+        fit (no entry) have none. Computed once per fit."""
+        if getattr(self, "_unit_factors", None) is None:
+            norms = np.linalg.norm(self.item_factors, axis=1, keepdims=True)
+            self._unit_factors = (self.item_factors / np.maximum(norms, 1e-12)).astype(np.float32)
+        return self.score_columns, self._unit_factors
 
     def _keep_factors(self, model) -> None:
         self.user_factors = np.asarray(model.user_factors, dtype=np.float32)
         self.item_factors = np.asarray(model.item_factors, dtype=np.float32)
+        self._unit_factors = None
 
 
 class IALSGenerator(_FactorModel):

@@ -22,9 +22,14 @@ from recsys.pipeline_config import pipeline_config
 @click.option("--default-model", default=None,
               help="Model of a request that names none (default: the two-stage model, "
               "ranker.model_name, when its ranker is saved; else `history`).")
+@click.option("--similar", "similar", type=click.Choice(["auto", "ann", "exact"]),
+              default="auto", show_default=True,
+              help="How /items/{id}/similar searches ials, bpr and audio item vectors: an "
+              "approximate nearest-neighbour index (faiss IVF), exact search, or auto: the index "
+              "for a model with 50,000 items or more. User recommendations are always exact.")
 @click.option("--quiet", is_flag=True, help="No progress lines while the models load.")
-def serve(settings, host, port, config_path, models, default_model, quiet):
-    """Serve the fitted models over HTTP (FastAPI + uvicorn); docs at /docs.
+def serve(settings, host, port, config_path, models, default_model, similar, quiet):
+    """Serve the fitted models over HTTP (FastAPI + uvicorn); a web page at /, docs at /docs.
 
     Loads once, read-only, from the warehouse `recsys evaluate` built: every served generator
     fitted on the test fold's history with the parameters evaluate used, and each saved
@@ -36,7 +41,11 @@ def serve(settings, host, port, config_path, models, default_model, quiet):
     Endpoints:
       GET /users/{uid}/recommendations?n=10&model=two_stage&target=listen_plus&exclude_seen=false
       GET /items/{item_id}/similar?n=10&model=itemknn      (itemknn, ials, bpr, audio)
-      GET /models   GET /health   GET /docs
+      POST /next  {"items": [item ids, most recent last], "n": 10}
+      GET /users/{uid}/history?n=50   the user's listens before the cut-off
+      GET /items/search?q=ID&by=artist   tracks by item, artist or album id
+      GET /tracks?ids=1,2,3   artist and album of items
+      GET /   the web page    GET /models   GET /health   GET /docs
 
     \b
     Example:
@@ -55,7 +64,9 @@ def serve(settings, host, port, config_path, models, default_model, quiet):
         if not quiet:
             click.echo(f"loaded {target}/{model}", err=True)
 
-    service = run_or_fail(Service.load, settings, config, models=names, on_fitted=fitted)
+    ann = {"auto": None, "ann": True, "exact": False}[similar]
+    service = run_or_fail(Service.load, settings, config, models=names, ann=ann,
+                          on_fitted=fitted)
     default = default_model or _default_model(service, config.two_stage_name)
     if default not in service.served(next(iter(service.models))):
         raise click.BadParameter(f"{default!r} is not a served model.", param_hint="--default-model")

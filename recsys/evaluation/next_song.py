@@ -17,6 +17,7 @@ The models:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -24,6 +25,8 @@ import pandas as pd
 import pyarrow as pa
 import scipy.sparse as sp
 
+from recsys import state
+from recsys.candidates import next_song as next_song_module
 from recsys.candidates.base import top_n_sparse
 from recsys.candidates.next_song import NextSongModel, session_matrix
 from recsys.candidates.registry import make_generator
@@ -35,10 +38,11 @@ from recsys.evaluation.significance import bootstrap_intervals
 from recsys.evaluation.sql import run_query
 from recsys.pipeline_config import PipelineConfig, as_config
 from recsys.tables import write_next_song
-from recsys.warehouse import open_warehouse, require_tables
+from recsys.warehouse import open_warehouse, require_tables, table_exists
 
 MODELS = ("next_song", "popularity", "itemknn_session", "most_played")
 COLUMNS = ("model", "metric", "k", "value", "ci_low", "ci_high", "sessions")
+KS = (10,)  # the cut-offs ``recsys evaluate`` scores and reports
 
 
 def _queries(con: duckdb.DuckDBPyConnection, fold: str) -> pd.DataFrame:
@@ -62,10 +66,9 @@ def _lists(queries: pd.DataFrame, fold: str, model: str, rows: np.ndarray, items
     })  # fmt: skip
 
 
-def _itemknn_session(con, settings: Settings, config: PipelineConfig, fold: str,
+def _itemknn_session(con, config: PipelineConfig, fold: str, params: dict,
                      sessions: Sequence[np.ndarray], k: int):
     data = fold_data_loader(con, config, ["itemknn"], "listen_plus")(fold)
-    params = resolve_params(con, config, "listen_plus", "itemknn", data_hash(settings))
     model = make_generator("itemknn", seed=config.seed, params=params).fit(data)
     query = session_matrix(sessions, data.items)
     row, col, score = top_n_sparse(sp.csr_matrix(query @ model.similarity), k)
@@ -91,32 +94,58 @@ def _most_played(fold: str, k: int):
     return insert
 
 
-def write_next_song_lists(settings: Settings, config: PipelineConfig | dict, fold: str, k: int
-                          ) -> dict[str, int]:
-    """Each model's top ``k`` for every session of ``fold``; rows written per model."""
+def lists_fingerprint(con: duckdb.DuckDBPyConnection, settings: Settings,
+                      config: PipelineConfig, fold: str, k: int,
+                      itemknn: dict | None = None) -> str:
+    """What the next-song lists of ``fold`` are computed from: the build (sessions, transitions,
+    queries), ItemKNN's parameters, the seed, the list length and this module's code."""
+    if itemknn is None:
+        itemknn = resolve_params(con, config, "listen_plus", "itemknn", data_hash(settings))
+    return state.digest({"build": state.current_build(con), "fold": fold, "k": k,
+                         "itemknn": itemknn, "seed": config.seed,
+                         "code": state.files_hash(Path(__file__),
+                                                  Path(next_song_module.__file__))})
+
+
+def current_lists(con: duckdb.DuckDBPyConnection, fold: str, fingerprint: str) -> bool:
+    """Whether every model's lists of ``fold`` were written from ``fingerprint``."""
+    return all(state.recorded(con, Tables.next_song_recommendations,
+                              {"fold": fold, "model": m}) == fingerprint for m in MODELS)
+
+
+def write_next_song_lists(settings: Settings, config: PipelineConfig | dict, fold: str, k: int,
+                          *, reuse: bool = False) -> dict[str, int]:
+    """Each model's top ``k`` for every session of ``fold``; rows written per model. With
+    ``reuse``, nothing is written when the lists of these inputs are there (empty result)."""
     config = as_config(config)
     with open_warehouse(settings) as con:
+        itemknn = resolve_params(con, config, "listen_plus", "itemknn", data_hash(settings))
+        fingerprint = lists_fingerprint(con, settings, config, fold, k, itemknn)
+        if reuse and table_exists(con, Tables.next_song_recommendations) \
+                and current_lists(con, fold, fingerprint):
+            return {}
         queries = _queries(con, fold)
         sessions = [np.asarray(q, dtype=np.uint32) for q in queries["query_items"]]
         transitions = NextSongModel.from_warehouse(con, fold)
         lists = {
             "next_song": transitions.next_many(sessions, k),
             "popularity": transitions.next_many([[] for _ in sessions], k),
-            "itemknn_session": _itemknn_session(con, settings, config, fold, sessions, k),
+            "itemknn_session": _itemknn_session(con, config, fold, itemknn, sessions, k),
         }
-        written = {model: write_next_song(con, _lists(queries, fold, model, *out), fold, model)
+        written = {model: write_next_song(con, _lists(queries, fold, model, *out), fold, model,
+                                          fingerprint)
                    for model, out in lists.items()}
-        written["most_played"] = write_next_song(con, _most_played(fold, k), fold, "most_played")
+        written["most_played"] = write_next_song(con, _most_played(fold, k), fold,
+                                                 "most_played", fingerprint)
     return written
 
 
-def score_next_song(settings: Settings, config: PipelineConfig | dict, fold: str,
-                    ks: Sequence[int] = (10,)) -> pd.DataFrame:
+def score_next_song(con: duckdb.DuckDBPyConnection, config: PipelineConfig | dict, fold: str,
+                    ks: Sequence[int] = KS) -> pd.DataFrame:
     """``sql/metrics/next_song.sql`` over the lists of :func:`write_next_song_lists`: per model,
     metric and k the mean over sessions with its bootstrap interval (resampled sessions)."""
     config = as_config(config)
-    with open_warehouse(settings, read_only=True) as con:
-        per_session = run_query(con, "next_song", {"fold": fold, "ks": list(ks)})
+    per_session = run_query(con, "next_song", {"fold": fold, "ks": list(ks)})
     if per_session.empty:
         return pd.DataFrame(columns=list(COLUMNS))
     per_session["uid"] = per_session.groupby(["uid", "session"]).ngroup()  # resample sessions
@@ -130,6 +159,25 @@ def score_next_song(settings: Settings, config: PipelineConfig | dict, fold: str
     order = {m: i for i, m in enumerate(MODELS)}
     out = out.sort_values(["k", "metric", "model"], key=lambda c: c.map(order) if c.name == "model" else c)
     return out[list(COLUMNS)].reset_index(drop=True)
+
+
+def reported_next_song(con: duckdb.DuckDBPyConnection, settings: Settings,
+                       config: PipelineConfig | dict, fold: str) -> pd.DataFrame | None:
+    """The next-song table ``recsys evaluate`` reports: :data:`KS` scored from the fold's lists
+    when every model's lists are there and current; None otherwise."""
+    config = as_config(config)
+    if not table_exists(con, Tables.next_song_recommendations) or not current_lists(
+            con, fold, lists_fingerprint(con, settings, config, fold, max(KS))):
+        return None
+    return score_next_song(con, config, fold, KS)
+
+
+def run_next_song(settings: Settings, config: PipelineConfig | dict, fold: str,
+                  ks: Sequence[int] = KS) -> pd.DataFrame:
+    """Write the lists of length ``max(ks)`` (reused when current) and score them."""
+    write_next_song_lists(settings, config, fold, max(ks), reuse=True)
+    with open_warehouse(settings, read_only=True) as con:
+        return score_next_song(con, config, fold, ks)
 
 
 def next_song_markdown(table: pd.DataFrame) -> str:

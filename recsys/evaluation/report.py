@@ -70,6 +70,8 @@ class ReportData:
     # (target, model) rows left out of the paired tests, the verdict and the shading (the
     # two-stage model not chosen on val)
     untested: frozenset = frozenset()
+    # recsys.evaluation.next_song.score_next_song: the next-song task (None: not scored)
+    next_song: pd.DataFrame | None = None
     banner: str = ""  # the data (generated or real), size, code commit and date, first on the page
     generated: bool = False  # the data came from `recsys generate`
 
@@ -257,6 +259,7 @@ def render_html(data: ReportData) -> str:
                  "the ranker's ceiling. repeat / discovery: the same share among the targets the "
                  "user had listened to before the cut-off / had not.</p>")
     parts.append(sections.candidate_recall_html(data.candidate_recall))
+    parts.append(sections.next_song_html(data.next_song, data.confidence))
     parts.append("<h2>Fit and predict time</h2>")
     parts.append(sections.timings_html(data.timings, data.two_stage))
     parts.append("<h2>Accuracy with intervals</h2>")

@@ -320,5 +320,37 @@ def two_stage_choice_html(choice: pd.DataFrame | None) -> str:
             "</tr>" + rows + "</table>")
 
 
+def next_song_html(table: pd.DataFrame | None, confidence: float) -> str:
+    """The next-song task: one row per model, one column per metric@k, mean [interval]; the
+    highest mean of each column in bold."""
+    if table is None or table.empty:
+        return ""
+    columns = list(dict.fromkeys(zip(table["metric"], table["k"], strict=True)))
+    best = table.groupby(["metric", "k"])["value"].max()
+
+    def cell(r) -> str:
+        text = f"{r.value:.4f}"
+        if r.value == best[(r.metric, r.k)]:
+            text = f"<b>{text}</b>"
+        return f"{text} <span class='ci'>[{r.ci_low:.3f}, {r.ci_high:.3f}]</span>"
+
+    cells = {(r.model, r.metric, r.k): cell(r) for r in table.itertuples()}
+    rows = "".join(f"<tr><td class='name'>{_e(m)}</td>"
+                   + "".join(f"<td>{cells.get((m, *c), '-')}</td>" for c in columns) + "</tr>"
+                   for m in dict.fromkeys(table["model"]))
+    header = "".join(f"<th>{_e(metric)}@{k}</th>" for metric, k in columns)
+    return ("<h2>Next song</h2><p class='note'>Each listening session of the fold's target "
+            "window (a gap of <code>session_gap_minutes</code> ends one) with its last listen "
+            "hidden: the listens before it are the query, the hidden one the answer "
+            f"({int(table['sessions'].max()):,} sessions; brackets: {confidence:.0%} bootstrap "
+            "interval over sessions). next_song: the transitions between consecutive listens of "
+            "the training history (what <code>recsys serve</code> answers <code>POST /next</code> "
+            "with); popularity: the items most often played next; itemknn_session: ItemKNN's "
+            "similarity summed over the session; most_played: the user's own most played items. "
+            "Re-derive: <code>sql/metrics/next_song.sql</code> over "
+            "<code>next_song_recommendations</code>.</p><table><tr><th class='name'>model</th>"
+            + header + "</tr>" + rows + "</table>")
+
+
 def _score(value) -> str:
     return "-" if value is None or pd.isna(value) else f"{value:.4f}"

@@ -20,6 +20,8 @@ from recsys.atomic import write_texts_atomic
 from recsys.columns import TARGETS, Tables
 from recsys.config import SQL_DIR, Settings
 from recsys.errors import WarehouseError
+from recsys.evaluation.next_song import MODELS as NEXT_SONG_MODELS
+from recsys.evaluation.next_song import reported_next_song
 from recsys.evaluation.paper import paper_values
 from recsys.evaluation.report import ReportData, render_html
 from recsys.evaluation.runner import compute_metrics
@@ -78,8 +80,11 @@ def report_fingerprint(con: duckdb.DuckDBPyConnection, settings: Settings,
               for t, m in written}
     if None in slices.values():
         return None
+    next_song = {m: state.recorded(con, Tables.next_song_recommendations,
+                                   {"fold": fold, "model": m}) for m in NEXT_SONG_MODELS}
     return state.digest({
         "build": state.current_build(con), "slices": slices, "fold": fold,
+        "next_song": next_song,
         "models": list(models or []), "config": config.raw,
         "settings": {"data_dir": str(settings.data_dir), "size": settings.size,
                      "warehouse": str(settings.warehouse)},
@@ -246,6 +251,7 @@ def score_and_report(
             con, run.metrics[~repeats], samples=ev.bootstrap_samples,
             confidence=ev.confidence, seed=config.seed, progress=progress, untested=variants)
         marts = warehouse_profile(con, fold)
+        next_song = reported_next_song(con, settings, config, fold)
     metrics = metrics[metrics["model"].isin(shown)]
     seeds_table = seeds_table[seeds_table["model"].isin(shown)]
     if not tests.empty:
@@ -294,7 +300,7 @@ def score_and_report(
         per_user_diff=_per_user_diff(extras.pop("per_user_ndcg"), shown, baselines),
         seeds=seeds_table, two_stage=config.two_stage_name, **_banner(settings),
         two_stage_choice=choice_frame(runs, metrics, two_stage_names, chosen, fold),
-        untested=frozenset(variants),
+        untested=frozenset(variants), next_song=next_song,
         **extras,
     )
     # config, seeds, package versions, data profile and tuned parameters behind these numbers
@@ -313,7 +319,9 @@ def score_and_report(
         tests_csv: tests.to_csv(index=False),
         reports / "seed_metrics.csv": seeds_table.to_csv(index=False),
         report_html: render_html(data),
-        reports / MANIFEST_NAME: manifest_json(manifest)})
+        reports / MANIFEST_NAME: manifest_json(manifest),
+        **({} if next_song is None else
+           {reports / "next_song.csv": next_song.to_csv(index=False)})})
     return EvaluateResult(fold=fold, table=table, metrics=metrics, tests=tests,
                           metrics_csv=metrics_csv, tests_csv=tests_csv, report_html=report_html,
                           notes=notes, parameters=data.tuned_params, headline=headline)

@@ -36,6 +36,8 @@ from recsys.pipeline_config import PipelineConfig, as_config
 from recsys.protocol import TEST_FOLD
 from recsys.ranking.ranker import model_dir
 from recsys.sections.generators import check_models
+from recsys.serving.ann import MIN_ITEMS, ItemIndex
+from recsys.serving.catalogue import SEARCH_KINDS, Catalogue, Histories
 from recsys.serving.two_stage import ServedRanker
 from recsys.warehouse import open_warehouse, require_tables, table_exists
 
@@ -61,6 +63,7 @@ class Answer:
     target: str
     items: list[tuple[int, float]]
     fallback: bool = False  # a user unknown to the fold's history: popularity answered
+    retrieval: str = "exact"  # "ann": an approximate nearest-neighbour index answered
 
 
 @dataclass
@@ -79,16 +82,23 @@ class Service:
     rankers: dict[str, dict[str, ServedRanker]] = field(default_factory=dict)
     # the next-song model of the fold (None: the warehouse has no next_song_transitions)
     next_song: NextSongModel | None = None
+    # the fold's tracks and users' listens before the cut-off (the web page's search and marks)
+    catalogue: Catalogue | None = None
+    histories: Histories | None = None
+    # target -> model -> the ANN index answering its similar items (recsys.serving.ann)
+    indexes: dict[str, dict[str, ItemIndex]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, settings: Settings, config: PipelineConfig | dict, *,
              models: Sequence[str] | None = None, targets: Sequence[str] = TARGETS,
-             fold: str = TEST_FOLD, two_stage: bool = True,
+             fold: str = TEST_FOLD, two_stage: bool = True, ann: bool | None = None,
              on_fitted: Callable[[str, str], None] | None = None) -> Service:
         """Fit ``models`` (default ``candidates.models``; DecayPop always, as the fallback) on
         ``fold``'s history for each target; with ``two_stage``, also load every two-stage model
         of the config whose ranker is saved (``reports/ranker/<name>/<target>``) with the fold's
-        candidate rows. ``on_fitted(target, model)`` after each model is ready."""
+        candidate rows. ``ann``: similar items of the models with item vectors from an ANN
+        index (None: for those with at least ``ann.MIN_ITEMS`` items; False: always exact).
+        ``on_fitted(target, model)`` after each model is ready."""
         config = as_config(config)
         names = check_models([*(models if models is not None else config.candidates.models),
                               FALLBACK])
@@ -125,8 +135,11 @@ class Service:
                         on_fitted(target, name)
             next_song = NextSongModel.from_warehouse(con, fold) \
                 if table_exists(con, NEXT_SONG_TABLE) else None
+            catalogue, histories = Catalogue.load(con, fold), Histories.load(con, fold)
+        indexes = {target: _indexes(models, ann, config.seed) for target, models in fitted.items()}
         return cls(fold, cutoff, build, fitted, params, depth=config.candidates.top_n,
-                   rankers=rankers, next_song=next_song)
+                   rankers=rankers, next_song=next_song, catalogue=catalogue,
+                   histories=histories, indexes=indexes)
 
     # ---- requests ---------------------------------------------------------------------------
     def recommend(self, uid: int, *, model: str, target: str = TARGETS[0], n: int = 10,
@@ -158,6 +171,13 @@ class Service:
         if generator.data.items.to_internal(np.array([item_id], dtype=np.uint32))[0] < 0:
             raise ServingError(f"Item {item_id} has no {target} history before the cut-off of "
                                f"fold {self.fold}; ask for an item users played.", status=404)
+        index = self.indexes.get(target, {}).get(model)
+        if index is not None:
+            internal = int(generator.data.items.to_internal(np.array([item_id], np.uint32))[0])
+            columns, scores = index.nearest(internal, n)
+            items = generator.data.items.to_external(columns).astype(int).tolist()
+            return Answer(model, target, list(zip(items, scores.astype(float).tolist(),
+                                                  strict=True)), retrieval="ann")
         try:
             frame = generator.similar_items(item_id, n)
         except ConfigError as exc:  # a model without item similarity
@@ -175,15 +195,50 @@ class Service:
                                "and restart the server.", status=404)
         return Answer("next_song", "listen", self.next_song.next(items, n))
 
+    def history(self, uid: int, n: int = 50) -> Answer:
+        """User ``uid``'s ``n`` most listened items before the cut-off (score: listens)."""
+        n = _check_n(n)
+        found = None if self.histories is None else self.histories.of(uid)
+        if found is None:
+            raise ServingError(f"User {uid} has no listens before the cut-off of fold "
+                               f"{self.fold}; ask for a user of the dataset.", status=404)
+        items, listens = found
+        return Answer("listens", "listen_plus",
+                      list(zip(items[:n].tolist(), listens[:n].astype(float).tolist(), strict=True)))
+
+    def search(self, query: int | None, by: str | None = None, n: int = 20) -> list[dict]:
+        """Tracks whose item, artist or album id is ``query`` (``by`` one of those kinds), most
+        listeners first; no query: the most listened tracks."""
+        n = _check_n(n)
+        if by is not None and by not in SEARCH_KINDS:
+            raise ServingError(f"by must be one of {', '.join(SEARCH_KINDS)} (or left out: "
+                               f"all three), got {by!r}.")
+        return [] if self.catalogue is None else self.catalogue.search(query, by, n)
+
+    def tracks(self, item_ids: Sequence[int]) -> list[dict]:
+        """Artist, album and listeners of each of ``item_ids`` (at most :data:`MAX_N`)."""
+        if not 1 <= len(item_ids) <= MAX_N:
+            raise ServingError(f"ids must hold 1 to {MAX_N} item ids, got {len(item_ids)}.")
+        if self.catalogue is None:
+            return [Catalogue.unknown(i) for i in item_ids]
+        return self.catalogue.tracks(item_ids)
+
     def describe(self) -> dict[str, Any]:
         """What is loaded: fold, cut-off, build, and per target each model with its parameters."""
         return {"fold": self.fold, "history_end_ts": self.history_end_ts, "build": self.build,
                 "fallback": FALLBACK,
+                "tracks": 0 if self.catalogue is None else len(self.catalogue),
+                # a user with listens before the cut-off, for a first request
+                "example_user": None if self.histories is None or not len(self.histories.uids)
+                else int(self.histories.uids[0]),
                 "next_song": None if self.next_song is None else {
                     "items": len(self.next_song.items),
                     "transitions": int(self.next_song.transitions.nnz)},
                 "targets": {t: {**{m: {"params": self.params[t][m],
-                                       "users": len(g.data.users), "items": len(g.data.items)}
+                                       "users": len(g.data.users), "items": len(g.data.items),
+                                       # items in the ANN index answering /similar (None: exact)
+                                       "ann_items": len(self.indexes[t][m])
+                                       if m in self.indexes.get(t, {}) else None}
                                    for m, g in models.items()},
                                 **{m: {"features": len(r.ranker.feature_names),
                                        "users": len(r.uids), "candidate_rows": r.rows,
@@ -203,6 +258,18 @@ class Service:
             raise ServingError(f"Unknown model {model!r}; this server answers "
                                f"{', '.join(self.served(target))}.")
         return self.models[target][model]
+
+
+def _indexes(models: dict[str, CandidateGenerator], ann: bool | None, seed: int
+             ) -> dict[str, ItemIndex]:
+    """An ANN index per model with item vectors: all of them (``ann`` True), those with at
+    least ``MIN_ITEMS`` vectors (None) or none (False)."""
+    out = {}
+    for name, generator in models.items() if ann is not False else ():
+        vectors = generator.similarity_vectors()
+        if vectors is not None and len(vectors[0]) > 1 and (ann or len(vectors[0]) >= MIN_ITEMS):
+            out[name] = ItemIndex.build(*vectors, seed=seed)
+    return out
 
 
 def _check_n(n: int) -> int:

@@ -31,7 +31,7 @@ def test_plan_is_generate_then_the_pipelines_stages_as_installed_commands(tmp_pa
                                 config=tmp_path / "c.yml")
     names = [s.name for s in plan]
     assert names == ["generate", "build", "tune", "candidates", "build-candidate-features",
-                     "train-ranker", "rank", "recommendations", "evaluate"]
+                     "train-ranker", "rank", "recommendations", "next-song", "evaluate"]
     assert names[1:] == [s.name for s in pipeline_stages(["mostpop", "ials"])]
     assert plan[0].argv[-7:] == ("generate", "--size", "tiny", "--seed", "1", "--out", str(paths.data_dir))
     recsys = stages.recsys_executable()

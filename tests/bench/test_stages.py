@@ -10,7 +10,7 @@ def test_config_reaches_every_stage_that_reads_it(tmp_path: Path) -> None:
     plan = pipeline_plan("tiny", BenchPaths(tmp_path, "tiny"), models=["mostpop"], seed=1, config=config)
     by_name = {stage.name: stage.argv for stage in plan}
     for name in ["build", "tune", "build-candidate-features", "candidates", "train-ranker", "rank",
-                 "recommendations", "evaluate"]:
+                 "recommendations", "next-song", "evaluate"]:
         argv = list(by_name[name])
         assert "--config" in argv and argv[argv.index("--config") + 1] == str(config), name
     assert "--config" not in by_name["generate"]

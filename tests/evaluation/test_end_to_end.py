@@ -114,3 +114,14 @@ def test_seed_repeats_are_refits_scored_by_the_same_sql_and_averaged(evaluated):
     np.testing.assert_array_equal(got["uid"], expected.uid)
     np.testing.assert_array_equal(got["item_id"], expected.item_id)
     assert "3-seed mean" in result.table
+
+
+def test_the_next_song_task_is_scored_and_reported_beside_the_benchmark(evaluated):
+    from recsys.evaluation.next_song import KS, MODELS
+
+    result, _, settings, _ = evaluated
+    table = pd.read_csv(settings.reports_dir / "next_song.csv")
+    assert sorted(table["model"].unique()) == sorted(MODELS)
+    assert set(table["k"]) == set(KS) and (table["sessions"] > 0).all()
+    assert set(table["metric"]) == {"hitrate", "mrr", "ndcg"}
+    assert "<h2>Next song</h2>" in result.report_html.read_text()

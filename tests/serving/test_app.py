@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import duckdb
 import pytest
 from fastapi.testclient import TestClient
 from serving_fixtures import MODELS
@@ -69,6 +70,12 @@ def test_a_bad_session_is_a_422_naming_the_field(client, payload, words):
     ("/users/11/recommendations", {"target": "like"}, 422, "Unknown target 'like'"),
     ("/items/99999/similar", {}, 404, "Item 99999 has no listen_plus history"),
     ("/items/101/similar", {"model": "history"}, 422, "no item-to-item similarity"),
+    ("/items/search", {"q": 1, "by": "genre"}, 422, "by must be one of item, artist, album"),
+    ("/items/search", {"q": -1}, 422, "q"),
+    ("/tracks", {"ids": "101,x"}, 422, "ids must be comma-separated item ids"),
+    ("/tracks", {}, 422, "ids"),
+    ("/users/999/history", {}, 404, "User 999 has no listens before the cut-off"),
+    ("/users/11/history", {"n": 0}, 422, "n"),
 ])  # fmt: skip
 def test_a_bad_request_is_a_4xx_that_names_the_problem(client, path, params, status, words):
     response = client.get(path, params=params)
@@ -79,3 +86,51 @@ def test_a_bad_request_is_a_4xx_that_names_the_problem(client, path, params, sta
     else:
         assert words in detail
     assert client.get("/health").status_code == 200  # and the server keeps serving
+
+
+@pytest.fixture(scope="module")
+def listened(served):
+    """(uid, item_id, listen_events) of the test fold's Listen+ rows with a listen, in pandas."""
+    settings, _ = served
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        rows = con.execute("select * from train_interactions where fold = 'test' "
+                           "and target = 'listen_plus'").df()
+    return rows[rows["listen_events"] > 0][["uid", "item_id", "listen_events"]]
+
+
+def test_the_web_page_finds_tracks_by_item_artist_and_album(client, listened):
+    listeners = listened.groupby("item_id").size().reset_index(name="n")
+    popular = listeners.sort_values(["n", "item_id"], ascending=[False, True])
+    top = client.get("/items/search", params={"n": 3}).json()["items"]
+    assert [t["item_id"] for t in top] == popular["item_id"].head(3).tolist()
+    assert [t["listeners"] for t in top] == popular["n"].head(3).tolist()
+    # artist 1 holds items 101-103 (candidate_fixtures.groups_frame), most listeners first
+    by_artist = client.get("/items/search", params={"q": 1, "by": "artist"}).json()["items"]
+    assert [t["item_id"] for t in by_artist] == \
+        popular[popular["item_id"].isin([101, 102, 103])]["item_id"].tolist()
+    assert {(t["artist_id"], t["album_id"]) for t in by_artist if t["item_id"] == 103} == {(1, 11)}
+    album = client.get("/items/search", params={"q": 20, "by": "album"}).json()["items"]
+    assert sorted(t["item_id"] for t in album) == [104, 105]
+    # any kind: item 101 first, then nothing else has id 101
+    assert [t["item_id"] for t in client.get("/items/search", params={"q": 101}).json()["items"]] \
+        == [101]
+    tracks = client.get("/tracks", params={"ids": "106,999"}).json()["items"]
+    assert tracks[0]["artist_id"] == 3 and tracks[0]["album_id"] == 30
+    assert tracks[1] == {"item_id": 999, "artist_id": -1, "album_id": -1, "listeners": 0}
+
+
+def test_a_users_history_is_its_listens_before_the_cut_off(client, listened):
+    own = listened[listened["uid"] == 11].sort_values(["listen_events", "item_id"],
+                                                      ascending=[False, True])
+    got = client.get("/users/11/history", params={"n": 2}).json()
+    assert got["model"] == "listens"
+    assert [(x["item_id"], x["score"]) for x in got["items"]] == \
+        list(zip(own["item_id"].head(2).tolist(), own["listen_events"].head(2).astype(float).tolist(),
+                 strict=True))
+
+
+def test_the_page_is_served_at_the_root(client):
+    response = client.get("/")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    assert all(f'id="{name}"' in response.text for name in ("next-list", "list-a", "list-b"))
+    assert client.get("/models").json()["example_user"] == 11

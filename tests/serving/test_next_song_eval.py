@@ -6,7 +6,13 @@ import duckdb
 import numpy as np
 import pytest
 
-from recsys.evaluation.next_song import MODELS, score_next_song, write_next_song_lists
+from recsys.evaluation.next_song import (
+    MODELS,
+    reported_next_song,
+    score_next_song,
+    write_next_song_lists,
+)
+from recsys.evaluation.report_sections import next_song_html
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +24,8 @@ def scored(served):
                     "('test', 11, 1, [102, 101], 103), ('test', 12, 7, [999], 101)) "
                     "t(fold, uid, session, query_items, answer_item)")
     written = write_next_song_lists(settings, config, "test", 3)
-    return settings, written, score_next_song(settings, config, "test", [3])
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        return settings, written, score_next_song(con, config, "test", [3])
 
 
 def test_every_model_gets_a_list_per_session(scored):
@@ -40,3 +47,18 @@ def test_metrics_by_hand(scored):
     assert got["ndcg"] == pytest.approx(1 / np.log2(4) / 2)
     assert set(table["sessions"]) == {2}
     assert (table["ci_low"] <= table["value"]).all() and (table["value"] <= table["ci_high"]).all()
+
+
+def test_lists_are_reused_until_their_inputs_change(scored, served):
+    settings, _, _ = scored
+    _, config = served
+    assert write_next_song_lists(settings, config, "test", 3, reuse=True) == {}
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        # the report scores lists of length 10: these of length 3 are not what it would report
+        assert reported_next_song(con, settings, config, "test") is None
+    assert write_next_song_lists(settings, config, "test", 10, reuse=True)["next_song"] == 2 * 4
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        table = reported_next_song(con, settings, config, "test")
+    assert set(table["model"]) == set(MODELS) and set(table["k"]) == {10}
+    html = next_song_html(table, 0.95)
+    assert "<h2>Next song</h2>" in html and all(f">{m}</td>" in html for m in MODELS)

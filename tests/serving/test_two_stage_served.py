@@ -26,7 +26,7 @@ def evaluated(tiny_warehouse: Settings, tmp_path_factory):
                         warehouse=work / tiny_warehouse.warehouse.name, reports_dir=work / "reports",
                         memory_limit="2GB", threads=2, temp_dir=work / "tmp")
     config = load_config(None)
-    config["candidates"].update(models=["mostpop", "decaypop", "history", "itemknn"])
+    config["candidates"].update(models=["mostpop", "decaypop", "history", "itemknn", "ials"])
     config["candidates"]["tuning"]["trials"] = 2
     config["ranker"].update(models=["mostpop", "decaypop", "history", "itemknn"],
                             discovery_slots=[10])
@@ -78,6 +78,7 @@ def test_the_load_test_gets_no_5xx_and_stops_its_server(evaluated, tmp_path):
                        log=tmp_path / "server.log")
     assert result["status"] == "ok" and result["agree"], result
     assert result["startup_s"] > 0 and result["rss_mb"] > 50
+    assert set(result["endpoints"]) == {"recommendations", "similar", "similar_ials", "next"}
     for name, stats in result["endpoints"].items():
         assert stats["requests"] == 40 and stats["server_errors"] == 0, (name, stats)
         assert stats["statuses"].get("200", 0) > 0 and stats["statuses"].get("422", 0) > 0
