@@ -23,6 +23,16 @@ def write_bytes_atomic(path: Path, data: bytes) -> Path:
     return _write_atomic(path, data, binary=True)
 
 
+def pickle_atomic(path: Path, obj) -> Path:
+    """Pickle ``obj`` into a temporary file beside ``path`` (streamed: no second copy of a large
+    object in memory) and rename it over ``path``."""
+    import pickle
+
+    return _write_atomic(path, lambda handle: pickle.dump(obj, handle,
+                                                          protocol=pickle.HIGHEST_PROTOCOL),
+                         binary=True)
+
+
 def write_texts_atomic(files: Mapping[Path, str]) -> list[Path]:
     """Write every ``path: text`` of ``files`` to a temporary file beside it, then rename them
     all into place: a write that fails (a full disk) leaves every previous file as it was."""
@@ -45,7 +55,10 @@ def _write_temp(path: Path, content, *, binary: bool) -> str:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with (os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8")) as handle:
-            handle.write(content)
+            if callable(content):  # writes itself to the handle
+                content(handle)
+            else:
+                handle.write(content)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual file mode

@@ -513,7 +513,7 @@ def build(
         return DbtRunSummary(command=["build"], reused=True, plan=plan,
                              data_warnings=list(plan.recorded.get("data_warnings", [])))
     data_warnings = check_data_values(settings, (vars or {}).get("n_folds"), limits)
-    target = Path(kwargs.get("target_path") or DBT_PROJECT_DIR / "target").resolve()
+    target = artifacts_dir(kwargs.get("target_path"))
     dropped: list[str] = []
     recorder = _build_recorder(now, plan, settings, vars, data_warnings, target / "manifest.json",
                                select)
@@ -631,6 +631,14 @@ def _build_recorder(now: _Inputs, plan: BuildPlan, settings: Settings,
         return state.record_build(path, fingerprint, details, tables.PYTHON_TABLES, manifest)
 
     return record
+
+
+def artifacts_dir(target_path: Path | str | None = None) -> Path:
+    """Where dbt writes its artifacts (``manifest.json``, ``compiled/``): ``target_path``, else
+    dbt's own ``DBT_TARGET_PATH`` (relative to the project, as dbt reads it; ``recsys bench``
+    sets it per size), else ``dbt_project/target``."""
+    chosen = Path(target_path or os.environ.get("DBT_TARGET_PATH") or "target")
+    return (chosen if chosen.is_absolute() else DBT_PROJECT_DIR / chosen).resolve()
 
 
 def require_usable(path: Path) -> None:

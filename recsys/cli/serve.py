@@ -27,15 +27,20 @@ from recsys.pipeline_config import pipeline_config
               help="How /items/{id}/similar searches ials, bpr and audio item vectors: an "
               "approximate nearest-neighbour index (faiss IVF), exact search, or auto: the index "
               "for a model with 50,000 items or more. User recommendations are always exact.")
+@click.option("--refit", is_flag=True,
+              help="Fit and load from the warehouse even when the snapshot of the last start "
+              "(<reports>/serving/snapshot.pkl) was made from the same inputs.")
 @click.option("--quiet", is_flag=True, help="No progress lines while the models load.")
-def serve(settings, host, port, config_path, models, default_model, similar, quiet):
+def serve(settings, host, port, config_path, models, default_model, similar, refit, quiet):
     """Serve the fitted models over HTTP (FastAPI + uvicorn); a web page at /, docs at /docs.
 
     Loads once, read-only, from the warehouse `recsys evaluate` built: every served generator
     fitted on the test fold's history with the parameters evaluate used, and each saved
     two-stage ranker with the test fold's rows of `candidate_features` (its candidates and
     point-in-time features), so a user's list is the one the `recommendations` table holds.
-    Then the warehouse is closed; requests never read it.
+    Then the warehouse is closed; requests never read it. What was loaded is kept in
+    <reports>/serving/snapshot.pkl: the next start reads it instead when the build, tuned
+    parameters, saved rankers, config and code are the same (--refit: never).
 
     \b
     Endpoints:
@@ -55,7 +60,7 @@ def serve(settings, host, port, config_path, models, default_model, similar, qui
     import uvicorn
 
     from recsys.serving.app import create_app
-    from recsys.serving.service import Service
+    from recsys.serving.snapshot import open_service
 
     config = run_or_fail(pipeline_config, config_path)
     names = [m.strip() for m in models.split(",") if m.strip()] if models else None
@@ -65,8 +70,10 @@ def serve(settings, host, port, config_path, models, default_model, similar, qui
             click.echo(f"loaded {target}/{model}", err=True)
 
     ann = {"auto": None, "ann": True, "exact": False}[similar]
-    service = run_or_fail(Service.load, settings, config, models=names, ann=ann,
-                          on_fitted=fitted)
+    service, loaded = run_or_fail(open_service, settings, config, models=names, ann=ann,
+                                  reuse=not refit, on_fitted=fitted)
+    if not quiet:
+        click.echo(f"{'read' if loaded['reused'] else 'wrote'} {loaded['snapshot']}", err=True)
     default = default_model or _default_model(service, config.two_stage_name)
     if default not in service.served(next(iter(service.models))):
         raise click.BadParameter(f"{default!r} is not a served model.", param_hint="--default-model")

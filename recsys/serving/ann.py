@@ -61,6 +61,12 @@ class ItemIndex:
     def __len__(self) -> int:
         return len(self.columns)
 
+    def __getstate__(self) -> dict:  # a faiss index pickles as its serialised bytes
+        return {**self.__dict__, "index": _faiss().serialize_index(self.index)}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update({**state, "index": _faiss().deserialize_index(state["index"])})
+
     def position(self, item_idx: int) -> int | None:
         """The index row of internal item ``item_idx``; None for an item without a vector."""
         at = int(np.searchsorted(self.columns, item_idx))

@@ -93,3 +93,18 @@ def test_the_progress_total_grows_with_nodes_dbt_did_not_count():
     bar.close()
     assert (bar.n, bar.total) == (3, 3)
     assert out.getvalue().startswith("dbt build: 3/3 node in ")
+
+
+def test_the_build_reads_dbt_artifacts_where_dbt_writes_them(monkeypatch, tmp_path):
+    """recsys bench points dbt at a folder per size (DBT_TARGET_PATH): the build records the
+    manifest from there, not from dbt_project/target (absent on a clean clone)."""
+    from recsys.config import DBT_PROJECT_DIR
+    from recsys.dbt_runner import artifacts_dir
+
+    monkeypatch.delenv("DBT_TARGET_PATH", raising=False)
+    assert artifacts_dir() == (DBT_PROJECT_DIR / "target").resolve()
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "dbt-target"))
+    assert artifacts_dir() == tmp_path / "dbt-target"
+    monkeypatch.setenv("DBT_TARGET_PATH", "elsewhere")  # relative: to the project, as dbt reads it
+    assert artifacts_dir() == (DBT_PROJECT_DIR / "elsewhere").resolve()
+    assert artifacts_dir(tmp_path / "given") == tmp_path / "given"
