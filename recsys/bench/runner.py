@@ -124,12 +124,14 @@ def bench_size(
     niceness: int = 10,
     config: Path | None = None,
     until: str | None = None,
+    skip: Sequence[str] = (),
     on_update=None,
 ) -> dict:
     """Run and measure every stage of one size; returns its ``bench.json`` entry.
 
     ``on_update(entry)`` is called after each stage so a long run shows partial results.
-    ``until`` stops after the stage of that name (e.g. ``generate`` to prepare data ahead).
+    ``until`` stops after the stage of that name (e.g. ``generate`` to prepare data ahead);
+    ``skip`` leaves out baseline stages (recorded as skipped).
     """
     paths = BenchPaths(root, size)
     reports_root = settings.reports_dir
@@ -146,6 +148,11 @@ def bench_size(
         if until not in names:
             raise ConfigError(f"--until {until!r} is not a stage; stages: {', '.join(names)}.")
         plan = plan[: names.index(until) + 1]
+    optional = [s.name for s in plan if s.kind == BASELINE]
+    wrong = [name for name in skip if name not in optional]
+    if wrong:
+        raise ConfigError(f"--skip {', '.join(wrong)}: only the stages after the pipeline can be "
+                          f"left out: {', '.join(optional)}.")
     entry: dict = {
         "size": size, "run_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"), "state": "running",
         "machine": machine_info(), "packages": package_versions(),
@@ -157,7 +164,9 @@ def bench_size(
     blocked: str | None = None
     bar = progress_bar(plan, desc=f"bench {size}", unit="stage", leave=False)
     for stage in bar:
-        if stage.name == "generate" and paths.has_data() and not regenerate:
+        if stage.name in skip:
+            result = _skipped(stage, "left out (--skip)")
+        elif stage.name == "generate" and paths.has_data() and not regenerate:
             result = _reused_generate(stage, previous)
         elif blocked and stage.kind != BASELINE:
             result = _skipped(stage, f"`{blocked}` did not run")
@@ -233,6 +242,7 @@ def run_bench(
     niceness: int = 10,
     config: Path | None = None,
     until: str | None = None,
+    skip: Sequence[str] = (),
 ) -> dict:
     """Benchmark each size in turn, merging results into ``<reports>/bench.json`` and ``bench.md``.
 
@@ -251,6 +261,8 @@ def run_bench(
         Nice increment of every stage (the CPU may be shared).
     until : str, optional
         Stop each size after this stage (``generate``: prepare the data of a big size ahead).
+    skip : sequence of str
+        Baseline stages to leave out (e.g. the pandas baselines of a big size).
 
     Returns
     -------
@@ -275,7 +287,7 @@ def run_bench(
         previous = results.get("sizes", {}).get(size)
         entry = bench_size(settings, size, root=root, previous=previous, regenerate=regenerate,
                            repeats=repeats, seed=seed, niceness=niceness, config=config, until=until,
-                           on_update=save)
+                           skip=skip, on_update=save)
         save(entry)
     return results
 

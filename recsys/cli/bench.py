@@ -30,9 +30,13 @@ from recsys.config import load_settings
 @click.option("--until", default=None, metavar="STAGE",
               help="Stop after this stage, e.g. `--until generate` to prepare a big size's data ahead "
                    "(a later run reuses the data and keeps the measured generation numbers).")
+@click.option("--skip", default="", metavar="STAGE[,STAGE]",
+              help="Leave out stages after the pipeline, e.g. the pandas baselines of a big size: "
+                   "baseline-evaluation,baseline-dbt-listens,baseline-listen-plus (or serve).")
 @click.option("--report-only", is_flag=True,
               help="Run nothing: recompute totals from reports/bench.json and rewrite bench.md.")
-def bench(sizes, more_sizes, regenerate, repeats, seed, niceness, config, until, report_only):
+def bench(sizes, more_sizes, regenerate, repeats, seed, niceness, config, until, skip,
+          report_only):
     """Run every pipeline stage on generated data and measure each one.
 
     For each size: generate (reused if bench/<size>/data exists), dbt build into a fresh
@@ -64,6 +68,7 @@ def bench(sizes, more_sizes, regenerate, repeats, seed, niceness, config, until,
     results = run_or_fail(
         run_bench, settings, all_sizes, regenerate=regenerate, repeats=repeats, seed=seed,
         niceness=niceness, config=config, until=until,
+        skip=[name.strip() for name in skip.split(",") if name.strip()],
     )
     md = settings.reports_dir / "bench.md"
     failures = [f"{size}: {f}" for size, e in results["sizes"].items() for f in e.get("failures", [])]

@@ -134,6 +134,16 @@ def test_until_stops_after_the_stage(monkeypatch, settings, tmp_path):
         run(monkeypatch, settings, tmp_path, ["tiny"], until="nope")
 
 
+def test_skip_leaves_out_a_baseline_and_only_a_baseline(monkeypatch, settings, tmp_path):
+    run(monkeypatch, settings, tmp_path, ["tiny"], skip=["baseline-evaluation"])
+    entry = json.loads((settings.reports_dir / "bench.json").read_text())["sizes"]["tiny"]
+    assert entry["stages"][-1]["name"] == "baseline-evaluation"
+    assert entry["stages"][-1]["status"] == "skipped" and "evaluation" not in entry["baselines"]
+    assert not any("baseline-evaluation" in f for f in entry["failures"])
+    with pytest.raises(ConfigError, match="only the stages after the pipeline"):
+        run(monkeypatch, settings, tmp_path, ["tiny"], skip=["build"])
+
+
 def test_compiled_model_sql_skips_unit_test_copies(tmp_path):
     from recsys.bench.child import compiled_model_sql
 
