@@ -172,9 +172,11 @@ def _run(client: httpx.Client, calls: list, concurrency: int) -> dict:
 
 
 def ann_check(settings, config, *, queries: int = 300, target: str = "listen_plus") -> dict:
-    """Per model with item vectors (ials, bpr, audio among ``candidates.models``): the ANN index
-    ``recsys serve`` builds, its build time, and its recall@10 and median query time against
-    exact search over ``queries`` random items (:func:`recsys.serving.ann.compare`)."""
+    """Per model with item vectors (ials, bpr, audio among ``candidates.models``): the ANN
+    indexes ``recsys serve`` builds, their build time, and their recall@10 and median time per
+    query against exact search: similar items over ``queries`` random items
+    (:func:`recsys.serving.ann.compare`), user recommendations (``--user-retrieval ann``)
+    over ``queries`` random users against the generator's own (exact) list."""
     from recsys.pipeline_config import as_config
     from recsys.serving.ann import compare
     from recsys.serving.service import Service
@@ -182,11 +184,36 @@ def ann_check(settings, config, *, queries: int = 300, target: str = "listen_plu
     config = as_config(config)
     models = [m for m in ("ials", "bpr", "audio") if m in config.candidates.models]
     service = Service.load(settings, config, models=models, targets=[target], two_stage=False,
-                           ann=True)
+                           ann=True, ann_users=True)
     out = {}
     for model, index in service.indexes[target].items():
         c = compare(index, queries=queries, seed=config.seed)
         out[model] = {"items": len(index), "build_s": index.build_s, "queries": c.queries,
                       "recall_at_10": c.recall, "exact_ms": c.exact_ms, "ann_ms": c.ann_ms,
                       "speedup": c.speedup}
+        if model in service.user_indexes[target]:
+            out[model]["users"] = _user_retrieval(service, model, target, queries, config.seed)
     return out
+
+
+def _user_retrieval(service, model: str, target: str, queries: int, seed: int) -> dict:
+    """Recall@10 and median ms of the served (ANN) user lists against the generator's exact
+    ones, for users drawn at random (users without a list by either left out)."""
+    generator, index = service.models[target][model], service.user_indexes[target][model]
+    uids = generator.data.users.to_external(np.random.default_rng(seed).choice(
+        len(generator.data.users), min(queries, len(generator.data.users)), replace=False))
+    recalls, exact_t, ann_t = [], [], []
+    for uid in uids.tolist():
+        start = time.perf_counter()
+        truth = generator.recommend_frame([uid], 10)["item_id"].tolist()
+        middle = time.perf_counter()
+        found = [i for i, _ in service.recommend(uid, model=model, target=target, n=10).items]
+        ann_t.append(time.perf_counter() - middle)
+        exact_t.append(middle - start)
+        if truth:
+            recalls.append(len(set(truth) & set(found)) / len(truth))
+    exact_ms, ann_ms = 1e3 * float(np.median(exact_t)), 1e3 * float(np.median(ann_t))
+    return {"items": len(index), "queries": len(recalls),
+            "recall_at_10": float(np.mean(recalls)) if recalls else float("nan"),
+            "exact_ms": exact_ms, "ann_ms": ann_ms,
+            "speedup": exact_ms / ann_ms if ann_ms else float("inf")}

@@ -149,14 +149,17 @@ def _serving_rows(results: dict, sizes: list[str]) -> list[str]:
 
 def _ann_rows(results: dict, sizes: list[str]) -> list[str]:
     """The ANN index of /items/{id}/similar against exact search (recsys.bench.load.ann_check)."""
-    lines = ["| size | model | items | build (s) | recall@10 | exact (ms) | ANN (ms) | speed-up |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| size | model | search | items | build (s) | recall@10 | exact (ms) | ANN (ms) | speed-up |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|"]
     for size in sizes:
         b = results["sizes"][size].get("baselines", {}).get(SERVING) or {}
         for model, a in (b.get("ann") or {}).items():
-            lines.append(f"| {size} | {model} | {a['items']:,} | {_fmt(a['build_s'])} | "
-                         f"{a['recall_at_10']:.3f} | {_fmt(a['exact_ms'])} | {_fmt(a['ann_ms'])} | "
-                         f"{_fmt(a['speedup'])} |")
+            for search, m in (("similar items", a), ("user lists", a.get("users"))):
+                if m:
+                    build = _fmt(a["build_s"]) if search == "similar items" else ""
+                    lines.append(f"| {size} | {model} | {search} | {m['items']:,} | {build} | "
+                                 f"{m['recall_at_10']:.3f} | {_fmt(m['exact_ms'])} | "
+                                 f"{_fmt(m['ann_ms'])} | {_fmt(m['speedup'])} |")
     return lines
 
 
@@ -205,9 +208,10 @@ def render_markdown(results: dict) -> str:
             "Start-up = process start to the first `/health` answer; resident memory after the load;",
             "latency of the answered (2xx) requests; a share of bad requests (4xx) is sent on purpose.", ""]
     out += _serving_rows(results, sizes)
-    out += ["", "The ANN index of `/items/{id}/similar` (faiss IVF, `recsys serve --similar ann`; "
-            "`auto` uses it from 50,000 items) against exact search: recall@10 and median time "
-            "per query over random items, Listen+ models.", ""]
+    out += ["", "The ANN indexes (faiss IVF) against exact search, Listen+ models: similar items "
+            "(`recsys serve --similar ann`; `auto` uses it from 50,000 items) over random items, "
+            "and user lists (`--user-retrieval ann`) over random users; recall@10 and median "
+            "time per query.", ""]
     out += _ann_rows(results, sizes)
     out += ["", "## Acceptance checks (`recsys bench` exits 1 when one of its sizes fails)", ""]
     out += _acceptance(results, sizes)

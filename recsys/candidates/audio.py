@@ -58,6 +58,12 @@ class AudioGenerator(CandidateGenerator):
         self.score_columns = np.flatnonzero(data.has_embedding)
         self.item_vectors = data.embeddings[self.score_columns]
 
+    def retrieval_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.score_columns, self.item_vectors
+
+    def user_vector(self, user_idx: int) -> np.ndarray | None:
+        return self.profile[user_idx] if self.has_profile[user_idx] else None
+
     def similarity_vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """The unit audio embeddings (cosine); items without one have none."""
         return self.score_columns, self.item_vectors

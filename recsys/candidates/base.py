@@ -284,6 +284,17 @@ class CandidateGenerator:
         return pd.DataFrame({"item_id": self.data.items.to_external(cols),
                              "rank": np.arange(1, len(cols) + 1), "score": values})
 
+    def retrieval_vectors(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(columns, vectors)``: the internal indices of the items the model scores and their
+        vectors, whose dot product with :meth:`user_vector` is the user's score of each; None
+        for a model that does not score by a dot product."""
+        return None
+
+    def user_vector(self, user_idx: int) -> np.ndarray | None:
+        """The vector of internal user ``user_idx`` for :meth:`retrieval_vectors` (None: the
+        model scores nothing for this user)."""
+        return None
+
     def similarity_vectors(self) -> tuple[np.ndarray, np.ndarray] | None:
         """``(columns, vectors)``: the internal indices of the items with a representation and
         their unit vectors (float32, one row each), whose dot product is the model's item-to-item
@@ -354,6 +365,14 @@ class CandidateGenerator:
             yield len(idx), Recommendations(
                 block_uids[rows], items.to_external(cols), values.astype(np.float64)
             )
+
+    def own_items(self, user_idx: int) -> np.ndarray:
+        """Internal indices of the items internal user ``user_idx`` has target-type events with
+        (what ``exclude_seen`` leaves out); the users x items matrix is built once."""
+        if "_own" not in self.__dict__:
+            self._own = self._own_items()
+        row = self._own[user_idx]
+        return row.indices
 
     def _own_items(self) -> sp.csr_matrix:
         """users x items, 1 where the user has target-type events (``target_events`` > 0)."""

@@ -45,6 +45,12 @@ class _FactorModel(CandidateGenerator):
         self.score_columns = np.flatnonzero(np.bincount(matrix.indices, minlength=matrix.shape[1]))
         return matrix[:, self.score_columns].tocsr()
 
+    def retrieval_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.score_columns, self.item_factors
+
+    def user_vector(self, user_idx: int) -> np.ndarray:
+        return self.user_factors[user_idx]
+
     def similarity_vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """The fitted items' factors scaled to unit length (cosine); the items the model did not
         fit (no entry) have none. Computed once per fit."""

@@ -26,12 +26,18 @@ from recsys.pipeline_config import pipeline_config
               default="auto", show_default=True,
               help="How /items/{id}/similar searches ials, bpr and audio item vectors: an "
               "approximate nearest-neighbour index (faiss IVF), exact search, or auto: the index "
-              "for a model with 50,000 items or more. User recommendations are always exact.")
+              "for a model with 50,000 items or more.")
+@click.option("--user-retrieval", type=click.Choice(["exact", "ann"]), default="exact",
+              show_default=True,
+              help="How ials, bpr and audio find a user's items: score every item (the lists "
+              "`recsys evaluate` wrote) or an ANN index over the item vectors (faster on a large "
+              "catalogue; its recall against exact is measured by `recsys bench`).")
 @click.option("--refit", is_flag=True,
               help="Fit and load from the warehouse even when the snapshot of the last start "
               "(<reports>/serving/snapshot.pkl) was made from the same inputs.")
 @click.option("--quiet", is_flag=True, help="No progress lines while the models load.")
-def serve(settings, host, port, config_path, models, default_model, similar, refit, quiet):
+def serve(settings, host, port, config_path, models, default_model, similar, user_retrieval,
+          refit, quiet):
     """Serve the fitted models over HTTP (FastAPI + uvicorn); a web page at /, docs at /docs.
 
     Loads once, read-only, from the warehouse `recsys evaluate` built: every served generator
@@ -71,7 +77,8 @@ def serve(settings, host, port, config_path, models, default_model, similar, ref
 
     ann = {"auto": None, "ann": True, "exact": False}[similar]
     service, loaded = run_or_fail(open_service, settings, config, models=names, ann=ann,
-                                  reuse=not refit, on_fitted=fitted)
+                                  ann_users=user_retrieval == "ann", reuse=not refit,
+                                  on_fitted=fitted)
     if not quiet:
         click.echo(f"{'read' if loaded['reused'] else 'wrote'} {loaded['snapshot']}", err=True)
     default = default_model or _default_model(service, config.two_stage_name)

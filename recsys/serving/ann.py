@@ -72,15 +72,23 @@ class ItemIndex:
         at = int(np.searchsorted(self.columns, item_idx))
         return at if at < len(self.columns) and self.columns[at] == item_idx else None
 
+    def search(self, vector: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(internal item indices, inner product)`` of the ``n`` items the index finds with
+        the largest inner product with ``vector``, best first."""
+        query = np.ascontiguousarray(np.asarray(vector, dtype=np.float32).reshape(1, -1))
+        scores, rows = self.index.search(query, min(n, len(self)))
+        keep = rows[0] >= 0
+        return self.columns[rows[0][keep]], scores[0][keep]
+
     def nearest(self, item_idx: int, n: int) -> tuple[np.ndarray, np.ndarray]:
         """``(internal item indices, cosine)`` of the ``n`` items nearest ``item_idx`` found by
         the index, the item itself left out, best first."""
         at = self.position(item_idx)
         if at is None:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        scores, rows = self.index.search(self.vectors[at:at + 1], n + 1)
-        keep = (rows[0] >= 0) & (rows[0] != at)
-        return self.columns[rows[0][keep]][:n], scores[0][keep][:n]
+        columns, scores = self.search(self.vectors[at], n + 1)
+        keep = columns != item_idx
+        return columns[keep][:n], scores[keep][:n]
 
     def exact(self, item_idx: int, n: int) -> tuple[np.ndarray, np.ndarray]:
         """The same by scoring every item (ties by index row, as the generators break them)."""

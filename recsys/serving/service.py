@@ -15,6 +15,7 @@ Users the fold's history does not know get the popularity fallback (DecayPop) an
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,17 +88,24 @@ class Service:
     histories: Histories | None = None
     # target -> model -> the ANN index answering its similar items (recsys.serving.ann)
     indexes: dict[str, dict[str, ItemIndex]] = field(default_factory=dict)
+    # target -> model -> the ANN index answering its user recommendations (empty: exact)
+    user_indexes: dict[str, dict[str, ItemIndex]] = field(default_factory=dict)
+    # a request that sets exclude_seen changes the generator's parameter while it runs
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def load(cls, settings: Settings, config: PipelineConfig | dict, *,
              models: Sequence[str] | None = None, targets: Sequence[str] = TARGETS,
              fold: str = TEST_FOLD, two_stage: bool = True, ann: bool | None = None,
+             ann_users: bool = False,
              on_fitted: Callable[[str, str], None] | None = None) -> Service:
         """Fit ``models`` (default ``candidates.models``; DecayPop always, as the fallback) on
         ``fold``'s history for each target; with ``two_stage``, also load every two-stage model
         of the config whose ranker is saved (``reports/ranker/<name>/<target>``) with the fold's
         candidate rows. ``ann``: similar items of the models with item vectors from an ANN
-        index (None: for those with at least ``ann.MIN_ITEMS`` items; False: always exact).
+        index (None: for those with at least ``ann.MIN_ITEMS`` items; False: always exact);
+        ``ann_users``: user recommendations of the models that score by a dot product (ials,
+        bpr, audio) from an ANN index too (default exact: the offline lists).
         ``on_fitted(target, model)`` after each model is ready."""
         config = as_config(config)
         names = check_models([*(models if models is not None else config.candidates.models),
@@ -137,9 +145,18 @@ class Service:
                 if table_exists(con, NEXT_SONG_TABLE) else None
             catalogue, histories = Catalogue.load(con, fold), Histories.load(con, fold)
         indexes = {target: _indexes(models, ann, config.seed) for target, models in fitted.items()}
+        user_indexes = {target: _user_indexes(models, indexes[target], config.seed)
+                        if ann_users else {} for target, models in fitted.items()}
         return cls(fold, cutoff, build, fitted, params, depth=config.candidates.top_n,
                    rankers=rankers, next_song=next_song, catalogue=catalogue,
-                   histories=histories, indexes=indexes)
+                   histories=histories, indexes=indexes, user_indexes=user_indexes)
+
+    def __getstate__(self) -> dict:  # a snapshot: the lock is made anew when read back
+        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     # ---- requests ---------------------------------------------------------------------------
     def recommend(self, uid: int, *, model: str, target: str = TARGETS[0], n: int = 10,
@@ -157,8 +174,17 @@ class Service:
         known = generator.data.users.to_internal(users)[0] >= 0
         if not known:
             generator, model = self.models[target][FALLBACK], FALLBACK
+        index = self.user_indexes.get(target, {}).get(model)
+        if index is not None:
+            return Answer(model, target, _retrieve(generator, index, uid, n, exclude_seen),
+                          retrieval="ann")
         try:
-            frame = generator.recommend_frame(users, max(n, self.depth), exclude_seen=exclude_seen)
+            if exclude_seen is None:
+                frame = generator.recommend_frame(users, max(n, self.depth))
+            else:  # sets the generator's exclude_seen while it runs: one request at a time
+                with self._lock:
+                    frame = generator.recommend_frame(users, max(n, self.depth),
+                                                      exclude_seen=exclude_seen)
         except ConfigError as exc:  # exclude_seen asked of a model that cannot
             raise ServingError(str(exc)) from None
         return Answer(model, target, _pairs(frame.head(n)), fallback=not known)
@@ -238,7 +264,10 @@ class Service:
                                        "users": len(g.data.users), "items": len(g.data.items),
                                        # items in the ANN index answering /similar (None: exact)
                                        "ann_items": len(self.indexes[t][m])
-                                       if m in self.indexes.get(t, {}) else None}
+                                       if m in self.indexes.get(t, {}) else None,
+                                       # items in the ANN index answering its users (None: exact)
+                                       "user_ann_items": len(self.user_indexes[t][m])
+                                       if m in self.user_indexes.get(t, {}) else None}
                                    for m, g in models.items()},
                                 **{m: {"features": len(r.ranker.feature_names),
                                        "users": len(r.uids), "candidate_rows": r.rows,
@@ -270,6 +299,36 @@ def _indexes(models: dict[str, CandidateGenerator], ann: bool | None, seed: int
         if vectors is not None and len(vectors[0]) > 1 and (ann or len(vectors[0]) >= MIN_ITEMS):
             out[name] = ItemIndex.build(*vectors, seed=seed)
     return out
+
+
+def _user_indexes(models: dict[str, CandidateGenerator], similar: dict[str, ItemIndex],
+                  seed: int) -> dict[str, ItemIndex]:
+    """An ANN index over the retrieval vectors of each model that has them (the similar-items
+    index where the vectors are the same, as audio's unit embeddings are)."""
+    out = {}
+    for name, generator in models.items():
+        vectors = generator.retrieval_vectors()
+        if vectors is None or len(vectors[0]) < 2:
+            continue
+        same = name in similar and similar[name].vectors is vectors[1]
+        out[name] = similar[name] if same else ItemIndex.build(*vectors, seed=seed)
+    return out
+
+
+def _retrieve(generator: CandidateGenerator, index: ItemIndex, uid: int, n: int,
+              exclude_seen: bool | None) -> list[tuple[int, float]]:
+    """User ``uid``'s top ``n`` by the index: the items with the largest inner product with the
+    user's vector, the user's own items left out when ``exclude_seen`` (None: the model's)."""
+    user = int(generator.data.users.to_internal(np.array([uid], dtype=np.uint32))[0])
+    vector = generator.user_vector(user)
+    if vector is None:
+        return []
+    exclude = generator.params.get("exclude_seen") if exclude_seen is None else exclude_seen
+    own = generator.own_items(user) if exclude else np.empty(0, dtype=np.int64)
+    columns, scores = index.search(vector, n + len(own))
+    keep = ~np.isin(columns, own)
+    items = generator.data.items.to_external(columns[keep][:n]).astype(int).tolist()
+    return list(zip(items, scores[keep][:n].astype(float).tolist(), strict=True))
 
 
 def _check_n(n: int) -> int:

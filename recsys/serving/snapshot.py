@@ -35,7 +35,7 @@ def snapshot_path(settings: Settings) -> Path:
 
 
 def inputs_fingerprint(settings: Settings, config: PipelineConfig, *, models, targets, fold: str,
-                       two_stage: bool, ann: bool | None) -> str:
+                       two_stage: bool, ann: Any) -> str:
     """What :meth:`Service.load` with these arguments reads and computes from."""
     with open_warehouse(settings, read_only=True) as con:
         build = state.current_build(con)
@@ -53,14 +53,14 @@ def inputs_fingerprint(settings: Settings, config: PipelineConfig, *, models, ta
 def open_service(settings: Settings, config: PipelineConfig | dict, *,
                  models: Sequence[str] | None = None, targets: Sequence[str] = TARGETS,
                  fold: str = TEST_FOLD, two_stage: bool = True, ann: bool | None = None,
-                 reuse: bool = True, on_fitted: Callable[[str, str], None] | None = None
+                 ann_users: bool = False, reuse: bool = True, on_fitted: Callable[[str, str], None] | None = None
                  ) -> tuple[Service, dict[str, Any]]:
     """The service from its snapshot when current (``reuse``), else loaded and snapshotted.
     Returns it with ``{"snapshot": path, "reused": bool}``."""
     config = as_config(config)
     wanted = None if models is None else list(models)
     fingerprint = inputs_fingerprint(settings, config, models=wanted, targets=targets, fold=fold,
-                                     two_stage=two_stage, ann=ann)
+                                     two_stage=two_stage, ann=(ann, ann_users))
     path = snapshot_path(settings)
     meta = path.with_suffix(".json")
     if reuse and path.is_file() and meta.is_file():
@@ -71,7 +71,8 @@ def open_service(settings: Settings, config: PipelineConfig | dict, *,
         except (OSError, ValueError, pickle.UnpicklingError, EOFError, AttributeError):
             pass  # unreadable or from other code: loaded again below
     service = Service.load(settings, config, models=wanted, targets=targets, fold=fold,
-                           two_stage=two_stage, ann=ann, on_fitted=on_fitted)
+                           two_stage=two_stage, ann=ann, ann_users=ann_users,
+                           on_fitted=on_fitted)
     path.parent.mkdir(parents=True, exist_ok=True)
     meta.unlink(missing_ok=True)  # the snapshot is current only once both files are written
     pickle_atomic(path, service)

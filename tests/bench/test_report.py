@@ -130,4 +130,4 @@ def test_the_serving_load_test_has_its_own_table():
                                     entry("small", [stage("build", 1)], {"serving": serving})))
     assert "| small | next | 100 | 1.5 | 9.0 | 400 | 200: 95, 422: 5 | 12.5 | 900 |" in md
     assert "| small | serving |" not in md  # not a side-by-side baseline row
-    assert "| small | ials | 768,000 | 4.2 | 0.955 | 21.0 | 0.70 | 30.0 |" in md
+    assert "| small | ials | similar items | 768,000 | 4.2 | 0.955 | 21.0 | 0.70 | 30.0 |" in md

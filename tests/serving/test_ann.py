@@ -60,3 +60,24 @@ def test_the_bench_measures_each_index_against_exact_search(served):
         assert measured["items"] >= 2 and measured["queries"] == 5
         assert measured["recall_at_10"] == 1.0  # one cluster: the index scans every item
         assert measured["exact_ms"] > 0 and measured["ann_ms"] > 0
+        assert measured["users"]["recall_at_10"] == 1.0 and measured["users"]["queries"] > 0
+
+
+def test_user_lists_from_the_index_where_asked(served):
+    settings, config = served
+    exact = Service.load(settings, config, models=MODELS, targets=["listen_plus"])
+    assert exact.user_indexes == {"listen_plus": {}}  # the default: the offline lists
+    approximate = Service.load(settings, config, models=MODELS, targets=["listen_plus"],
+                               ann_users=True)
+    assert set(approximate.user_indexes["listen_plus"]) == {"ials", "bpr", "audio"}
+    for model in ("ials", "bpr", "audio"):
+        for exclude in (None, True):
+            want = exact.recommend(11, model=model, n=3, exclude_seen=exclude)
+            got = approximate.recommend(11, model=model, n=3, exclude_seen=exclude)
+            assert want.retrieval == "exact" and got.retrieval == "ann"
+            # one cluster holds the 7 items: the index scans them all
+            assert [i for i, _ in got.items] == [i for i, _ in want.items], (model, exclude)
+            assert [s for _, s in got.items] == pytest.approx([s for _, s in want.items],
+                                                              abs=1e-5)
+    # a user the fold does not know still gets the popularity fallback
+    assert approximate.recommend(4_000_000_000, model="ials").fallback
