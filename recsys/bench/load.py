@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -116,10 +117,35 @@ def _memory_mb(pid: int) -> dict[str, float | None]:
 def load_test(server: list[str], warehouse: Path, *, env: dict[str, str] | None = None,
               requests: int = 5000, concurrency: int = 8, bad_share: float = 0.05,
               seed: int = 42, log: Path | None = None) -> dict:
-    """Start ``server`` (a ``recsys serve`` command line without ``--port``), load it, stop it."""
+    """Start ``server`` (a ``recsys serve`` command line without ``--port``), load it, stop it;
+    then start it once more and time that start (``warm_startup_s``: from the snapshot the
+    first start wrote, :mod:`recsys.serving.snapshot`)."""
     sample = _sample(warehouse)
     port = free_port()
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 (closed below)
+    try:
+        with _started(server, port, env, out) as (process, client, startup):
+            endpoints = {}
+            served = list(client.get("/models").json()["targets"].get("listen_plus", {}))
+            for name, calls in _requests(sample, requests, bad_share, seed, served).items():
+                calls[0](client)  # one warm-up request
+                endpoints[name] = _run(client, calls, concurrency)
+            memory = _memory_mb(process.pid)
+        with _started(server, port, env, out) as (process, _, warm):
+            warm_memory = _memory_mb(process.pid)["rss_mb"]
+    finally:
+        if log:
+            out.close()
+    return {"status": "ok", "port": port, "startup_s": startup, "warm_startup_s": warm,
+            "warm_rss_mb": warm_memory, **memory, "requests_per_endpoint": requests,
+            "concurrency": concurrency, "bad_share": bad_share, "endpoints": endpoints,
+            "agree": all(e["server_errors"] == 0 for e in endpoints.values())}
+
+
+@contextmanager
+def _started(server: list[str], port: int, env, out):
+    """The server process started on ``port``, a client, and its start-up seconds (process
+    start to the first ``/health`` answer); terminated (killed if it hangs) on the way out."""
     start = time.perf_counter()
     process = subprocess.Popen([*server, "--port", str(port)], env=env or dict(os.environ),
                                stdout=out, stderr=subprocess.STDOUT)
@@ -136,16 +162,7 @@ def load_test(server: list[str], warehouse: Path, *, env: dict[str, str] | None 
                         break
                 except httpx.TransportError:
                     time.sleep(0.5)
-            startup = time.perf_counter() - start
-            endpoints = {}
-            served = list(client.get("/models").json()["targets"].get("listen_plus", {}))
-            for name, calls in _requests(sample, requests, bad_share, seed, served).items():
-                calls[0](client)  # one warm-up request
-                endpoints[name] = _run(client, calls, concurrency)
-        return {"status": "ok", "port": port, "startup_s": startup, **_memory_mb(process.pid),
-                "requests_per_endpoint": requests, "concurrency": concurrency,
-                "bad_share": bad_share, "endpoints": endpoints,
-                "agree": all(e["server_errors"] == 0 for e in endpoints.values())}
+            yield process, client, time.perf_counter() - start
     finally:
         process.terminate()
         try:
@@ -153,8 +170,6 @@ def load_test(server: list[str], warehouse: Path, *, env: dict[str, str] | None 
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        if log:
-            out.close()
 
 
 def _run(client: httpx.Client, calls: list, concurrency: int) -> dict:

@@ -130,20 +130,21 @@ SERVING = "serving"
 
 def _serving_rows(results: dict, sizes: list[str]) -> list[str]:
     """The load test of `recsys serve` (recsys.bench.load): one row per (size, endpoint)."""
-    lines = ["| size | endpoint | requests | p50 (ms) | p99 (ms) | requests/s | statuses | start-up (s) | resident (MiB) |",
-             "|---|---|---:|---:|---:|---:|---|---:|---:|"]
+    lines = ["| size | endpoint | requests | p50 (ms) | p99 (ms) | requests/s | statuses | start-up (s) | start from snapshot (s) | resident (MiB) |",
+             "|---|---|---:|---:|---:|---:|---|---:|---:|---:|"]
     for size in sizes:
         b = results["sizes"][size].get("baselines", {}).get(SERVING)
         if b is None:
             continue
         if b.get("status") != "ok":
-            lines.append(f"| {size} | | | | | | {b.get('status', '?')}: {b.get('error', '')[:120]} | | |")
+            lines.append(f"| {size} | | | | | | {b.get('status', '?')}: {b.get('error', '')[:120]} | | | |")
             continue
         for name, e in b["endpoints"].items():
             statuses = ", ".join(f"{k}: {v:,}" for k, v in e["statuses"].items())
             lines.append(f"| {size} | {name} | {e['requests']:,} | {_fmt(e['p50_ms'])} | "
                          f"{_fmt(e['p99_ms'])} | {_fmt(e['rps'])} | {statuses} | "
-                         f"{_fmt(b['startup_s'])} | {_fmt(b['rss_mb'], 0)} |")
+                         f"{_fmt(b['startup_s'])} | {_fmt(b.get('warm_startup_s'))} | "
+                         f"{_fmt(b['rss_mb'], 0)} |")
     return lines
 
 
@@ -205,7 +206,8 @@ def render_markdown(results: dict) -> str:
             "the load (see the load average of each run) while CPU time stays close to the work done.", ""]
     out += _baseline_rows(results, sizes)
     out += ["", "## Serving: `recsys serve` under load (loopback, concurrency 8)", "",
-            "Start-up = process start to the first `/health` answer; resident memory after the load;",
+            "Start-up = process start to the first `/health` answer (the first start fits the models and",
+            "writes `reports/serving/snapshot.pkl`; a second start reads it); resident memory after the load;",
             "latency of the answered (2xx) requests; a share of bad requests (4xx) is sent on purpose.", ""]
     out += _serving_rows(results, sizes)
     out += ["", "The ANN indexes (faiss IVF) against exact search, Listen+ models: similar items "

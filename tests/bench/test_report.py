@@ -120,7 +120,8 @@ def test_recsys_bench_exits_1_when_an_acceptance_check_fails(monkeypatch, tmp_pa
 
 
 def test_the_serving_load_test_has_its_own_table():
-    serving = {"status": "ok", "startup_s": 12.5, "rss_mb": 900.0, "peak_rss_mb": 950.0,
+    serving = {"status": "ok", "startup_s": 12.5, "warm_startup_s": 3.0, "rss_mb": 900.0,
+               "peak_rss_mb": 950.0,
                "endpoints": {"next": {"requests": 100, "p50_ms": 1.5, "p99_ms": 9.0, "rps": 400.0,
                                       "statuses": {"200": 95, "422": 5}, "server_errors": 0}},
                "ann": {"ials": {"items": 768_000, "build_s": 4.2, "queries": 300,
@@ -128,6 +129,6 @@ def test_the_serving_load_test_has_its_own_table():
                                 "speedup": 30.0}}}
     md = render_markdown(merge_size({"sizes": {}}, "small",
                                     entry("small", [stage("build", 1)], {"serving": serving})))
-    assert "| small | next | 100 | 1.5 | 9.0 | 400 | 200: 95, 422: 5 | 12.5 | 900 |" in md
+    assert "| small | next | 100 | 1.5 | 9.0 | 400 | 200: 95, 422: 5 | 12.5 | 3.0 | 900 |" in md
     assert "| small | serving |" not in md  # not a side-by-side baseline row
     assert "| small | ials | similar items | 768,000 | 4.2 | 0.955 | 21.0 | 0.70 | 30.0 |" in md
