@@ -39,3 +39,12 @@ def served(tmp_path_factory):
             for model in MODELS:
                 write_generator_slice(con, "test", target, model, 5)
     return settings, config
+
+
+@pytest.fixture(scope="module")
+def service(served):
+    """Every MODELS generator of ``served``'s warehouse loaded for Listen+."""
+    from recsys.serving import Service
+
+    settings, config = served
+    return Service.load(settings, config, models=MODELS, targets=["listen_plus"])

@@ -7,14 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 from serving_fixtures import MODELS
 
-from recsys.serving import Service
 from recsys.serving.app import create_app
-
-
-@pytest.fixture(scope="module")
-def service(served):
-    settings, config = served
-    return Service.load(settings, config, models=MODELS, targets=["listen_plus"])
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,7 @@ import threading
 import time
 
 import pytest
-from serving_fixtures import MODELS
 
-from recsys.serving import Service
 from recsys.serving.app import create_app
 
 BROWSER = ("chromium", "chromium-browser", "google-chrome")
@@ -34,12 +32,6 @@ def _installed() -> tuple[str, str]:
     if os.environ.get("CI") == "true":
         pytest.fail(message)
     pytest.skip(message)
-
-
-@pytest.fixture(scope="module")
-def service(served):
-    settings, config = served
-    return Service.load(settings, config, models=MODELS, targets=["listen_plus"])
 
 
 @pytest.fixture(scope="module")
