@@ -124,7 +124,12 @@ def validate(data_dir: Path | None, size: str | None, no_values: bool, config_pa
 @_DIR_ARGUMENT
 @_size_option()
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
-def profile(data_dir: Path | None, size: str | None, as_json: bool) -> None:
+@click.option("--against-paper", is_flag=True,
+              help="Compare with the paper instead: on the evaluated warehouse (RECSYS_WAREHOUSE) "
+              "of a paper size, the five tuned baselines' paper-convention NDCG@10/100 and "
+              "Recall@10/100 beside Tables 6 and 7 with the ratio, their order on both sides, "
+              "and the data's shape beside the paper's statistics.")
+def profile(data_dir: Path | None, size: str | None, as_json: bool, against_paper: bool) -> None:
     """Print the dataset statistics the Yambda paper publishes (DuckDB over the parquet files).
 
     Users, items, events per type with per-user history length median/p90/p95, organic shares,
@@ -136,8 +141,22 @@ def profile(data_dir: Path | None, size: str | None, as_json: bool) -> None:
     Example:
       recsys profile data/yambda --size small
       recsys profile --size 50m --json > profile_50m.json
+      RECSYS_SIZE=50m recsys profile --against-paper     # after make build evaluate at 50m
     """
     settings = _settings().with_(data_dir=data_dir, size=size)
+    if against_paper:
+        from recsys.evaluation.calibration import against_paper as compare
+        from recsys.evaluation.calibration import format_against_paper
+
+        result = run_or_fail(compare, settings)
+        if as_json:
+            click.echo(json.dumps({"size": result["size"], "order": result["order"],
+                                   "cells": result["cells"].to_dict("records"),
+                                   "shape": result["shape"].to_dict("records")},
+                                  indent=2, default=str))
+        else:
+            click.echo(format_against_paper(result))
+        return
     from recsys.data.profile import format_profile, profile_dataset
 
     result = run_or_fail(profile_dataset, settings.data_dir, settings.size)

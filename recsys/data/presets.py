@@ -13,11 +13,25 @@ from dataclasses import dataclass
 from recsys.config import GENERATED_SIZES
 from recsys.errors import ConfigError
 
+# the paper's totals per public size (table 1)
+PAPER_COUNTS = {
+    "50m": {"users": 10_000, "items": 934_057, "listens": 46_467_212, "likes": 881_456,
+            "dislikes": 107_776},
+    "500m": {"users": 100_000, "items": 3_004_578, "listens": 466_512_103, "likes": 9_033_960,
+             "dislikes": 1_128_113},
+    "5b": {"users": 1_000_000, "items": 9_390_623, "listens": 4_649_567_411,
+           "likes": 89_334_605, "dislikes": 11_579_143},
+}
+# per-user history length, median / p90 / p95, as the paper gives it (5b: listens per user are
+# alike at every size, 4,647 on average at 50m and 4,650 at 5b)
+PAPER_HISTORY = {"listens": (3_076, 12_956, 17_030), "likes": (45, 269, 409),
+                 "dislikes": (4, 30, 60), "unlikes": (15, 111, 201), "undislikes": (3, 14, 22)}
+
 # public 50m totals
-LISTENS_50M = 46_467_212
-LIKES_50M = 881_456
-DISLIKES_50M = 107_776
-ITEMS_50M = 934_057
+LISTENS_50M = PAPER_COUNTS["50m"]["listens"]
+LIKES_50M = PAPER_COUNTS["50m"]["likes"]
+DISLIKES_50M = PAPER_COUNTS["50m"]["dislikes"]
+ITEMS_50M = PAPER_COUNTS["50m"]["items"]
 LIKE_RATE = LIKES_50M / LISTENS_50M  # likes per listen
 DISLIKE_RATE = DISLIKES_50M / LISTENS_50M  # dislikes per listen
 UNLIKE_SHARE = 15 / 45  # unlikes per like (ratio of per-user medians)
