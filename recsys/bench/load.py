@@ -27,7 +27,7 @@ from recsys.columns import Tables
 from recsys.protocol import TEST_FOLD
 from recsys.warehouse import connect, table_exists
 
-STARTUP_TIMEOUT_S = 900.0
+STARTUP_TIMEOUT_S = 2400.0  # a first start at 50m fits every generator of both targets
 SAMPLE = 2000  # users, items and sessions drawn to build the requests from
 
 
