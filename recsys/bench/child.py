@@ -93,14 +93,16 @@ def run(args: argparse.Namespace) -> dict:
 
         server = [*recsys_executable(), "serve", "--quiet",
                   *(["--config", str(args.config)] if args.config else [])]
-        from recsys.bench.load import ann_check
+        from recsys.bench.load import ann_check, compute_timings
         from recsys.pipeline_config import pipeline_config
 
         log = args.out.with_suffix(".server.log") if args.out else None
         result = load_test(server, args.warehouse, requests=args.requests,
                            concurrency=args.concurrency, log=log)
         # the ANN index against exact search, in this process after the server has stopped
-        result["ann"] = ann_check(settings, pipeline_config(args.config))
+        config = pipeline_config(args.config)
+        result["compute"] = compute_timings(settings, config, args.warehouse)
+        result["ann"] = ann_check(settings, config)
         return result
     cutoff = _test_cutoff(args.warehouse)
     con = duckdb.connect()

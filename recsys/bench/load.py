@@ -186,6 +186,43 @@ def _run(client: httpx.Client, calls: list, concurrency: int) -> dict:
     return latency_stats([s for status, s in done if status < 300], wall, statuses)
 
 
+def compute_timings(settings, config, warehouse: Path, *, queries: int = 300) -> dict:
+    """Per endpoint, the median and p99 milliseconds of the service call alone (no HTTP, one
+    thread) over ``queries`` requests like the load test's, on the service the server loaded
+    (its snapshot, :func:`recsys.serving.snapshot.open_service`): what a request costs before
+    the HTTP stack and the other requests sharing the cores."""
+    from recsys.pipeline_config import as_config
+    from recsys.serving.snapshot import open_service
+
+    config = as_config(config)
+    service, _ = open_service(settings, config)
+    sample = _sample(warehouse)
+    served = service.served("listen_plus")
+    default = config.two_stage_name if config.two_stage_name in served else "history"
+    vector = next((m for m in VECTOR_MODELS if m in served), None)
+    calls = {
+        default: [lambda u=u: service.recommend(int(u), model=default, n=10)
+                  for u in sample["users"][:queries]],
+        "similar": [lambda i=i: service.similar(int(i), model="itemknn", n=10)
+                    for i in sample["items"][:queries]],
+        **({f"similar_{vector}": [lambda i=i: service.similar(int(i), model=vector, n=10)
+                                  for i in sample["items"][:queries]]} if vector else {}),
+        "next": [lambda s=s: service.next(s, n=10) for s in sample["sessions"][:queries]],
+    }
+    out = {}
+    for name, batch in calls.items():
+        seconds = []
+        for call in batch:
+            start = time.perf_counter()
+            call()
+            seconds.append(time.perf_counter() - start)
+        ms = 1e3 * np.asarray(seconds)
+        out["recommendations" if name == default else name] = {
+            "model": name, "calls": len(ms), "p50_ms": float(np.percentile(ms, 50)),
+            "p99_ms": float(np.percentile(ms, 99))}
+    return out
+
+
 def ann_check(settings, config, *, queries: int = 300, target: str = "listen_plus") -> dict:
     """Per model with item vectors (ials, bpr, audio among ``candidates.models``): the ANN
     indexes ``recsys serve`` builds, their build time, and their recall@10 and median time per

@@ -130,19 +130,21 @@ SERVING = "serving"
 
 def _serving_rows(results: dict, sizes: list[str]) -> list[str]:
     """The load test of `recsys serve` (recsys.bench.load): one row per (size, endpoint)."""
-    lines = ["| size | endpoint | requests | p50 (ms) | p99 (ms) | requests/s | statuses | start-up (s) | start from snapshot (s) | resident (MiB) |",
-             "|---|---|---:|---:|---:|---:|---|---:|---:|---:|"]
+    lines = ["| size | endpoint | requests | p50 (ms) | p99 (ms) | requests/s | statuses | in-process p50 / p99 (ms) | start-up (s) | start from snapshot (s) | resident (MiB) |",
+             "|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|"]
     for size in sizes:
         b = results["sizes"][size].get("baselines", {}).get(SERVING)
         if b is None:
             continue
         if b.get("status") != "ok":
-            lines.append(f"| {size} | | | | | | {b.get('status', '?')}: {b.get('error', '')[:120]} | | | |")
+            lines.append(f"| {size} | | | | | | {b.get('status', '?')}: {b.get('error', '')[:120]} | | | | |")
             continue
         for name, e in b["endpoints"].items():
             statuses = ", ".join(f"{k}: {v:,}" for k, v in e["statuses"].items())
+            alone = (b.get("compute") or {}).get(name)
+            alone = f"{_fmt(alone['p50_ms'])} / {_fmt(alone['p99_ms'])}" if alone else "–"
             lines.append(f"| {size} | {name} | {e['requests']:,} | {_fmt(e['p50_ms'])} | "
-                         f"{_fmt(e['p99_ms'])} | {_fmt(e['rps'])} | {statuses} | "
+                         f"{_fmt(e['p99_ms'])} | {_fmt(e['rps'])} | {statuses} | {alone} | "
                          f"{_fmt(b['startup_s'])} | {_fmt(b.get('warm_startup_s'))} | "
                          f"{_fmt(b['rss_mb'], 0)} |")
     return lines
@@ -208,7 +210,8 @@ def render_markdown(results: dict) -> str:
     out += ["", "## Serving: `recsys serve` under load (loopback, concurrency 8)", "",
             "Start-up = process start to the first `/health` answer (the first start fits the models and",
             "writes `reports/serving/snapshot.pkl`; a second start reads it); resident memory after the load;",
-            "latency of the answered (2xx) requests; a share of bad requests (4xx) is sent on purpose.", ""]
+            "latency of the answered (2xx) requests; a share of bad requests (4xx) is sent on purpose; the load",
+            "generator shares the machine's cores. In-process: the service call alone, one thread, no HTTP.", ""]
     out += _serving_rows(results, sizes)
     out += ["", "The ANN indexes (faiss IVF) against exact search, Listen+ models: similar items "
             "(`recsys serve --similar ann`; `auto` uses it from 50,000 items) over random items, "

@@ -278,11 +278,25 @@ class CandidateGenerator:
         idx = int(self.data.items.to_internal(item)[0])
         if idx < 0:
             raise ConfigError(f"Item {item_id} is not in the data this generator was fitted on.")
-        scores = np.asarray(self._item_similarities(idx), dtype=np.float64).ravel()
-        scores[idx] = -np.inf
-        _, cols, values = top_n_dense(scores[None, :], validate_n(n))
+        n = validate_n(n)
+        neighbours = self._item_neighbours(idx)
+        if neighbours is not None:  # a few neighbours: ordered as top_n_dense orders the row
+            cols, values = neighbours[0], np.asarray(neighbours[1], dtype=np.float64)
+            keep = (cols != idx) & np.isfinite(values)
+            cols, values = cols[keep], values[keep]
+            order = np.lexsort((cols, -values))[:n]
+            cols, values = cols[order], values[order]
+        else:
+            scores = np.asarray(self._item_similarities(idx), dtype=np.float64).ravel()
+            scores[idx] = -np.inf
+            _, cols, values = top_n_dense(scores[None, :], n)
         return pd.DataFrame({"item_id": self.data.items.to_external(cols),
                              "rank": np.arange(1, len(cols) + 1), "score": values})
+
+    def _item_neighbours(self, item_idx: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(internal items, similarity)`` of the only items similar to ``item_idx`` (a sparse
+        similarity's row); None: every item has a similarity (:meth:`_item_similarities`)."""
+        return None
 
     def retrieval_vectors(self) -> tuple[np.ndarray, np.ndarray] | None:
         """``(columns, vectors)``: the internal indices of the items the model scores and their

@@ -67,11 +67,9 @@ class ItemKNNGenerator(CandidateGenerator):
     def _score_block(self, user_idx: np.ndarray, n: int) -> sp.csr_matrix:
         return (self.profile[user_idx] @ self.similarity).tocsr()
 
-    def _item_similarities(self, item_idx: int) -> np.ndarray:
-        row = np.full(self.similarity.shape[1], -np.inf)
-        neighbours = self.similarity[item_idx]
-        row[neighbours.indices] = neighbours.data
-        return row
+    def _item_neighbours(self, item_idx: int) -> tuple[np.ndarray, np.ndarray]:
+        row = self.similarity[item_idx]
+        return row.indices.astype(np.int64), row.data
 
 
 def pruned_counts(data: TrainData, recent_items: int = 0, min_item_users: int = 1) -> sp.csr_matrix:

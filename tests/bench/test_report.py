@@ -124,11 +124,12 @@ def test_the_serving_load_test_has_its_own_table():
                "peak_rss_mb": 950.0,
                "endpoints": {"next": {"requests": 100, "p50_ms": 1.5, "p99_ms": 9.0, "rps": 400.0,
                                       "statuses": {"200": 95, "422": 5}, "server_errors": 0}},
+               "compute": {"next": {"model": "next", "calls": 300, "p50_ms": 0.8, "p99_ms": 1.2}},
                "ann": {"ials": {"items": 768_000, "build_s": 4.2, "queries": 300,
                                 "recall_at_10": 0.955, "exact_ms": 21.0, "ann_ms": 0.7,
                                 "speedup": 30.0}}}
     md = render_markdown(merge_size({"sizes": {}}, "small",
                                     entry("small", [stage("build", 1)], {"serving": serving})))
-    assert "| small | next | 100 | 1.5 | 9.0 | 400 | 200: 95, 422: 5 | 12.5 | 3.0 | 900 |" in md
+    assert "| small | next | 100 | 1.5 | 9.0 | 400 | 200: 95, 422: 5 | 0.80 / 1.2 | 12.5 | 3.0 | 900 |" in md
     assert "| small | serving |" not in md  # not a side-by-side baseline row
     assert "| small | ials | similar items | 768,000 | 4.2 | 0.955 | 21.0 | 0.70 | 30.0 |" in md

@@ -52,6 +52,36 @@ def test_similar_items_stay_in_the_block(name):
     assert 103 not in set(similar.item_id) and set(similar.item_id) <= set(range(100, 110))
 
 
+@pytest.mark.parametrize("name", ["itemknn", "ials", "audio"])
+def test_similar_items_are_the_top_of_the_whole_similarity_row(name):
+    """Each model's answer equals the dense row (its similarity to every item, the item itself
+    left out) cut by top_n_dense: ItemKNN reads only its sparse neighbours, the vector models a
+    product with their unit vectors."""
+    from candidate_fixtures import train_data
+
+    from recsys.candidates.base import top_n_dense
+
+    params = {"itemknn": {"k": 3}, "ials": {"factors": 4, "iterations": 3},
+              "audio": {"profile_items": 3}}[name]
+    model = make_generator(name, seed=1, params=params).fit(train_data())
+    for item in model.data.items.to_external(np.arange(len(model.data.items))):
+        idx = int(model.data.items.to_internal(np.array([item]))[0])
+        if name == "itemknn":
+            row = np.full(len(model.data.items), -np.inf)
+            row[model.similarity[idx].indices] = model.similarity[idx].data
+        else:
+            columns, unit = model.similarity_vectors()
+            row = np.full(len(model.data.items), -np.inf)
+            at = np.searchsorted(columns, idx)
+            if at < len(columns) and columns[at] == idx:
+                row[columns] = unit @ unit[at]
+        row[idx] = -np.inf
+        _, cols, values = top_n_dense(row[None, :], 4)
+        got = model.similar_items(int(item), n=4)
+        assert got["item_id"].tolist() == model.data.items.to_external(cols).tolist(), item
+        assert got["score"].to_numpy() == pytest.approx(values)
+
+
 def test_similar_items_needs_an_item_representation():
     model = make_generator("history", seed=0).fit(TrainData.from_events(block_events()))
     with pytest.raises(ConfigError, match="no item-to-item similarity"):

@@ -66,7 +66,7 @@ def test_the_load_test_gets_no_5xx_and_stops_its_server(evaluated, tmp_path):
 
     import yaml
 
-    from recsys.bench.load import load_test
+    from recsys.bench.load import compute_timings, load_test
     from recsys.bench.stages import recsys_executable
 
     settings, config = evaluated
@@ -85,3 +85,7 @@ def test_the_load_test_gets_no_5xx_and_stops_its_server(evaluated, tmp_path):
         assert 0 < stats["p50_ms"] <= stats["p99_ms"]
     with socket.socket() as s:  # the server is gone: nobody listens on its port
         assert s.connect_ex(("127.0.0.1", result["port"])) != 0
+    # the service calls alone, on the snapshot the server wrote
+    alone = compute_timings(settings, config, settings.warehouse, queries=5)
+    assert set(alone) == set(result["endpoints"])
+    assert all(t["calls"] == 5 and 0 < t["p50_ms"] <= t["p99_ms"] for t in alone.values())
