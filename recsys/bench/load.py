@@ -200,26 +200,27 @@ def compute_timings(settings, config, warehouse: Path, *, queries: int = 300) ->
     served = service.served("listen_plus")
     default = config.two_stage_name if config.two_stage_name in served else "history"
     vector = next((m for m in VECTOR_MODELS if m in served), None)
-    calls = {
-        default: [lambda u=u: service.recommend(int(u), model=default, n=10)
-                  for u in sample["users"][:queries]],
-        "similar": [lambda i=i: service.similar(int(i), model="itemknn", n=10)
-                    for i in sample["items"][:queries]],
-        **({f"similar_{vector}": [lambda i=i: service.similar(int(i), model=vector, n=10)
-                                  for i in sample["items"][:queries]]} if vector else {}),
-        "next": [lambda s=s: service.next(s, n=10) for s in sample["sessions"][:queries]],
+    calls = {  # endpoint (as the load test names it) -> (model, calls)
+        "recommendations": (default, [lambda u=u: service.recommend(int(u), model=default, n=10)
+                                      for u in sample["users"][:queries]]),
+        "similar": ("itemknn", [lambda i=i: service.similar(int(i), model="itemknn", n=10)
+                                for i in sample["items"][:queries]]),
+        **({f"similar_{vector}": (vector, [lambda i=i: service.similar(int(i), model=vector, n=10)
+                                           for i in sample["items"][:queries]])}
+           if vector else {}),
+        "next": ("next_song", [lambda s=s: service.next(s, n=10)
+                               for s in sample["sessions"][:queries]]),
     }
     out = {}
-    for name, batch in calls.items():
+    for endpoint, (model, batch) in calls.items():
         seconds = []
         for call in batch:
             start = time.perf_counter()
             call()
             seconds.append(time.perf_counter() - start)
         ms = 1e3 * np.asarray(seconds)
-        out["recommendations" if name == default else name] = {
-            "model": name, "calls": len(ms), "p50_ms": float(np.percentile(ms, 50)),
-            "p99_ms": float(np.percentile(ms, 99))}
+        out[endpoint] = {"model": model, "calls": len(ms), "p50_ms": float(np.percentile(ms, 50)),
+                         "p99_ms": float(np.percentile(ms, 99))}
     return out
 
 
