@@ -33,9 +33,10 @@ class ItemIndex:
     """One model's items in an IVF index; ``columns`` maps index rows to internal item indices."""
 
     columns: np.ndarray
-    vectors: np.ndarray  # unit float32, row i is item columns[i]
+    vectors: np.ndarray  # float32, row i is item columns[i] (unit for cosine)
     index: object  # faiss.IndexIVFFlat
     build_s: float = 0.0  # seconds the build took
+    augmented: bool = False  # indexed with one more coordinate (vectors of unequal length)
 
     @classmethod
     def build(cls, columns: np.ndarray, vectors: np.ndarray, *, nprobe: int = NPROBE,
@@ -45,18 +46,19 @@ class ItemIndex:
         faiss = _faiss()
         start = time.perf_counter()
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        n, dim = vectors.shape
+        indexed, augmented = _equal_length(vectors)
+        n, dim = indexed.shape
         nlist = max(1, min(int(4 * np.sqrt(n)), n // 39))
         quantizer = faiss.IndexFlatIP(dim)
         index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
         index.cp.seed = seed
-        sample = vectors
+        sample = indexed
         if n > 64 * nlist:
-            sample = vectors[np.random.default_rng(seed).choice(n, 64 * nlist, replace=False)]
+            sample = indexed[np.random.default_rng(seed).choice(n, 64 * nlist, replace=False)]
         index.train(sample)
-        index.add(vectors)
+        index.add(indexed)
         index.nprobe = min(nprobe, nlist)
-        return cls(np.asarray(columns), vectors, index, time.perf_counter() - start)
+        return cls(np.asarray(columns), vectors, index, time.perf_counter() - start, augmented)
 
     def __len__(self) -> int:
         return len(self.columns)
@@ -75,7 +77,10 @@ class ItemIndex:
     def search(self, vector: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """``(internal item indices, inner product)`` of the ``n`` items the index finds with
         the largest inner product with ``vector``, best first."""
-        query = np.ascontiguousarray(np.asarray(vector, dtype=np.float32).reshape(1, -1))
+        query = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+        if self.augmented:  # the extra coordinate of a query is 0: inner products unchanged
+            query = np.hstack([query, np.zeros((1, 1), dtype=np.float32)])
+        query = np.ascontiguousarray(query)
         scores, rows = self.index.search(query, min(n, len(self)))
         keep = rows[0] >= 0
         return self.columns[rows[0][keep]], scores[0][keep]
@@ -101,6 +106,20 @@ class ItemIndex:
         top = np.argpartition(-scores, n)[:n] if n < len(scores) else np.arange(len(scores))
         top = top[np.lexsort((top, -scores[top]))]
         return self.columns[top], scores[top]
+
+
+def _equal_length(vectors: np.ndarray) -> tuple[np.ndarray, bool]:
+    """``vectors`` as indexed: unit vectors as they are; vectors of unequal length (a factor
+    model's items, scored by inner product) with one more coordinate ``sqrt(M^2 - |x|^2)``
+    (``M`` the longest), so that every indexed vector has length ``M`` and the largest inner
+    product with a query (extra coordinate 0) is also the nearest by angle, which is what the
+    clusters are made for (the MIPS-to-nearest-neighbour reduction of Bachrach et al., 2014)."""
+    norms = np.linalg.norm(vectors, axis=1)
+    if not len(vectors) or np.allclose(norms, 1.0, atol=1e-3):
+        return vectors, False
+    longest = float(norms.max())
+    extra = np.sqrt(np.maximum(longest**2 - norms**2, 0.0)).astype(np.float32)[:, None]
+    return np.ascontiguousarray(np.hstack([vectors, extra])), True
 
 
 @dataclass(frozen=True)

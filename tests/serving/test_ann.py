@@ -81,3 +81,18 @@ def test_user_lists_from_the_index_where_asked(served):
                                                               abs=1e-5)
     # a user the fold does not know still gets the popularity fallback
     assert approximate.recommend(4_000_000_000, model="ials").fallback
+
+
+def test_vectors_of_unequal_length_are_searched_by_inner_product():
+    """Factor-model items (inner product, not cosine): with every cluster scanned the index
+    answers the exact largest inner products, the query's extra coordinate being 0."""
+    rng = np.random.default_rng(3)
+    vectors = (rng.normal(size=(1_500, 6)) * rng.lognormal(0, 0.5, (1_500, 1))).astype(np.float32)
+    index = ItemIndex.build(np.arange(1_500), vectors, nprobe=10_000)
+    assert index.augmented
+    query = rng.normal(size=6).astype(np.float32)
+    found, scores = index.search(query, 7)
+    truth = np.argsort(-(vectors @ query), kind="stable")[:7]
+    assert found.tolist() == truth.tolist()
+    assert scores == pytest.approx(vectors[truth] @ query, rel=1e-4)
+    assert not ItemIndex.build(np.arange(2_000), _unit(2_000, 8)).augmented
