@@ -118,6 +118,7 @@ class Service:
         params: dict[str, dict[str, dict[str, Any]]] = {}
         rankers: dict[str, dict[str, ServedRanker]] = {}
         with open_warehouse(settings, read_only=True) as con:
+            con.execute("set enable_progress_bar = false")  # DuckDB's bar would go to stdout
             require_tables(con, Tables.folds, Tables.train_interactions, Tables.eval_targets)
             cutoff = store.history_end(con, fold)
             build = state.current_build(con)
