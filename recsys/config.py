@@ -33,7 +33,7 @@ DEFAULT_REPORTS_DIR = "reports"
 DEFAULT_MEMORY_LIMIT = "12GB"
 DEFAULT_TEMP_DIR = "warehouse/tmp"
 
-GENERATED_SIZES = ("tiny", "small", "50m")
+GENERATED_SIZES = ("tiny", "small", "50m", "500m")
 PUBLIC_SIZES = ("50m", "500m", "5b")
 KNOWN_SIZES = tuple(dict.fromkeys(GENERATED_SIZES + PUBLIC_SIZES))
 

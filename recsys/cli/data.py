@@ -30,7 +30,7 @@ _DIR_ARGUMENT = click.argument(
 
 
 @click.command()
-@_size_option(list(GENERATED_SIZES), " tiny: 400 users, ~1M listens; small: 1,000 users, ~4.6M listens; 50m: public 50m counts.")
+@_size_option(list(GENERATED_SIZES), " tiny: 400 users, ~1M listens; small: 1,000 users, ~4.6M listens; 50m, 500m: the public counts.")
 @click.option("--seed", type=int, default=42, show_default=True, help="Random seed; same seed, same files.")
 @click.option(
     "--out",

@@ -52,7 +52,7 @@ BUNDLE_MAX_EXTRA = 4
 OVERSAMPLE = 1.4
 DRAW_ROUNDS = 4  # rounds of draws to reach each user's number of distinct items
 LIKE_POPULARITY = 0.3  # exponent of item popularity in the like propensity
-ITEM_BITS = 21  # item indices packed into int64 sort keys with user and time  # draw more entries than needed, so duplicates can be dropped
+ITEM_BITS = 22  # item indices packed into int64 sort keys with user and time (4.19M items)
 AFFINITY_SIGMA = 1.5
 
 

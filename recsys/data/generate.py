@@ -48,7 +48,7 @@ from recsys.schema import (
 
 META_KEY = b"recsys.generator"
 ROW_GROUP = 1_000_000
-_SIZE_STREAM = {"tiny": 1, "small": 2, "50m": 3}
+_SIZE_STREAM = {"tiny": 1, "small": 2, "50m": 3, "500m": 4}
 _LIKE_FILES = ("likes", "dislikes", "unlikes", "undislikes")
 _TYPE_OF = {"listens": "listen", "likes": "like", "dislikes": "dislike", "unlikes": "unlike",
             "undislikes": "undislike"}
@@ -154,7 +154,7 @@ def generate_dataset(
     Parameters
     ----------
     root : dataset root (``RECSYS_DATA_DIR``).
-    size : ``tiny``, ``small`` or ``50m``.
+    size : ``tiny``, ``small``, ``50m`` or ``500m``.
     seed : random seed; the same seed gives the same files.
     force : replace root files that belong to another seed or were not generated here.
     progress : show a progress bar on stderr.

@@ -74,6 +74,10 @@ PRESETS: dict[str, SizePreset] = {
     "tiny": SizePreset("tiny", users=400, listens=1_000_000, catalogue_items=60_000, chunk_users=400),
     "small": SizePreset("small", users=1_000, listens=4_646_721, catalogue_items=800_000, chunk_users=500),
     "50m": SizePreset("50m", users=10_000, listens=LISTENS_50M, catalogue_items=1_180_000, chunk_users=500),
+    # the public 500m counts; chunks as big as 50m's, so memory does not grow with the users
+    "500m": SizePreset("500m", users=PAPER_COUNTS["500m"]["users"],
+                       listens=PAPER_COUNTS["500m"]["listens"], catalogue_items=3_600_000,
+                       chunk_users=500),
 }
 assert tuple(PRESETS) == GENERATED_SIZES
 

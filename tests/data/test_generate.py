@@ -128,3 +128,15 @@ def test_root_files_of_the_same_seed_are_kept_or_grown(tmp_path):
 def test_unknown_size_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="tiny, small, 50m"):
         generate_dataset(tmp_path, "huge")
+
+
+def test_the_500m_preset_has_the_public_counts_and_fits_the_sort_keys():
+    from recsys.data.events import ITEM_BITS
+    from recsys.data.presets import PAPER_COUNTS
+
+    preset, public = PRESETS["500m"], PAPER_COUNTS["500m"]
+    assert (preset.users, preset.listens) == (public["users"], public["listens"])
+    for name, generated in (("likes", preset.likes), ("dislikes", preset.dislikes)):
+        assert abs(generated / public[name] - 1) < 0.05, name
+    assert preset.catalogue_items < 1 << ITEM_BITS  # item indices packed into int64 keys
+    assert preset.chunk_users == PRESETS["50m"].chunk_users  # memory does not grow with users
