@@ -7,6 +7,7 @@ import json
 import shutil
 from collections.abc import Sequence
 from contextlib import contextmanager
+from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -125,13 +126,16 @@ def bench_size(
     config: Path | None = None,
     until: str | None = None,
     skip: Sequence[str] = (),
+    resume: bool = False,
     on_update=None,
 ) -> dict:
     """Run and measure every stage of one size; returns its ``bench.json`` entry.
 
     ``on_update(entry)`` is called after each stage so a long run shows partial results.
     ``until`` stops after the stage of that name (e.g. ``generate`` to prepare data ahead);
-    ``skip`` leaves out baseline stages (recorded as skipped).
+    ``skip`` leaves out baseline stages (recorded as skipped). ``resume`` keeps the stages the
+    ``previous`` run of this size finished (its records, measured then, and the warehouse they
+    built) up to the first one it did not, and runs the rest.
     """
     paths = BenchPaths(root, size)
     reports_root = settings.reports_dir
@@ -162,15 +166,20 @@ def bench_size(
         "dataset": {}, "stages": [], "baselines": {}, "failures": [],
     }
     blocked: str | None = None
+    finished = _finished_stages(previous) if resume else {}
+    ran = False  # a stage ran in this call: the ones after it cannot keep earlier results
     bar = progress_bar(plan, desc=f"bench {size}", unit="stage", leave=False)
     for stage in bar:
         if stage.name in skip:
             result = _skipped(stage, "left out (--skip)")
+        elif stage.name in finished and not ran:
+            result = _kept(stage, finished[stage.name], previous)
         elif stage.name == "generate" and paths.has_data() and not regenerate:
             result = _reused_generate(stage, previous)
         elif blocked and stage.kind != BASELINE:
             result = _skipped(stage, f"`{blocked}` did not run")
         else:
+            ran = True
             if stage.name == "build":
                 _fresh_warehouse(paths)
             result = run_stage(stage.name, stage.argv, env=env, cwd=root,
@@ -208,6 +217,29 @@ def _short(result: StageResult, entry: dict) -> str:
     return f"exit code {result.returncode}: {last[0]}" + (f" (log: {result.log})" if result.log else "")
 
 
+def _finished_stages(previous: dict | None) -> dict[str, dict]:
+    """The records of ``previous``'s stages that finished (``ok``, or kept from a run before),
+    up to its first stage that did not: what a resumed run keeps."""
+    kept = {}
+    for record in (previous or {}).get("stages", []):
+        if record["name"] == "generate":
+            continue  # the data follows its own rule (bench/<size>/data reused unless --regenerate)
+        if record["status"] not in ("ok", "reused"):
+            break
+        kept[record["name"]] = record
+    return kept
+
+
+def _kept(stage: Stage, record: dict, previous: dict) -> StageResult:
+    """``record`` of an earlier run as this run's result (its numbers, measured then)."""
+    names = {f.name for f in fields(StageResult)}
+    result = StageResult(**{k: v for k, v in record.items() if k in names})
+    result.command = list(stage.argv)
+    result.extra = {**record.get("extra", {}),
+                    "measured_at": record.get("extra", {}).get("measured_at") or previous.get("run_at")}
+    return result
+
+
 def _reused_generate(stage: Stage, previous: dict | None) -> StageResult:
     result = StageResult(name=stage.name, command=list(stage.argv), status="reused")
     old = next((s for s in (previous or {}).get("stages", []) if s["name"] == "generate"), None)
@@ -243,6 +275,7 @@ def run_bench(
     config: Path | None = None,
     until: str | None = None,
     skip: Sequence[str] = (),
+    resume: bool = False,
 ) -> dict:
     """Benchmark each size in turn, merging results into ``<reports>/bench.json`` and ``bench.md``.
 
@@ -263,6 +296,8 @@ def run_bench(
         Stop each size after this stage (``generate``: prepare the data of a big size ahead).
     skip : sequence of str
         Baseline stages to leave out (e.g. the pandas baselines of a big size).
+    resume : bool
+        Continue each size's last run from its first stage that did not finish.
 
     Returns
     -------
@@ -287,7 +322,7 @@ def run_bench(
         previous = results.get("sizes", {}).get(size)
         entry = bench_size(settings, size, root=root, previous=previous, regenerate=regenerate,
                            repeats=repeats, seed=seed, niceness=niceness, config=config, until=until,
-                           skip=skip, on_update=save)
+                           skip=skip, resume=resume, on_update=save)
         save(entry)
     return results
 

@@ -33,9 +33,12 @@ from recsys.config import load_settings
 @click.option("--skip", default="", metavar="STAGE[,STAGE]",
               help="Leave out stages after the pipeline, e.g. the pandas baselines of a big size: "
                    "baseline-evaluation,baseline-dbt-listens,baseline-listen-plus (or serve).")
+@click.option("--resume", is_flag=True,
+              help="Continue each size's last run (reports/bench.json) from its first stage that "
+                   "did not finish: the finished stages keep their numbers and warehouse.")
 @click.option("--report-only", is_flag=True,
               help="Run nothing: recompute totals from reports/bench.json and rewrite bench.md.")
-def bench(sizes, more_sizes, regenerate, repeats, seed, niceness, config, until, skip,
+def bench(sizes, more_sizes, regenerate, repeats, seed, niceness, config, until, skip, resume,
           report_only):
     """Run every pipeline stage on generated data and measure each one.
 
@@ -68,7 +71,7 @@ def bench(sizes, more_sizes, regenerate, repeats, seed, niceness, config, until,
     results = run_or_fail(
         run_bench, settings, all_sizes, regenerate=regenerate, repeats=repeats, seed=seed,
         niceness=niceness, config=config, until=until,
-        skip=[name.strip() for name in skip.split(",") if name.strip()],
+        skip=[name.strip() for name in skip.split(",") if name.strip()], resume=resume,
     )
     md = settings.reports_dir / "bench.md"
     failures = [f"{size}: {f}" for size, e in results["sizes"].items() for f in e.get("failures", [])]

@@ -144,6 +144,24 @@ def test_skip_leaves_out_a_baseline_and_only_a_baseline(monkeypatch, settings, t
         run(monkeypatch, settings, tmp_path, ["tiny"], skip=["build"])
 
 
+def test_resume_keeps_the_finished_stages_and_runs_from_the_first_that_did_not(
+        monkeypatch, settings, tmp_path):
+    run(monkeypatch, settings, tmp_path, ["tiny"])  # build, candidates ok; rank fails
+    first = json.loads((settings.reports_dir / "bench.json").read_text())["sizes"]["tiny"]
+    warehouse = tmp_path / "bench" / "tiny" / "bench-tiny.duckdb"
+    warehouse.write_bytes(b"built")  # what the kept build left: a resumed run keeps it
+    run(monkeypatch, settings, tmp_path, ["tiny"], resume=True)
+    again = json.loads((settings.reports_dir / "bench.json").read_text())["sizes"]["tiny"]
+    by_name = {s["name"]: s for s in again["stages"]}
+    for name in ("build", "candidates-mostpop"):  # kept: the first run's numbers
+        assert by_name[name]["wall_s"] == next(s for s in first["stages"] if s["name"] == name)["wall_s"]
+        assert by_name[name]["extra"]["measured_at"] == first["run_at"]
+    assert by_name["rank"]["status"] == "failed" and "measured_at" not in by_name["rank"]["extra"]
+    assert warehouse.read_bytes() == b"built"
+    run(monkeypatch, settings, tmp_path, ["tiny"])  # without --resume: built again
+    assert not warehouse.exists()
+
+
 def test_compiled_model_sql_skips_unit_test_copies(tmp_path):
     from recsys.bench.child import compiled_model_sql
 
