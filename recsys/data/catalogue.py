@@ -41,6 +41,8 @@ N_DAYS = TIMESTAMP_MAX // DAY + 1
 _STREAM_CATALOGUE = 7
 _STREAM_EMBEDDINGS = 8
 _STREAM_GLOBAL = 9
+_STREAM_LIKEABILITY = 10
+LIKEABILITY_SIGMA = 1.0  # spread of the items' lognormal like appeal (events.LIKEABILITY_WEIGHT)
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,16 @@ class Catalogue:
     factor: np.ndarray  # float32 (n, FACTOR_DIM)
     has_embedding: np.ndarray  # bool
     seed: int
+
+    def likeability(self) -> np.ndarray:
+        """Each item's appeal to the users who play it, lognormal with median 1: the same for
+        every listener, so people of one taste like the same tracks (co-liked items). Drawn from
+        a stream of its own per block, so the other item columns (and prefix stability) do not
+        depend on it."""
+        n_blocks = -(-self.n_items // BLOCK)
+        draws = [np.random.default_rng([self.seed, _STREAM_LIKEABILITY, b])
+                 .lognormal(0.0, LIKEABILITY_SIGMA, BLOCK) for b in range(n_blocks)]
+        return np.concatenate(draws)[: self.n_items]
 
     @property
     def n_items(self) -> int:

@@ -52,6 +52,10 @@ BUNDLE_MAX_EXTRA = 4
 OVERSAMPLE = 1.4
 DRAW_ROUNDS = 4  # rounds of draws to reach each user's number of distinct items
 LIKE_POPULARITY = 0.3  # exponent of item popularity in the like propensity
+# exponent of the items' like appeal (Catalogue.likeability) in the like propensity: above 0,
+# listeners of one taste like the same tracks, so a like is predictable from other users' likes.
+# 0 (off) until the 50m calibration of issue 29 sets it with the other mechanisms
+LIKEABILITY_WEIGHT = 0.0
 ITEM_BITS = 22  # item indices packed into int64 sort keys with user and time (4.19M items)
 AFFINITY_SIGMA = 1.5
 
@@ -66,6 +70,7 @@ class Samplers:
     long_tail: SegmentedSampler  # one segment, flattened popularity (weight ** LONG_TAIL_EXPONENT)
     back_catalogue: SegmentedSampler  # one segment, items released before the log
     trending: SegmentedSampler  # segment = day
+    likeability: np.ndarray  # per item (Catalogue.likeability)
 
 
 def build_samplers(cat: Catalogue) -> Samplers:
@@ -95,6 +100,7 @@ def build_samplers(cat: Catalogue) -> Samplers:
         trending=SegmentedSampler.build(
             day[order], rep[order], (cat.weight[rep] ** 0.8 * burst)[order], N_DAYS
         ),
+        likeability=cat.likeability(),
     )
 
 
@@ -269,6 +275,8 @@ def generate_chunk(
     # people like what they play a lot, what fits their taste, and hits
     like_score = plays_e**0.8 * np.exp(quality) * cat.weight[item] ** LIKE_POPULARITY
     like_score *= users.like_propensity[rows][local]
+    if LIKEABILITY_WEIGHT:
+        like_score *= smp.likeability[item] ** LIKEABILITY_WEIGHT
     like_score = np.where(disliked, 0.0, like_score)
     liked = calibrated_bernoulli(rng, like_score, LIKE_RATE * n_plays)
     # a disliked entry ends with a skipped play
