@@ -46,6 +46,11 @@ SOURCE_ORGANIC = np.array([0.8, 0.55, 0.35, 0.3, 0.12])
 N_SOURCES = len(SOURCE_SHARE)
 TREND_WINDOW_DAYS = 60
 LONG_TAIL_EXPONENT = 0.7  # < 1: exploration reaches rarely played items (items with 1-2 events)
+# exponent of item popularity in the global charts' draw: above 1 the charts concentrate on a few
+# lasting hits that many users play on any day (all-time popularity, MostPop, gains); 1 is the
+# catalogue's own popularity. Issue 29's 50m calibration sets it with the charts' share and
+# affinity (SOURCE_SHARE[2], SOURCE_AFFINITY[2])
+CHARTS_CONCENTRATION = 1.0
 CANDIDATES = 3
 BUNDLE_SHARE = 0.4  # taste discoveries that pull in album mates
 BUNDLE_MAX_EXTRA = 4
@@ -94,7 +99,7 @@ def build_samplers(cat: Catalogue) -> Samplers:
         by_scene=SegmentedSampler.build(
             cat.scene[by_scene_order], by_scene_order, cat.weight[by_scene_order], N_SCENES
         ),
-        charts=SegmentedSampler.build(zeros, idx, cat.weight, 1),
+        charts=SegmentedSampler.build(zeros, idx, cat.weight ** CHARTS_CONCENTRATION, 1),
         long_tail=SegmentedSampler.build(zeros, idx, cat.weight**LONG_TAIL_EXPONENT, 1),
         back_catalogue=SegmentedSampler.build(zeros, idx, cat.weight * ~cat.is_new, 1),
         trending=SegmentedSampler.build(
