@@ -208,12 +208,16 @@ def write_recommendations(con: duckdb.DuckDBPyConnection, rows: Rows, fold: str,
                   {"fold": fold, "target": target, "model": model}, fingerprint)
 
 
-def write_next_song(con: duckdb.DuckDBPyConnection, rows: Rows, fold: str, model: str,
-                    fingerprint: str | None = None) -> int:
-    """Replace the (fold, model) slice of ``next_song_recommendations`` (the next-song lists of
-    every session of ``next_song_queries``), recording what they were computed from."""
-    return _write(con, Tables.next_song_recommendations, rows, {"fold": fold, "model": model},
-                  fingerprint)
+def write_next_song(con: duckdb.DuckDBPyConnection, lists: Mapping[str, Rows], fold: str,
+                    fingerprint: str | None = None) -> dict[str, int]:
+    """Replace the (fold, model) slices of ``next_song_recommendations`` (the next-song lists of
+    every session of ``next_song_queries``) of every model in ``lists``, in one transaction,
+    recording what they were computed from. Returns the rows written per model."""
+    create(con, Tables.next_song_recommendations)
+    counts = replace_slices(con, [
+        SliceWrite(Tables.next_song_recommendations, rows, {"fold": fold, "model": model},
+                   fingerprint) for model, rows in lists.items()])
+    return dict(zip(lists, counts, strict=True))
 
 
 def forget_recommendations(con: duckdb.DuckDBPyConnection, fold: str, models: Sequence[str]) -> None:

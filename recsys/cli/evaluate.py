@@ -225,13 +225,14 @@ def next_song(settings, fold, ks, config_path) -> None:
     Example:
       recsys next-song --ks 10,100
     """
+    from recsys.atomic import write_text_atomic
     from recsys.evaluation.next_song import next_song_markdown, run_next_song
 
     config = run_or_fail(pipeline_config, config_path)
     cut_offs = [int(k) for k in _split(ks) or ["10"]]
     table = run_or_fail(run_next_song, settings, config, fold, cut_offs)
-    settings.reports_dir.mkdir(parents=True, exist_ok=True)
-    table.to_csv(settings.reports_dir / "next_song.csv", index=False)
+    run_or_fail(write_text_atomic, settings.reports_dir / "next_song.csv",
+                table.to_csv(index=False))
     click.echo(next_song_markdown(table))
 
 

@@ -132,12 +132,9 @@ def write_next_song_lists(settings: Settings, config: PipelineConfig | dict, fol
             "popularity": transitions.next_many([[] for _ in sessions], k),
             "itemknn_session": _itemknn_session(con, config, fold, itemknn, sessions, k),
         }
-        written = {model: write_next_song(con, _lists(queries, fold, model, *out), fold, model,
-                                          fingerprint)
-                   for model, out in lists.items()}
-        written["most_played"] = write_next_song(con, _most_played(fold, k), fold,
-                                                 "most_played", fingerprint)
-    return written
+        rows = {model: _lists(queries, fold, model, *out) for model, out in lists.items()}
+        rows["most_played"] = _most_played(fold, k)
+        return write_next_song(con, rows, fold, fingerprint)  # all four or none
 
 
 def score_next_song(con: duckdb.DuckDBPyConnection, config: PipelineConfig | dict, fold: str,

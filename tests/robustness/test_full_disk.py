@@ -58,13 +58,16 @@ def two_stage(two_stage_evaluated, tmp_path_factory):
 
 
 def _force_work(stage: str, warehouse: Path) -> None:
-    """Make the stage do work: a tuned model and a candidate slice it must compute again."""
-    if stage not in ("tune", "candidates"):
+    """Make the stage do work: a tuned model, a candidate slice or next-song lists it must
+    compute again."""
+    if stage not in ("tune", "candidates", "next-song"):
         return  # the others write their outputs on every run
     con = duckdb.connect(str(warehouse))
     try:
         if stage == "tune":
             con.execute("delete from candidate_params where model = 'ials' and target = 'like'")
+        elif stage == "next-song":
+            con.execute("delete from slice_state where table_name = 'next_song_recommendations'")
         else:
             con.execute("delete from candidates where model = 'ials' and fold = 'test' "
                         "and target = 'like'")
