@@ -23,16 +23,21 @@ def _co_liked_share(root) -> float:
     return float(np.mean(others))
 
 
+def _generated(factory, name: str, **constants):
+    """A tiny dataset (seed 7) generated with ``recsys.data.events`` constants set."""
+    root = factory.mktemp(name)
+    with pytest.MonkeyPatch.context() as patch:
+        for constant, value in constants.items():
+            patch.setattr(events, constant, value)
+        generate_dataset(root, "tiny", seed=7)
+    return root
+
+
 @pytest.fixture(scope="module")
 def co_liked(tmp_path_factory) -> dict[float, float]:
-    shares = {}
-    for weight in (0.0, 1.5):
-        root = tmp_path_factory.mktemp(f"likeability_{weight}")
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(events, "LIKEABILITY_WEIGHT", weight)
-            generate_dataset(root, "tiny", seed=7)
-        shares[weight] = _co_liked_share(root)
-    return shares
+    return {weight: _co_liked_share(_generated(tmp_path_factory, f"likeability_{weight}",
+                                               LIKEABILITY_WEIGHT=weight))
+            for weight in (0.0, 1.5)}
 
 
 def test_likeable_tracks_are_liked_by_many(co_liked):
@@ -47,13 +52,11 @@ def most_pop_recall(tmp_path_factory) -> dict[float, float]:
 
     recall = {}
     for concentration in (1.0, 2.5):
-        root = tmp_path_factory.mktemp(f"charts_{concentration}")
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(events, "CHARTS_CONCENTRATION", concentration)
-            # both runs: charts 10% of the discoveries, replayed like favourites
-            patch.setattr(events, "SOURCE_SHARE", np.array([0.28, 0.30, 0.10, 0.10, 0.22]))
-            patch.setattr(events, "SOURCE_AFFINITY", np.array([2.5, 1.2, 3.0, 1.0, 0.15]))
-            generate_dataset(root, "tiny", seed=7)
+        # both runs: charts 10% of the discoveries, replayed like favourites
+        root = _generated(tmp_path_factory, f"charts_{concentration}",
+                          CHARTS_CONCENTRATION=concentration,
+                          SOURCE_SHARE=np.array([0.28, 0.30, 0.10, 0.10, 0.22]),
+                          SOURCE_AFFINITY=np.array([2.5, 1.2, 3.0, 1.0, 0.15]))
         recall[concentration] = profile_dataset(root, "tiny")["signals"]["recall@100"][
             "most_pop_recall"]
     return recall
