@@ -251,22 +251,15 @@ def ann_check(settings, config, *, queries: int = 300, target: str = "listen_plu
 
 def _user_retrieval(service, model: str, target: str, queries: int, seed: int) -> dict:
     """Recall@10 and median ms of the served (ANN) user lists against the generator's exact
-    ones, for users drawn at random (users without a list by either left out)."""
+    ones, for users drawn at random (users without an exact list left out of the recall)."""
+    from recsys.serving.ann import measure
+
     generator, index = service.models[target][model], service.user_indexes[target][model]
     uids = generator.data.users.to_external(np.random.default_rng(seed).choice(
         len(generator.data.users), min(queries, len(generator.data.users)), replace=False))
-    recalls, exact_t, ann_t = [], [], []
-    for uid in uids.tolist():
-        start = time.perf_counter()
-        truth = generator.recommend_frame([uid], 10)["item_id"].tolist()
-        middle = time.perf_counter()
-        found = [i for i, _ in service.recommend(uid, model=model, target=target, n=10).items]
-        ann_t.append(time.perf_counter() - middle)
-        exact_t.append(middle - start)
-        if truth:
-            recalls.append(len(set(truth) & set(found)) / len(truth))
-    exact_ms, ann_ms = 1e3 * float(np.median(exact_t)), 1e3 * float(np.median(ann_t))
-    return {"items": len(index), "queries": len(recalls),
-            "recall_at_10": float(np.mean(recalls)) if recalls else float("nan"),
-            "exact_ms": exact_ms, "ann_ms": ann_ms,
-            "speedup": exact_ms / ann_ms if ann_ms else float("inf")}
+    c = measure((lambda u=u: generator.recommend_frame([u], 10)["item_id"].tolist(),
+                 lambda u=u: [i for i, _ in service.recommend(u, model=model, target=target,
+                                                              n=10).items])
+                for u in uids.tolist())
+    return {"items": len(index), "queries": c.queries, "recall_at_10": c.recall,
+            "exact_ms": c.exact_ms, "ann_ms": c.ann_ms, "speedup": c.speedup}

@@ -201,7 +201,8 @@ class CandidateGenerator:
             )
         self.data = data
         self.score_columns = None
-        self.__dict__.pop("seen", None)
+        for cached in ("seen", "_own"):  # derived from the data of the last fit
+            self.__dict__.pop(cached, None)
         self._fit(data)
         return self
 
@@ -382,16 +383,16 @@ class CandidateGenerator:
 
     def own_items(self, user_idx: int) -> np.ndarray:
         """Internal indices of the items internal user ``user_idx`` has target-type events with
-        (what ``exclude_seen`` leaves out); the users x items matrix is built once."""
-        if "_own" not in self.__dict__:
-            self._own = self._own_items()
-        row = self._own[user_idx]
-        return row.indices
+        (what ``exclude_seen`` leaves out)."""
+        return self._own_items()[user_idx].indices
 
     def _own_items(self) -> sp.csr_matrix:
-        """users x items, 1 where the user has target-type events (``target_events`` > 0)."""
-        positive = self.data.column("target_events") > 0
-        return self.data.matrix(np.ones(len(positive)), rows=positive)
+        """users x items, 1 where the user has target-type events (``target_events`` > 0); built
+        once per fit (a server asks for it on every request that excludes seen items)."""
+        if "_own" not in self.__dict__:
+            positive = self.data.column("target_events") > 0
+            self._own = self.data.matrix(np.ones(len(positive)), rows=positive)
+        return self._own
 
     def _mask_seen(self, scores, user_idx: np.ndarray):
         """Drop (sparse) or set to ``-inf`` (dense) the users' own items (``target_events`` > 0).

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from recsys.candidates.base import top_n_dense
+
 # an index is built for a model with at least this many items with a vector; below, exact search
 # over all of them is already fast
 MIN_ITEMS = 50_000
@@ -102,10 +104,8 @@ class ItemIndex:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
         scores = self.vectors @ self.vectors[at]
         scores[at] = -np.inf
-        n = min(n, len(scores) - 1)
-        top = np.argpartition(-scores, n)[:n] if n < len(scores) else np.arange(len(scores))
-        top = top[np.lexsort((top, -scores[top]))]
-        return self.columns[top], scores[top]
+        _, top, values = top_n_dense(scores[None, :], n)
+        return self.columns[top], values
 
 
 def _equal_length(vectors: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -136,21 +136,28 @@ class Comparison:
         return self.exact_ms / self.ann_ms if self.ann_ms else float("inf")
 
 
+def measure(pairs) -> Comparison:
+    """Recall of the ANN answers against the exact ones and the median time of each, over
+    ``pairs`` of calls ``(exact, ann)`` that each return a list of item ids (a query whose exact
+    list is empty is timed but left out of the recall)."""
+    recalls, exact_t, ann_t = [], [], []
+    for exact, ann in pairs:
+        start = time.perf_counter()
+        truth = list(exact())
+        middle = time.perf_counter()
+        found = list(ann())
+        exact_t.append(middle - start)
+        ann_t.append(time.perf_counter() - middle)
+        if truth:
+            recalls.append(len(set(truth) & set(found)) / len(truth))
+    return Comparison(len(recalls), float(np.mean(recalls)) if recalls else float("nan"),
+                      1e3 * float(np.median(exact_t)), 1e3 * float(np.median(ann_t)))
+
+
 def compare(index: ItemIndex, *, queries: int = 500, n: int = 10, seed: int = 42) -> Comparison:
     """Recall@``n`` of the index against exact search for ``queries`` items drawn at random,
     and the median time of each."""
     rng = np.random.default_rng(seed)
     picks = index.columns[rng.choice(len(index), min(queries, len(index)), replace=False)]
-    recalls, exact_t, ann_t = [], [], []
-    for item in picks:
-        start = time.perf_counter()
-        truth, _ = index.exact(int(item), n)
-        middle = time.perf_counter()
-        found, _ = index.nearest(int(item), n)
-        end = time.perf_counter()
-        exact_t.append(middle - start)
-        ann_t.append(end - middle)
-        if len(truth):
-            recalls.append(len(set(truth.tolist()) & set(found.tolist())) / len(truth))
-    return Comparison(len(picks), float(np.mean(recalls)) if recalls else float("nan"),
-                      1e3 * float(np.median(exact_t)), 1e3 * float(np.median(ann_t)))
+    return measure((lambda i=int(i): index.exact(i, n)[0].tolist(),
+                    lambda i=int(i): index.nearest(i, n)[0].tolist()) for i in picks)

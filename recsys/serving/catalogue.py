@@ -14,7 +14,6 @@ import duckdb
 import numpy as np
 
 from recsys.columns import Tables
-from recsys.warehouse import table_exists
 
 SEARCH_KINDS = ("item", "artist", "album")
 
@@ -30,21 +29,22 @@ class Catalogue:
     by_id: np.ndarray  # positions in item id order
 
     @classmethod
-    def load(cls, con: duckdb.DuckDBPyConnection, fold: str) -> Catalogue:
-        """The fold's items from ``train_interactions`` (Listen+ rows with a listen) and
-        ``int_items_mapped`` (their artist and album)."""
-        mapped = table_exists(con, "int_items_mapped")
-        join = "left join int_items_mapped as m on m.item_id = t.item_id" if mapped else ""
-        ids = "coalesce(m.artist_id::bigint, -1), coalesce(m.album_id::bigint, -1)" if mapped \
-            else "-1::bigint, -1::bigint"
-        rows = con.execute(f"""
-            select t.item_id::bigint as item, {ids}, count(*)::bigint as listeners
-            from {Tables.train_interactions} as t {join}
-            where t.fold = ? and t.target = 'listen_plus' and t.listen_events > 0
-            group by all order by listeners desc, item
-            """, [fold]).fetchnumpy()
-        item, artist, album, listeners = (np.asarray(v, dtype=np.int64) for v in rows.values())
-        return cls(item, artist, album, listeners, np.argsort(item, kind="stable"))
+    def from_histories(cls, histories: Histories, groups: dict[str, np.ndarray]) -> Catalogue:
+        """The items of ``histories`` with their listeners (users who listened), and their artist
+        and album from ``groups`` (``recsys.candidates.store.load_item_groups``)."""
+        items, listeners = np.unique(histories.items, return_counts=True)
+        order = np.lexsort((items, -listeners))
+        item, listeners = items[order], listeners[order].astype(np.int64)
+        known = np.asarray(groups["item_id"], dtype=np.int64)
+        at = np.minimum(np.searchsorted(known, item), max(len(known) - 1, 0))
+        found = known[at] == item if len(known) else np.zeros(len(item), dtype=bool)
+
+        def column(name: str) -> np.ndarray:
+            values = np.asarray(groups[name], dtype=np.int64)
+            return np.where(found, values[at], -1) if len(known) else np.full(len(item), -1)
+
+        return cls(item, column("artist"), column("album"), listeners,
+                   np.argsort(item, kind="stable"))
 
     def __len__(self) -> int:
         return len(self.item_id)

@@ -144,7 +144,8 @@ class Service:
                         on_fitted(target, name)
             next_song = NextSongModel.from_warehouse(con, fold) \
                 if table_exists(con, NEXT_SONG_TABLE) else None
-            catalogue, histories = Catalogue.load(con, fold), Histories.load(con, fold)
+            histories = Histories.load(con, fold)  # one read; the catalogue counts its items
+            catalogue = Catalogue.from_histories(histories, store.load_item_groups(con))
         indexes = {target: _indexes(models, ann, config.seed) for target, models in fitted.items()}
         user_indexes = {target: _user_indexes(models, indexes[target], config.seed)
                         if ann_users else {} for target, models in fitted.items()}
@@ -195,12 +196,12 @@ class Service:
         """The ``n`` items nearest ``item_id`` by ``model``'s item representation."""
         generator = self._generator(model, target)
         n = _check_n(n)
-        if generator.data.items.to_internal(np.array([item_id], dtype=np.uint32))[0] < 0:
+        internal = int(generator.data.items.to_internal(np.array([item_id], dtype=np.uint32))[0])
+        if internal < 0:
             raise ServingError(f"Item {item_id} has no {target} history before the cut-off of "
                                f"fold {self.fold}; ask for an item users played.", status=404)
         index = self.indexes.get(target, {}).get(model)
         if index is not None:
-            internal = int(generator.data.items.to_internal(np.array([item_id], np.uint32))[0])
             columns, scores = index.nearest(internal, n)
             items = generator.data.items.to_external(columns).astype(int).tolist()
             return Answer(model, target, list(zip(items, scores.astype(float).tolist(),

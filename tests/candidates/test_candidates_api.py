@@ -148,3 +148,15 @@ def test_every_generator_takes_exclude_seen(name):
                                                                   [2, 11, 1], [2, 13, 2]]
     if name == "history":  # it proposes only the user's own items
         assert got.empty
+
+
+def test_own_items_follow_the_last_fit():
+    """The users x items matrix behind exclude_seen is cached per fit, never across fits."""
+    events = block_events()
+    model = make_generator("history", seed=0)
+    model.fit(TrainData.from_events(events))
+    user = int(model.data.users.to_internal(np.array([999]))[0])
+    assert sorted(model.data.items.to_external(model.own_items(user))) == [100, 101, 102, 103, 104]
+    model.fit(TrainData.from_events(events[~((events.uid == 999) & (events.item_id == 100))]))
+    user = int(model.data.users.to_internal(np.array([999]))[0])
+    assert sorted(model.data.items.to_external(model.own_items(user))) == [101, 102, 103, 104]
