@@ -105,9 +105,11 @@ class TuningConfig:
     model_trials: dict[str, int]
     search_space: dict[str, dict]
 
-    def trials_of(self, model: str) -> int:
-        """The trial budget of ``model`` (``model_trials`` over ``trials``)."""
-        return int(self.model_trials.get(model, self.trials))
+    def trials_of(self, model: str, target: str | None = None) -> int:
+        """The trial budget of ``model`` on ``target``: ``model_trials["<target>.<model>"]``, else
+        ``model_trials[model]``, else ``trials``."""
+        budget = self.model_trials.get(model, self.trials)
+        return int(self.model_trials.get(f"{target}.{model}", budget) if target else budget)
 
 
 @dataclass(frozen=True)

@@ -73,3 +73,18 @@ def test_no_stage_indexes_the_raw_config():
     assert {f[0] for f in found} & SECTION_PARSERS  # the pattern finds raw reads where they are
     outside = [f for f in found if f[0] not in SECTION_PARSERS]
     assert outside == [], "a stage reads the raw config instead of PipelineConfig"
+
+
+def test_a_trial_budget_per_target_and_model(tmp_path):
+    path = tmp_path / "c.yml"
+    path.write_text("candidates: {tuning: {trials: 2, model_trials: {itemknn: 4, like.itemknn: 10}}}\n")
+    tuning = pipeline_config(path).candidates.tuning
+    assert tuning.trials_of("itemknn", "like") == 10  # the target's own budget
+    assert tuning.trials_of("itemknn", "listen_plus") == tuning.trials_of("itemknn") == 4
+    assert tuning.trials_of("ials", "like") == 2
+    path.write_text("candidates: {tuning: {model_trials: {likes.itemknn: 10}}}\n")
+    with pytest.raises(ConfigError, match="likes is not a target"):
+        pipeline_config(path)
+    path.write_text("candidates: {tuning: {model_trials: {like.knn: 10}}}\n")
+    with pytest.raises(ConfigError, match="unknown model"):
+        pipeline_config(path)

@@ -61,9 +61,9 @@ def tuned_models(config: PipelineConfig | dict, models: Sequence[str]) -> list[s
     return as_config(config).candidates.tunable(models)
 
 
-def planned_trials(cfg: TuningConfig, model: str, explicit: dict) -> int:
+def planned_trials(cfg: TuningConfig, model: str, explicit: dict, target: str | None = None) -> int:
     """Trials the search will run: the grid's size when it is searched whole, else the budget."""
-    budget = cfg.trials_of(model)
+    budget = cfg.trials_of(model, target)
     points = search_space.grid(searched_space(model, cfg.search_space.get(model), explicit))
     return search_space.grid_size(points) if points and search_space.grid_size(points) <= budget else budget
 
@@ -84,7 +84,7 @@ def fingerprint(con: duckdb.DuckDBPyConnection, data_hash: str, config: Pipeline
     inputs = {
         "version": TUNING_VERSION, "data": data_hash, "val_fold": list(row) if row else None,
         "target": target, "model": model, "space": cfg.search_space.get(model),
-        "trials": cfg.trials_of(model), "metric": cfg.metric, "max_users": cfg.max_users,
+        "trials": cfg.trials_of(model, target), "metric": cfg.metric, "max_users": cfg.max_users,
         "seed": config.seed, "params": config.candidates.params_of(model),
         "listen_plus_threshold": listen_plus_threshold(),
         "targets": "discovery" if model in DISCOVERY else "all",
@@ -174,12 +174,12 @@ def ensure_tuned(
                 val_targets = _val_targets(con, target, cfg.max_users, seed,
                                            discovery=model in DISCOVERY)
                 start = time.perf_counter()
-                with progress_bar(total=planned_trials(cfg, model, config.candidates.params_of(model)),
+                with progress_bar(total=planned_trials(cfg, model, config.candidates.params_of(model), target),
                           desc=f"tune val/{target} {model}",
                           disable=not progress, leave=False) as bar:
                     result = tune_model(
                         model, cfg.search_space.get(model), data, val_targets,
-                        metric=cfg.metric, trials=cfg.trials_of(model), seed=seed,
+                        metric=cfg.metric, trials=cfg.trials_of(model, target), seed=seed,
                         base_params=config.candidates.params.get(model), on_trial=lambda p, v, bar=bar: bar.update(1),
                     )  # fmt: skip
                     bar.set_postfix_str(f"best {result.metric} {result.value:.4f}")

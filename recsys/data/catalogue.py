@@ -42,6 +42,7 @@ _STREAM_CATALOGUE = 7
 _STREAM_EMBEDDINGS = 8
 _STREAM_GLOBAL = 9
 _STREAM_LIKEABILITY = 10
+_STREAM_ERA = 11
 LIKEABILITY_SIGMA = 1.0  # spread of the items' lognormal like appeal (events.LIKEABILITY_WEIGHT)
 
 
@@ -74,6 +75,17 @@ class Catalogue:
         draws = [np.random.default_rng([self.seed, _STREAM_LIKEABILITY, b])
                  .lognormal(0.0, LIKEABILITY_SIGMA, BLOCK) for b in range(n_blocks)]
         return np.concatenate(draws)[: self.n_items]
+
+    def era_peak(self) -> np.ndarray:
+        """Each item's moment of fashion (seconds): a new release's lies in its first month, a
+        back-catalogue item's anywhere from half a log before it to its end. Drawn from a stream
+        of its own per block, like :meth:`likeability`."""
+        n_blocks = -(-self.n_items // BLOCK)
+        draws = [np.random.default_rng([self.seed, _STREAM_ERA, b]).random((2, BLOCK))
+                 for b in range(n_blocks)]
+        u = np.concatenate(draws, axis=1)[:, : self.n_items]
+        back = (1.5 * u[0] - 0.5) * TIMESTAMP_MAX
+        return np.where(self.is_new, self.release_ts + 30 * DAY * u[1], back)
 
     @property
     def n_items(self) -> int:

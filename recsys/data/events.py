@@ -3,14 +3,22 @@
 The model, per user:
 
 1. a *library* of (user, item) entries, each discovered at a time ``t0`` in the user's active
-   period, from one of four sources: a favourite artist, a scene of the user's taste, the global
-   charts, or a new release trending on that day (biased to the user's genres);
+   period, from one of five sources: a favourite artist, a scene of the user's taste, the global
+   charts (a few lasting hits, ``CHARTS_CONCENTRATION``), a new release trending on that day
+   (biased to the user's genres), or exploration of the long tail; artists', scenes' and the long
+   tail's tracks go in and out of fashion (``ERA_DAYS``);
 2. every entry gets one play at ``t0`` plus a share of the user's remaining plays in proportion to
    a lognormal affinity (heavy repeat listening); later plays follow ``t0`` by truncated
-   exponential delays, longer for loved entries, so interest fades and recency matters;
+   exponential delays (``REPLAY_TAU_DAYS``), longer for loved entries, so interest fades;
 3. plays are snapped into sessions and laid out back to back by their played length;
 4. ``played_ratio_pct`` depends on the entry's quality (taste fit) and on the play being organic;
-   likes land on well-played entries, dislikes end skipped ones, and some are undone later.
+   likes land on well-played entries of likeable tracks (``LIKEABILITY_WEIGHT``: listeners of one
+   taste like the same tracks), less on the charts' hits (``SOURCE_LIKE``); dislikes end skipped
+   ones, and some are undone later.
+
+The constants below are the generator's mechanisms. Their values are calibrated so that the five
+baselines the Yambda paper tunes score near its Tables 6 and 7 on generated 50m (``recsys profile
+--against-paper``; ``tests/data/test_mechanisms.py`` shows each one's effect on tiny data).
 """
 
 from __future__ import annotations
@@ -39,30 +47,44 @@ from recsys.schema import TIMESTAMP_MAX, TIMESTAMP_STEP
 # entry sources: favourite artist, taste scene, global charts, trending new release, exploration
 # of the long tail (recommendation radio). Organic shares are relative: they are rescaled so
 # the listens' organic share matches the public one.
-SOURCE_SHARE = np.array([0.30, 0.32, 0.06, 0.10, 0.22])
-SOURCE_AFFINITY = np.array([2.5, 1.2, 1.0, 1.0, 0.15])
+SOURCE_SHARE = np.array([0.29, 0.31, 0.08, 0.10, 0.22])
+SOURCE_AFFINITY = np.array([2.5, 1.2, 10.0, 1.0, 0.15])
 SOURCE_QUALITY = np.array([0.5, 0.2, 0.0, -0.1, -0.2])
 SOURCE_ORGANIC = np.array([0.8, 0.55, 0.35, 0.3, 0.12])
+# how readily an entry of each source is liked, relative to its plays and fit: the charts' lasting
+# hits are played a lot but were liked long ago by those who like them
+SOURCE_LIKE = np.array([1.0, 1.0, 0.03, 0.3, 1.0])
 N_SOURCES = len(SOURCE_SHARE)
 TREND_WINDOW_DAYS = 60
 LONG_TAIL_EXPONENT = 0.7  # < 1: exploration reaches rarely played items (items with 1-2 events)
 # exponent of item popularity in the global charts' draw: above 1 the charts concentrate on a few
-# lasting hits that many users play on any day (all-time popularity, MostPop, gains); 1 is the
-# catalogue's own popularity. Issue 29's 50m calibration sets it with the charts' share and
-# affinity (SOURCE_SHARE[2], SOURCE_AFFINITY[2])
-CHARTS_CONCENTRATION = 1.0
+# lasting hits that many users replay on any day (all-time popularity, MostPop, gains); 1 is the
+# catalogue's own popularity. Set with the charts' share and affinity (SOURCE_SHARE[2],
+# SOURCE_AFFINITY[2]: a hit found in the charts is replayed like a favourite)
+CHARTS_CONCENTRATION = 5.0
 CANDIDATES = 3
 BUNDLE_SHARE = 0.4  # taste discoveries that pull in album mates
 BUNDLE_MAX_EXTRA = 4
 OVERSAMPLE = 1.4
 DRAW_ROUNDS = 4  # rounds of draws to reach each user's number of distinct items
-LIKE_POPULARITY = 0.3  # exponent of item popularity in the like propensity
+LIKE_POPULARITY = 0.2  # exponent of item popularity in the like propensity
 # exponent of the items' like appeal (Catalogue.likeability) in the like propensity: above 0,
-# listeners of one taste like the same tracks, so a like is predictable from other users' likes.
-# 0 (off) until the 50m calibration of issue 29 sets it with the other mechanisms
-LIKEABILITY_WEIGHT = 0.0
+# listeners of one taste like the same tracks, so a like is predictable from other users' likes
+# (0: off)
+LIKEABILITY_WEIGHT = 2.5
+# items go in and out of fashion: an artist's, scene's or the long tail's draw at time t keeps an
+# item with probability ERA_FLOOR + (1 - ERA_FLOOR) * exp(-|t - peak| / ERA_DAYS) around the item's
+# moment of fashion (Catalogue.era_peak; up to ERA_ROUNDS redraws), so who plays and likes a track
+# clusters in time and all-time counts age. The charts' lasting hits are exempt. 0: off
+ERA_DAYS = 30.0
+ERA_FLOOR = 0.05
+ERA_ROUNDS = 6
 ITEM_BITS = 22  # item indices packed into int64 sort keys with user and time (4.19M items)
 AFFINITY_SIGMA = 1.5
+# mean days between a discovery and its replays for an entry of affinity 1 (loved entries are
+# replayed longer: tau grows as affinity ** 0.5); longer spreads replays over the whole history,
+# so the last hundred items predict less of a day's listening
+REPLAY_TAU_DAYS = 30.0
 
 
 @dataclass(frozen=True)
@@ -76,6 +98,7 @@ class Samplers:
     back_catalogue: SegmentedSampler  # one segment, items released before the log
     trending: SegmentedSampler  # segment = day
     likeability: np.ndarray  # per item (Catalogue.likeability)
+    era_peak: np.ndarray  # per item (Catalogue.era_peak)
 
 
 def build_samplers(cat: Catalogue) -> Samplers:
@@ -106,14 +129,16 @@ def build_samplers(cat: Catalogue) -> Samplers:
             day[order], rep[order], (cat.weight[rep] ** 0.8 * burst)[order], N_DAYS
         ),
         likeability=cat.likeability(),
+        era_peak=cat.era_peak(),
     )
 
 
 def _draw_released(
     rng: np.random.Generator, sampler: SegmentedSampler, segment: np.ndarray, t0: np.ndarray,
-    cat: Catalogue, fallback: SegmentedSampler,
+    cat: Catalogue, fallback: SegmentedSampler, era_peak: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Draw from ``sampler``; redraw items not yet released at ``t0``; then use ``fallback``."""
+    """Draw from ``sampler``; redraw items not yet released at ``t0``; then use ``fallback``;
+    with ``era_peak``, redraw items out of fashion at ``t0`` (``ERA_DAYS``)."""
     out = sampler.sample(rng, segment)
     bad = np.flatnonzero(cat.release_ts[out] > t0)
     for _ in range(CANDIDATES - 1):
@@ -122,6 +147,17 @@ def _draw_released(
         out[bad] = sampler.sample(rng, segment[bad])
         bad = bad[cat.release_ts[out[bad]] > t0[bad]]
     out[bad] = fallback.sample(rng, np.zeros(len(bad), dtype=np.int64))
+    if era_peak is not None:  # out of fashion at t0: redraw (a redraw not yet released stops)
+        pending = np.arange(len(out))
+        for _ in range(ERA_ROUNDS):
+            age = np.abs(t0[pending] - era_peak[out[pending]]) / (ERA_DAYS * DAY)
+            pending = pending[rng.random(len(pending)) >= ERA_FLOOR + (1 - ERA_FLOOR) * np.exp(-age)]
+            if len(pending) == 0:
+                break
+            fresh = sampler.sample(rng, segment[pending])
+            released = cat.release_ts[fresh] <= t0[pending]
+            out[pending[released]] = fresh[released]
+            pending = pending[released]
     return out
 
 
@@ -145,7 +181,8 @@ def _draw_entries(
             sampler, seg = smp.long_tail, np.zeros(len(m), dtype=np.int64)
         else:
             continue
-        item[m] = _draw_released(rng, sampler, seg, t0[m], cat, smp.back_catalogue)
+        era = smp.era_peak if ERA_DAYS and s != 2 else None  # the charts' hits last
+        item[m] = _draw_released(rng, sampler, seg, t0[m], cat, smp.back_catalogue, era)
     # trending: new releases of the day, preferring the user's genres
     m = np.flatnonzero(src == 3)
     day = np.minimum(t0[m] // DAY, N_DAYS - 1).astype(np.int64)
@@ -253,7 +290,7 @@ def generate_chunk(
     # Later plays follow t0 by exponential delays (mean tau). An entry discovered near the end
     # of the period has less room, so it gets fewer plays (weight x P(delay <= room)): the
     # density of plays over time stays flat instead of piling up at the end.
-    tau_e = np.clip(10 * DAY * affinity**0.5, DAY, 150 * DAY)
+    tau_e = np.clip(REPLAY_TAU_DAYS * DAY * affinity**0.5, DAY, 150 * DAY)
     room_e = end_u[local] - t0
     per_user = np.bincount(local, minlength=len(rows))
     extra = listens_u - per_user
@@ -279,7 +316,7 @@ def generate_chunk(
     )
     # people like what they play a lot, what fits their taste, and hits
     like_score = plays_e**0.8 * np.exp(quality) * cat.weight[item] ** LIKE_POPULARITY
-    like_score *= users.like_propensity[rows][local]
+    like_score *= users.like_propensity[rows][local] * SOURCE_LIKE[src]
     if LIKEABILITY_WEIGHT:
         like_score *= smp.likeability[item] ** LIKEABILITY_WEIGHT
     like_score = np.where(disliked, 0.0, like_score)

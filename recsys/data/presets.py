@@ -76,7 +76,7 @@ PRESETS: dict[str, SizePreset] = {
     "50m": SizePreset("50m", users=10_000, listens=LISTENS_50M, catalogue_items=1_180_000, chunk_users=500),
     # the public 500m counts; chunks as big as 50m's, so memory does not grow with the users
     "500m": SizePreset("500m", users=PAPER_COUNTS["500m"]["users"],
-                       listens=PAPER_COUNTS["500m"]["listens"], catalogue_items=3_600_000,
+                       listens=PAPER_COUNTS["500m"]["listens"], catalogue_items=3_200_000,
                        chunk_users=500),
 }
 assert tuple(PRESETS) == GENERATED_SIZES

@@ -14,6 +14,7 @@ HISTORY_SIGMA = 1.1  # lognormal sigma of listens per user (public 5b: p90/media
 MIN_LISTENS = 20
 ACTIVE_AT_END_SHARE = 0.78  # users whose active period reaches the end of the log
 STARTS_AT_ZERO_SHARE = 0.4
+DISTINCT_SHARE = 0.8  # distinct items / listens of a user of median activity
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def build_users(
 
     # heavier users repeat more: distinct share falls slowly with activity
     rel = listens / np.median(listens)
-    distinct_share = np.clip(0.5 * rel**-0.12 * rng.lognormal(0.0, 0.25, n_users), 0.08, 0.9)
+    distinct_share = np.clip(DISTINCT_SHARE * rel**-0.12 * rng.lognormal(0.0, 0.25, n_users), 0.08, 0.9)
 
     # genres: 1-5 per user, popular genres more often; in each genre 2-5 scenes, popular scenes
     # more often; Dirichlet(1) weights over the user's scenes

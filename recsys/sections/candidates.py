@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from recsys.columns import TARGETS
 from recsys.errors import ConfigError
 from recsys.sections.generators import check_named
 
@@ -38,7 +39,12 @@ def tuning_settings(config: Mapping[str, Any]) -> dict[str, Any]:
     parse_metric(cfg.get("metric", "ndcg@100"))
     trials, max_users = cfg.get("trials", 10), cfg.get("max_users")
     per_model = dict(cfg.get("model_trials") or {})
-    check_named("candidates.tuning.model_trials", per_model)
+    targets = {key.split(".")[0] for key in per_model if "." in key}
+    if targets - set(TARGETS):
+        raise ConfigError(f"candidates.tuning.model_trials: {', '.join(sorted(targets - set(TARGETS)))} "
+                          f"is not a target; a key is a model or <target>.<model>, target one of "
+                          f"{', '.join(TARGETS)}.")
+    check_named("candidates.tuning.model_trials", {key.split(".")[-1] for key in per_model})
     for where, value in [("trials", trials), *((f"model_trials.{m}", v) for m, v in per_model.items())]:
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1000:
             raise ConfigError(f"candidates.tuning.{where} must be an integer in 1..1000, got {value!r}.")
