@@ -71,21 +71,24 @@ class Catalogue:
         every listener, so people of one taste like the same tracks (co-liked items). Drawn from
         a stream of its own per block, so the other item columns (and prefix stability) do not
         depend on it."""
-        n_blocks = -(-self.n_items // BLOCK)
-        draws = [np.random.default_rng([self.seed, _STREAM_LIKEABILITY, b])
-                 .lognormal(0.0, LIKEABILITY_SIGMA, BLOCK) for b in range(n_blocks)]
-        return np.concatenate(draws)[: self.n_items]
+        return self._per_block(_STREAM_LIKEABILITY,
+                               lambda rng: rng.lognormal(0.0, LIKEABILITY_SIGMA, BLOCK))
 
     def era_peak(self) -> np.ndarray:
         """Each item's moment of fashion (seconds): a new release's lies in its first month, a
         back-catalogue item's anywhere from half a log before it to its end. Drawn from a stream
         of its own per block, like :meth:`likeability`."""
-        n_blocks = -(-self.n_items // BLOCK)
-        draws = [np.random.default_rng([self.seed, _STREAM_ERA, b]).random((2, BLOCK))
-                 for b in range(n_blocks)]
-        u = np.concatenate(draws, axis=1)[:, : self.n_items]
+        u = self._per_block(_STREAM_ERA, lambda rng: rng.random((2, BLOCK)))
         back = (1.5 * u[0] - 0.5) * TIMESTAMP_MAX
         return np.where(self.is_new, self.release_ts + 30 * DAY * u[1], back)
+
+    def _per_block(self, stream: int, draw) -> np.ndarray:
+        """``draw(rng)`` (last axis ``BLOCK`` long) for every block from the block's own stream
+        of ``stream``, joined along the last axis and cut to the items: prefix-stable, and
+        independent of the other item columns."""
+        n_blocks = -(-self.n_items // BLOCK)
+        draws = [draw(np.random.default_rng([self.seed, stream, b])) for b in range(n_blocks)]
+        return np.concatenate(draws, axis=-1)[..., : self.n_items]
 
     @property
     def n_items(self) -> int:

@@ -5,6 +5,8 @@ mechanism makes (so it fails when the default is switched off)."""
 
 from __future__ import annotations
 
+import functools
+
 import duckdb
 import numpy as np
 import pytest
@@ -37,8 +39,14 @@ def _parquet(root, name: str) -> str:
     return str(root / "flat" / "tiny" / f"{name}.parquet")
 
 
+@functools.cache
+def _profile(root) -> dict:
+    """``profile_dataset`` of a generated tiny dataset, once per dataset."""
+    return profile_dataset(root, "tiny")
+
+
 def _signal(root, k: int, name: str) -> float:
-    return profile_dataset(root, "tiny")["signals"][f"recall@{k}"][name]
+    return _profile(root)["signals"][f"recall@{k}"][name]
 
 
 @pytest.fixture(scope="module")
@@ -103,13 +111,11 @@ def _top_tracks_like_share(root) -> float:
     """Share of likes on the 20 most played tracks, over their share of listens."""
     listens, likes = _parquet(root, "listens"), _parquet(root, "likes")
     return duckdb.sql(f"""
-        with top as (select item_id from read_parquet('{listens}') group by item_id
-                     order by count(*) desc, item_id limit 20)
-        select avg((item_id in (select item_id from top))::int) from read_parquet('{likes}')
-    """).fetchone()[0] / duckdb.sql(f"""
-        with top as (select item_id from read_parquet('{listens}') group by item_id
-                     order by count(*) desc, item_id limit 20)
-        select avg((item_id in (select item_id from top))::int) from read_parquet('{listens}')
+        with plays as (select item_id, count(*) as n from read_parquet('{listens}') group by item_id),
+        top as (select item_id from plays order by n desc, item_id limit 20)
+        select avg((item_id in (select item_id from top))::int)
+               / (select sum(n) filter (where item_id in (select item_id from top)) / sum(n) from plays)
+        from read_parquet('{likes}')
     """).fetchone()[0]
 
 
@@ -130,7 +136,7 @@ def test_replays_spread_over_the_history(calibrated, tmp_path_factory):
 
 
 def _repeat_ratio(root) -> float:
-    return profile_dataset(root, "tiny")["listens"]["repeat_listen_ratio"]
+    return _profile(root)["listens"]["repeat_listen_ratio"]
 
 
 def test_more_discoveries_fewer_repeats(calibrated, tmp_path_factory):
@@ -141,7 +147,7 @@ def test_more_discoveries_fewer_repeats(calibrated, tmp_path_factory):
 
 def _long_tail(root) -> tuple[int, float]:
     """Items with events, and the share of them with only 1-2 events."""
-    catalogue = profile_dataset(root, "tiny")["catalogue"]
+    catalogue = _profile(root)["catalogue"]
     return catalogue["items"], catalogue["items_with_1_2_events_share"]
 
 
