@@ -381,14 +381,23 @@ class TrainData:
         rows, user = rows[order], user[order]
         return rows[run_positions(user) < n]
 
-    def decayed_events(self, scale_seconds: float, base: float = 0.5) -> sp.csr_matrix:
+    def decayed_events(self, scale_seconds: float, base: float = 0.5, *,
+                       from_user_last: bool = False) -> sp.csr_matrix:
         """users x items CSR of sum over events of ``base ** ((cut-off - t) / scale_seconds)``.
 
         With ``base=0.5`` the scale is a half-life; DecayPop uses ``base=0.9``. Pairs whose weight
         underflows to 0 stay as explicit entries (the user did interact with the item).
+        ``from_user_last``: ages are measured from each user's last event instead of the cut-off
+        (the official ItemKNN's profile): the same order within a user, and a user inactive for
+        weeks before the cut-off keeps a profile at an hours-long scale instead of underflowing.
         """
         ev = self.events
-        age = (self.history_end_ts - ev.timestamp).astype(np.float64)
+        origin = self.history_end_ts
+        if from_user_last:
+            last = np.full(len(self.users), np.iinfo(np.int64).min, dtype=np.int64)
+            np.maximum.at(last, ev.user, ev.timestamp)
+            origin = last[ev.user]
+        age = (origin - ev.timestamp).astype(np.float64)
         weights = np.power(float(base), age / float(scale_seconds))
         return sp.coo_matrix(
             (weights, (ev.user, ev.item)), shape=(len(self.users), len(self.items))

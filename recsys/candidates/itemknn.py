@@ -2,8 +2,18 @@
 
 The similarity is ``implicit``'s sparse all-pairs k-NN on unit item columns (cosine): an items x items
 CSR with at most K entries per row, never a dense items x items matrix.  A user's score for item j
-is ``sum_i profile[u, i] * sim[i, j]`` where the profile is the user's time-decayed target-event
-count (half-life ``half_life_days``), scored for a block of users as one sparse product.
+is ``sum_i profile[u, i] * sim[i, j]``, scored for a block of users as one sparse product.  The
+profile is the user's time-decayed target-event count (half-life ``half_life_days``, ages measured
+from the user's own last event, as the official code does), and ``profile_vectors`` says what each
+profile item stands for:
+
+* ``unit`` (default): its unit vector, so the score is a decayed sum of cosines (classic item-based
+  CF: a user's hundred recent items vote equally, whatever their play counts);
+* ``counts``: its user-count vector, as in the official Yambda ItemKNN, whose score is the cosine
+  between the user's decayed sum of item count vectors and item j: ``sum_i profile[u, i] * |U_i| *
+  cos(i, j)`` (|U_i| the item's count-vector norm), so heavily played items weigh more.  The
+  official code takes every neighbour of every history item; here the same K-neighbour and
+  recent-item pruning applies.
 
 Pruning before the all-pairs step (its cost is the sum over users of their item count squared,
 24.5 min for one fit at 50m unpruned):
@@ -33,11 +43,16 @@ from recsys.errors import ConfigError
 from recsys.sections.generators import PARAMETERS
 
 
+# what a profile item's vector is in the user's sum (see the module docstring)
+PROFILE_VECTORS = ("unit", "counts")
+
+
 class ItemKNNGenerator(CandidateGenerator):
     """Item-item cosine k-NN over user-count item vectors (``target_events``).
 
     Parameters: ``k`` neighbours per item, ``half_life_days`` of the user profile decay,
-    ``recent_items`` / ``min_item_users`` (pruning of the similarity's input, see the module).
+    ``profile_vectors`` (``unit`` or ``counts``, see the module), ``recent_items`` /
+    ``min_item_users`` (pruning of the similarity's input, see the module).
     Users are scored on their profile items' neighbourhoods only (a sparse result).
     """
 
@@ -50,18 +65,23 @@ class ItemKNNGenerator(CandidateGenerator):
     def _fit(self, data: TrainData) -> None:
         k = int(self.params["k"])
         recent, min_users = int(self.params["recent_items"]), int(self.params["min_item_users"])
-        if k < 1 or recent < 0 or min_users < 1:
+        vectors = self.params["profile_vectors"]
+        if k < 1 or recent < 0 or min_users < 1 or vectors not in PROFILE_VECTORS:
             raise ConfigError(
-                f"itemknn needs k >= 1, recent_items >= 0 (0: all) and min_item_users >= 1; got "
-                f"k={k}, recent_items={recent}, min_item_users={min_users}."
+                f"itemknn needs k >= 1, recent_items >= 0 (0: all), min_item_users >= 1 and "
+                f"profile_vectors in {', '.join(PROFILE_VECTORS)}; got k={k}, recent_items={recent}, "
+                f"min_item_users={min_users}, profile_vectors={vectors!r}."
             )
         key = ("itemknn.similarity", k, recent, min_users)
         if key not in data.cache:  # independent of the half-life: shared by those grid points
             data.cache[key] = item_similarity(data, k, recent_items=recent, min_item_users=min_users)
         self.similarity: sp.csr_matrix = data.cache[key]
-        profile = data.decayed_events(float(self.params["half_life_days"]) * DAY)
+        profile = data.decayed_events(float(self.params["half_life_days"]) * DAY, from_user_last=True)
         if recent > 0:  # the same recent items as the similarity (older ones weigh little anyway)
             profile = profile.multiply(pruned_counts(data, recent) > 0)
+        if vectors == "counts":
+            norms = np.sqrt(np.asarray(pruned_counts(data, recent, min_users).power(2).sum(axis=0)))
+            profile = sp.csr_matrix(profile).multiply(norms.ravel()[None, :])
         self.profile: sp.csr_matrix = sp.csr_matrix(profile, dtype=np.float32)
 
     def _score_block(self, user_idx: np.ndarray, n: int) -> sp.csr_matrix:

@@ -22,7 +22,7 @@ PARAMETERS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
         "decaypop": {"hours": 6.0},
         "history": {"half_life_days": 7.0, "drop_disliked": True},
         "itemknn": {"k": 100, "half_life_days": 7.0, "exclude_seen": False, "recent_items": 100,
-                    "min_item_users": 1},
+                    "min_item_users": 1, "profile_vectors": "unit"},
         "ials": {"factors": 64, "iterations": 5, "regularization": 0.01, "alpha": 10.0,
                  "bm25": False, "bm25_k1": 1.2, "bm25_b": 0.75, "dislike_weight": 0.0,
                  "exclude_seen": False, "recent_items": 100, "num_threads": 2},
