@@ -42,7 +42,6 @@ from recsys.candidates.history import DAY
 from recsys.errors import ConfigError
 from recsys.sections.generators import PARAMETERS
 
-
 # what a profile item's vector is in the user's sum (see the module docstring)
 PROFILE_VECTORS = ("unit", "counts")
 
@@ -72,16 +71,19 @@ class ItemKNNGenerator(CandidateGenerator):
                 f"profile_vectors in {', '.join(PROFILE_VECTORS)}; got k={k}, recent_items={recent}, "
                 f"min_item_users={min_users}, profile_vectors={vectors!r}."
             )
-        key = ("itemknn.similarity", k, recent, min_users)
-        if key not in data.cache:  # independent of the half-life: shared by those grid points
-            data.cache[key] = item_similarity(data, k, recent_items=recent, min_item_users=min_users)
-        self.similarity: sp.csr_matrix = data.cache[key]
+        # independent of the half-life and the profile: shared by those grid points
+        pruning = (recent, min_users)
+        if ("itemknn.counts", pruning) not in data.cache:
+            data.cache["itemknn.counts", pruning] = pruned_counts(data, recent, min_users)
+        counts: sp.csr_matrix = data.cache["itemknn.counts", pruning]
+        if ("itemknn.similarity", k, pruning) not in data.cache:
+            data.cache["itemknn.similarity", k, pruning] = cosine_neighbours(counts, k)
+        self.similarity: sp.csr_matrix = data.cache["itemknn.similarity", k, pruning]
         profile = data.decayed_events(float(self.params["half_life_days"]) * DAY, from_user_last=True)
         if recent > 0:  # the same recent items as the similarity (older ones weigh little anyway)
-            profile = profile.multiply(pruned_counts(data, recent) > 0)
+            profile = profile.multiply(counts > 0)
         if vectors == "counts":
-            norms = np.sqrt(np.asarray(pruned_counts(data, recent, min_users).power(2).sum(axis=0)))
-            profile = sp.csr_matrix(profile).multiply(norms.ravel()[None, :])
+            profile = profile @ sp.diags(column_norms(counts))
         self.profile: sp.csr_matrix = sp.csr_matrix(profile, dtype=np.float32)
 
     def _score_block(self, user_idx: np.ndarray, n: int) -> sp.csr_matrix:
@@ -111,6 +113,11 @@ def pruned_counts(data: TrainData, recent_items: int = 0, min_item_users: int = 
     )
 
 
+def column_norms(counts: sp.csr_matrix) -> np.ndarray:
+    """Euclidean norm of every item column (0 for an empty one)."""
+    return np.sqrt(np.asarray(counts.multiply(counts).sum(axis=0)).ravel())
+
+
 def item_similarity(
     data: TrainData, k: int, *, recent_items: int = 0, min_item_users: int = 1
 ) -> sp.csr_matrix:
@@ -118,19 +125,24 @@ def item_similarity(
 
     Computed on :func:`pruned_counts`; an item left out by the pruning has an empty row and column.
     """
-    counts = pruned_counts(data, recent_items, min_item_users)
+    return cosine_neighbours(pruned_counts(data, recent_items, min_item_users), k)
+
+
+def cosine_neighbours(counts: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    """items x items cosine similarity of the columns of ``counts`` (users x items), top ``k``
+    per row; an empty column has an empty row and column."""
+    n_items = counts.shape[1]
     # only the items left after pruning enter the all-pairs step: implicit allocates K slots per
     # item (16 bytes each) for every column it is given, used or not
     kept = np.flatnonzero(np.diff(counts.tocsc().indptr))
     counts = counts[:, kept]
-    norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=0)).ravel())
-    unit_items = (counts @ sp.diags(1.0 / norms)).astype(np.float64).tocsr()  # cosine = dot of units
+    # cosine = dot product of unit columns
+    unit_items = (counts @ sp.diags(1.0 / column_norms(counts))).astype(np.float64).tocsr()
     model = ItemItemRecommender(K=k)
     with threadpool_limits(1, "blas"):
         model.fit(unit_items, show_progress=False)
     compact = model.similarity.tocoo()
     del model
-    n_items = len(data.items)
     return sp.csr_matrix(
         (compact.data.astype(np.float32), (kept[compact.row], kept[compact.col])),
         shape=(n_items, n_items),
