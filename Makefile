@@ -13,7 +13,8 @@ TEST_WORKERS ?= 2
 # `make test` leaves out the end-to-end tests marked slow (a dbt build or a whole run each);
 # `make test-all`, and `make test` where CI=true (.ci/run), run every test
 TEST_MARK := $(if $(filter true,$(CI)),,-m "not slow")
-# a pipeline config file for build, evaluate and bench (e.g. CONFIG=configs/50m.yml); empty: defaults
+# a pipeline config file for build, evaluate and bench (e.g. CONFIG=my.yml); empty: defaults
+# (and the settings that follow the data's size, recsys/scaled.yml)
 CONFIG ?=
 CONFIG_FLAG := $(if $(CONFIG),--config $(CONFIG))
 

@@ -22,7 +22,8 @@ def load(config=None, **settings):
 
     paths = {k: Path(v) for k, v in settings.items()
              if k in ("data_dir", "warehouse", "reports_dir", "temp_dir") and v is not None}
-    return load_settings().with_(**{**settings, **paths}), pipeline_config(config)
+    resolved = load_settings().with_(**{**settings, **paths})
+    return resolved, pipeline_config(config, settings=resolved)
 
 
 __all__ = ["__version__", "load"]

@@ -84,21 +84,22 @@ class Stage:
     duty: str
 
 
-def stages(models: Sequence[str], fold: str = TEST_FOLD) -> tuple[Stage, ...]:
-    """The stages after ``generate`` and before nothing, in order, for generators ``models``."""
-    listed = ",".join(models)
+def stages(models: Sequence[str] | None = None, fold: str = TEST_FOLD) -> tuple[Stage, ...]:
+    """The stages after ``generate`` and before nothing, in order, for generators ``models``
+    (None: each stage's config's ``candidates.models``, which may follow the data's size)."""
+    listed = ("--models", ",".join(models)) if models is not None else ()
     return (
         Stage("build", ("build", "--quiet"), "dbt build of the marts; the build's fingerprint"),
-        Stage("tune", ("tune", "--models", listed),
+        Stage("tune", ("tune", *listed),
               "tune every generator on val; the ranker's val candidates from the chosen fits"),
-        Stage("candidates", ("candidates", "--models", listed, "--fold", f"{VAL_FOLD},{fold}",
+        Stage("candidates", ("candidates", *listed, "--fold", f"{VAL_FOLD},{fold}",
                              "--skip-existing"),
               "fit every generator per fold and target, keeping fresh slices"),
         Stage("build-candidate-features", ("build", "--select", Tables.candidate_features),
               "dbt: candidates joined with the point-in-time features"),
         Stage("train-ranker", ("train-ranker",), "one LambdaRank model per target"),
         Stage("rank", ("rank", "--fold", fold), "re-rank the evaluated fold's candidates"),
-        Stage("recommendations", ("recommend", "--fold", fold, "--models", listed),
+        Stage("recommendations", ("recommend", "--fold", fold, *listed),
               "each generator's top-k of the evaluated fold"),
         Stage("next-song", ("next-song", "--fold", fold),
               "the next-song task's lists of the evaluated fold, scored"),

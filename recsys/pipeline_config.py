@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from recsys.errors import ConfigError
+from recsys.scale import derived_settings, flatten, measure
 from recsys.sections.candidates import tuning_settings, validate_n
 from recsys.sections.evaluation import evaluation_settings, seed_run_settings
 from recsys.sections.generators import check_models, check_params, searched_space, untuned_name
@@ -33,6 +34,10 @@ def default_config() -> dict[str, Any]:
 # mappings whose entries a user file replaces whole instead of merging into: a model's search
 # space (a parameter may change from a list of values to a range)
 REPLACED_WHOLE = ("candidates.tuning.search_space",)
+# mappings keyed by model (or <target>.<model>): any key may be added; a model's entry merges
+# into the one below it (a file's {itemknn: {k: 200}} over the data's {itemknn: {recent_items: 100}})
+OPEN_KEYS = ("candidates.params", "candidates.tuning.model_trials")
+PARAMS_PREFIX = "candidates.params."  # a model's parameters: checked by check_params, not here
 
 
 def _merge(base: dict, override: dict, where: str) -> dict:
@@ -42,6 +47,9 @@ def _merge(base: dict, override: dict, where: str) -> dict:
         return out
     for key, value in override.items():
         path = f"{where}.{key}" if where else key
+        if key not in base and (where in OPEN_KEYS or where.startswith(PARAMS_PREFIX)):
+            out[key] = copy.deepcopy(value)
+            continue
         if key not in base:
             known = ", ".join(sorted(base)) or "(none)"
             raise ConfigError(f"Unknown config key '{path}'. Known keys here: {known}.")
@@ -77,11 +85,19 @@ def _check_type(default: Any, value: Any, path: str) -> None:
         )
 
 
-def load_config(path: Path | str | None = None) -> dict[str, Any]:
-    """The defaults, with the YAML file at ``path`` (if any) merged over them."""
+def load_config(path: Path | str | None = None,
+                derived: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The defaults, the settings ``derived`` from the data (``recsys.scale``) over them unless
+    the file turns them off (``derive_from_data: false``), and the YAML file at ``path`` (if
+    any) over both."""
     config = default_config()
-    if path is None:
-        return config
+    user = {} if path is None else _read_file(path)
+    if derived and user.get("derive_from_data", config["derive_from_data"]):
+        config = _merge(config, dict(derived), "")
+    return _merge(config, user, "")
+
+
+def _read_file(path: Path | str) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"Config file {path} does not exist. Pass an existing YAML file to --config.")
@@ -91,7 +107,7 @@ def load_config(path: Path | str | None = None) -> dict[str, Any]:
         raise ConfigError(f"Config file {path} is not valid YAML: {exc}") from exc
     if not isinstance(user, dict):
         raise ConfigError(f"Config file {path} must hold a mapping (key: value), not {type(user).__name__}.")
-    return _merge(config, user, "")
+    return user
 
 
 # ------------------------------------------------------------------------ the typed config
@@ -188,6 +204,10 @@ class PipelineConfig:
     ranker: RankerConfig
     raw: dict[str, Any] = field(repr=False)
     validation: ValidationConfig = field(default_factory=ValidationConfig)
+    # the values that came from the data's size (dotted key -> value; ``recsys.scale``), and the
+    # measure they were chosen from (listens, source file, tiers); empty / None: none derived
+    derived: dict[str, Any] = field(default_factory=dict)
+    scale: dict[str, Any] | None = None
 
     @property
     def two_stage_name(self) -> str:
@@ -238,8 +258,11 @@ class PipelineConfig:
         return [s for s in self.evaluation.seed_runs.seeds if s != self.seed]
 
     def with_(self, overrides: Mapping[str, Any]) -> PipelineConfig:
-        """A copy with dotted-key overrides (``{"candidates.top_n": 50}``), checked as a file's."""
-        return parse_config(_merge(self.raw, _nested(overrides), ""))
+        """A copy with dotted-key overrides (``{"candidates.top_n": 50}``), checked as a file's;
+        the derived values it overrides are no longer reported as derived."""
+        raw = _merge(self.raw, _nested(overrides), "")
+        return replace(parse_config(raw), derived=_still_derived(self.derived, raw),
+                       scale=self.scale)
 
 
 def _nested(overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -302,10 +325,36 @@ def as_config(config: PipelineConfig | Mapping[str, Any]) -> PipelineConfig:
     return config if isinstance(config, PipelineConfig) else parse_config(config)
 
 
+def _lookup(raw: Mapping[str, Any], dotted: str) -> Any:
+    node: Any = raw
+    for key in dotted.split("."):
+        if not isinstance(node, Mapping) or key not in node:
+            return _MISSING
+        node = node[key]
+    return node
+
+
+_MISSING = object()
+
+
+def _still_derived(derived: Mapping[str, Any], raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The entries of ``derived`` (dotted) that ``raw`` still holds (a file or option may have
+    set another value)."""
+    return {k: v for k, v in derived.items() if _lookup(raw, k) == v}
+
+
 def pipeline_config(path: Path | str | None = None,
-                    overrides: Mapping[str, Any] | None = None) -> PipelineConfig:
-    """:func:`load_config` of ``path`` with dotted-key ``overrides`` (the CLI's options), typed."""
-    raw = load_config(path)
+                    overrides: Mapping[str, Any] | None = None,
+                    settings=None) -> PipelineConfig:
+    """:func:`load_config` of ``path`` with dotted-key ``overrides`` (the CLI's options), typed.
+
+    With ``settings`` (``recsys.config.Settings``: the data's folder and size), the settings
+    that follow the data's size (``recsys/scaled.yml``) lie between the defaults and the file."""
+    scale = measure(settings.data_dir, settings.size) if settings is not None else None
+    derived = derived_settings(scale)
+    raw = load_config(path, derived)
     if overrides:
         raw = _merge(raw, _nested({k: v for k, v in overrides.items() if v is not None}), "")
-    return parse_config(raw)
+    on = bool(raw.get("derive_from_data"))
+    return replace(parse_config(raw), derived=_still_derived(flatten(derived), raw) if on else {},
+                   scale=scale.describe() if scale is not None and on else None)

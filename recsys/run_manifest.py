@@ -1,6 +1,7 @@
 """``run_manifest.json``: what a report was computed from, written next to the reports.
 
-It records the resolved pipeline config (seeds included), the fold and models, the dataset
+It records the resolved pipeline config (seeds included; ``derived``: which of its values
+followed the data's size, and the measure they were chosen from), the fold and models, the dataset
 (every input file's rows and bytes from its parquet footer, plus a fingerprint of the footers),
 a profile of the warehouse marts the metrics came from (evaluated users and target rows per fold
 and target, training rows, catalogue size), the versions of Python and of every package that
@@ -137,6 +138,8 @@ def build_manifest(
         "models": list(models),
         "seeds": {"seed": config.seed, "ranker.seed": config.ranker.seed},
         "config": config.raw,
+        # the config values that followed the data's size (recsys/scaled.yml) and its measure
+        "derived": {"values": config.derived, "from": config.scale},
         "settings": {"data_dir": str(settings.data_dir), "size": settings.size,
                      "warehouse": str(settings.warehouse), "memory_limit": settings.memory_limit,
                      "threads": settings.threads},

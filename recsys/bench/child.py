@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> dict:
         result = load_test(server, args.warehouse, requests=args.requests,
                            concurrency=args.concurrency, log=log)
         # the ANN index against exact search, in this process after the server has stopped
-        config = pipeline_config(args.config)
+        config = pipeline_config(args.config, settings=settings)
         result["compute"] = compute_timings(settings, config, args.warehouse)
         result["ann"] = ann_check(settings, config)
         return result

@@ -141,9 +141,9 @@ def bench_size(
     reports_root = settings.reports_dir
     env = child_env(settings, paths, reports_root)
     logs = paths.logs_dir(reports_root)
-    models = list(pipeline_config(config).candidates.models)
     repeats = repeats or default_repeats(size)
-    plan = pipeline_plan(size, paths, models=models, seed=seed, config=config)
+    # each stage reads its generators from the config, which follows the generated data's size
+    plan = pipeline_plan(size, paths, models=None, seed=seed, config=config)
     plan += baseline_stages(logs, repeats=repeats, listens=paths.flat_dir / "listens.parquet",
                             warehouse=paths.warehouse, dbt_target=paths.dbt_target_dir,
                             config=config)
@@ -161,7 +161,7 @@ def bench_size(
         "size": size, "run_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"), "state": "running",
         "machine": machine_info(), "packages": package_versions(),
         "settings": {"memory_limit": settings.memory_limit, "threads": settings.threads,
-                     "niceness": niceness, "seed": seed, "models": models, "baseline_repeats": repeats,
+                     "niceness": niceness, "seed": seed, "models": None, "baseline_repeats": repeats,
                      "data_dir": str(paths.data_dir), "warehouse": str(paths.warehouse)},
         "dataset": {}, "stages": [], "baselines": {}, "failures": [],
     }
@@ -186,6 +186,11 @@ def bench_size(
                                log_path=logs / f"{stage.name}.log", niceness=niceness)
         if stage.name == "generate":
             entry["dataset"] = dataset_facts(paths.flat_dir)
+            if paths.has_data():
+                bench_config = pipeline_config(config, settings=settings.with_(
+                    data_dir=paths.data_dir, size=size))
+                entry["settings"]["models"] = list(bench_config.candidates.models)
+                entry["settings"]["derived"] = bench_config.derived
         if stage.name.startswith("build") and result.status in ("ok", "failed"):
             result.extra["dbt_slowest_nodes"] = dbt_slowest_nodes(paths.dbt_target_dir / "run_results.json")
         if stage.kind == BASELINE and result.status != "skipped":

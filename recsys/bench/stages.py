@@ -104,7 +104,7 @@ def pipeline_plan(
     size: str,
     paths: BenchPaths,
     *,
-    models: list[str],
+    models: list[str] | None,
     seed: int,
     config: Path | None = None,
 ) -> list[Stage]:

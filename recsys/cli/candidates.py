@@ -61,7 +61,8 @@ def candidates(settings, folds, targets, models, tune, skip_existing, top_n, con
     from recsys.pipeline import ensure_candidates
 
     config = run_or_fail(pipeline_config, config_path,
-                         {"candidates.top_n": top_n, "seed": seed, "candidates.tune": tune})
+                         {"candidates.top_n": top_n, "seed": seed, "candidates.tune": tune},
+                         settings=settings)
     chosen = {"folds": _split(folds), "targets": _split(targets) or list(TARGETS),
               "models": _split(models) or list(config.candidates.models)}
     if skip_existing:
@@ -111,7 +112,7 @@ def tune(settings, targets, models, config_path, seed, quiet) -> None:
     from recsys.candidates.tuned import ensure_tuned
     from recsys.ranking.ranker import val_candidate_sources
 
-    config = run_or_fail(pipeline_config, config_path, {"seed": seed})
+    config = run_or_fail(pipeline_config, config_path, {"seed": seed}, settings=settings)
     chosen = _split(models) or list(config.candidates.models)
     rows = run_or_fail(ensure_tuned, settings, config, targets=_split(targets) or TARGETS,
                        models=chosen, progress=not quiet,

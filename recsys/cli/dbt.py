@@ -45,13 +45,13 @@ def build(settings: Settings, select: tuple[str, ...], config_path: Path | None,
     Example:
       recsys build --size tiny --warehouse warehouse/tiny.duckdb
       recsys build --select candidate_features
-      recsys build --config configs/50m.yml
+      recsys build --config my.yml
     """
     from recsys.dbt_runner import build as dbt_build
     from recsys.pipeline_config import pipeline_config
     from recsys.ranking.settings import dbt_vars
 
-    config = run_or_fail(pipeline_config, config_path)
+    config = run_or_fail(pipeline_config, config_path, settings=settings)
     dbt_vars_ = run_or_fail(dbt_vars, config)
     summary = run_or_fail(
         dbt_build, settings, select=list(select) or None, vars=dbt_vars_, progress=not quiet,

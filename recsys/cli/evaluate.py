@@ -45,7 +45,8 @@ def _evaluation_options(func):
     return func
 
 
-def _config(config_path, ks, conventions, bootstrap_samples, seed, **more) -> PipelineConfig:
+def _config(settings, config_path, ks, conventions, bootstrap_samples, seed,
+            **more) -> PipelineConfig:
     """The typed config of ``--config`` with the command's options over it."""
     overrides = {"seed": seed, "evaluation.bootstrap_samples": bootstrap_samples, **more}
     if ks is not None:
@@ -57,7 +58,7 @@ def _config(config_path, ks, conventions, bootstrap_samples, seed, **more) -> Pi
         from recsys.sections.evaluation import check_conventions
 
         overrides["evaluation.conventions"] = run_or_fail(check_conventions, _split(conventions) or [])
-    return run_or_fail(pipeline_config, config_path, overrides)
+    return run_or_fail(pipeline_config, config_path, overrides, settings=settings)
 
 
 def _echo(result) -> None:
@@ -112,7 +113,7 @@ def evaluate(settings, fold, config_path, ks, conventions, bootstrap_samples, se
     """
     from recsys.pipeline import run_evaluate
 
-    config = _config(config_path, ks, conventions, bootstrap_samples, seed,
+    config = _config(settings, config_path, ks, conventions, bootstrap_samples, seed,
                      **{"candidates.tune": tune})
     settings = settings.with_(reports_dir=reports_dir)
     result = run_or_fail(run_evaluate, settings, config, fold=fold, models=_split(models),
@@ -140,7 +141,7 @@ def metrics(settings, fold, config_path, ks, conventions, bootstrap_samples, see
     """
     from recsys.evaluation.scoring import score_and_report
 
-    config = _config(config_path, ks, conventions, bootstrap_samples, seed)
+    config = _config(settings, config_path, ks, conventions, bootstrap_samples, seed)
     settings = settings.with_(reports_dir=reports_dir)
     result = run_or_fail(score_and_report, settings, config, fold=fold, models=_split(models),
                          progress=not quiet)
@@ -170,7 +171,7 @@ def recommend(settings, fold, models, config_path) -> None:
     """
     from recsys.pipeline import write_generator_recommendations
 
-    config = run_or_fail(pipeline_config, config_path)
+    config = run_or_fail(pipeline_config, config_path, settings=settings)
     chosen = _split(models) or list(config.candidates.models)
     rows = run_or_fail(write_generator_recommendations, settings, config, fold=fold, models=chosen)
     for key, n in rows.items():
@@ -228,7 +229,7 @@ def next_song(settings, fold, ks, config_path) -> None:
     from recsys.atomic import write_text_atomic
     from recsys.evaluation.next_song import next_song_markdown, run_next_song
 
-    config = run_or_fail(pipeline_config, config_path)
+    config = run_or_fail(pipeline_config, config_path, settings=settings)
     cut_offs = [int(k) for k in _split(ks) or ["10"]]
     table = run_or_fail(run_next_song, settings, config, fold, cut_offs)
     run_or_fail(write_text_atomic, settings.reports_dir / "next_song.csv",

@@ -58,7 +58,7 @@ def train_ranker(settings, targets, config_path, quiet):
     """
     from recsys.pipeline import train_ranker_stage as train
 
-    config = run_or_fail(pipeline_config, config_path)
+    config = run_or_fail(pipeline_config, config_path, settings=settings)
     _echo_summary(run_or_fail(train, settings, config, targets=targets, progress=not quiet))
 
 
@@ -81,7 +81,7 @@ def rank(settings, targets, fold, config_path, quiet):
     """
     from recsys.ranking import rank as run_rank
 
-    config = run_or_fail(pipeline_config, config_path)
+    config = run_or_fail(pipeline_config, config_path, settings=settings)
     _echo_summary(run_or_fail(run_rank, settings, config, fold=fold, targets=targets, progress=not quiet))
 
 

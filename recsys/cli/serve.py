@@ -68,7 +68,7 @@ def serve(settings, host, port, config_path, models, default_model, similar, use
     from recsys.serving.app import create_app
     from recsys.serving.snapshot import open_service
 
-    config = run_or_fail(pipeline_config, config_path)
+    config = run_or_fail(pipeline_config, config_path, settings=settings)
     names = [m.strip() for m in models.split(",") if m.strip()] if models else None
 
     def fitted(target: str, model: str) -> None:

@@ -292,6 +292,7 @@ def score_and_report(
             f"metric conventions: {', '.join(conventions)} (sql/metrics/README.md)",
             _tuning_line(config) if tuned else "untuned baselines (--no-tune)",
             _seeds_line(config, seeds_table),
+            derived_line(config),
         ],
         notes=notes, shell_commands=commands, confidence=ev.confidence,
         convention_order=conventions, paper=paper if len(paper) else None, size=settings.size,
@@ -346,6 +347,20 @@ def _banner(settings: Settings) -> dict:
     return {"banner": f"{data}; size {settings.size}; code {commit}; written "
                       f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
             "generated": meta is not None}
+
+
+def derived_line(config: PipelineConfig) -> str:
+    """Which settings followed the data's size (``recsys/scaled.yml``), and from what."""
+    scale = config.scale
+    if scale is None:
+        return "settings from the config alone (derive_from_data off or the input's size unknown)"
+    if not config.derived:
+        return (f"no setting derived from the data's size ({scale['listens']:,} listens in "
+                f"{scale['source']}: below every tier of recsys/scaled.yml)")
+    values = "; ".join(f"{k} = {v}" for k, v in config.derived.items())
+    return (f"derived from the data's size ({scale['listens']:,} listens in {scale['source']}, "
+            f"tier {', '.join(scale['tiers'])} of recsys/scaled.yml; a --config value wins): "
+            f"{values}")
 
 
 def _seeds_line(config: PipelineConfig, seeds_table: pd.DataFrame) -> str:
