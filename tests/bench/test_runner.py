@@ -61,6 +61,9 @@ def test_bench_json_and_md_shapes(monkeypatch, settings, tmp_path):
     assert entry["machine"]["cpu_count"] >= 1 and entry["machine"]["memory_gib"] > 0
     assert "duckdb" in entry["packages"]
     assert entry["dataset"] == {"listens": 3, "users": 2, "items": 2}
+    # the generators come from the config as the generated data sets it (3 listens: no tier)
+    assert entry["settings"]["models"] == list(runner.pipeline_config().candidates.models)
+    assert entry["settings"]["derived"] == {}
     # totals: generation and baselines are not part of the pipeline
     pipeline = [s for s in entry["stages"] if s["kind"] == "pipeline" and s["name"] not in NON_PIPELINE_STAGES
                 and s["status"] in ("ok", "failed")]
@@ -201,3 +204,17 @@ def test_rerender_recomputes_totals(monkeypatch, settings, tmp_path):
     out = runner.rerender(settings)
     assert out["sizes"]["tiny"]["totals"]["wall_s"] > 0
     assert "| stage | tiny |" in (settings.reports_dir / "bench.md").read_text()
+
+
+def test_a_large_input_records_its_derived_settings(monkeypatch, settings, tmp_path):
+    """The bench entry says which settings the generated data's size chose (here a 3-row file
+    measured as 50m's listens)."""
+    import recsys.pipeline_config as pipeline_config_module
+    from recsys.scale import DataScale
+
+    monkeypatch.setattr(pipeline_config_module, "measure",
+                        lambda data_dir, size: DataScale(46_467_212, "flat/tiny/listens.parquet"))
+    run(monkeypatch, settings, tmp_path, ["tiny"])
+    entry = json.loads((settings.reports_dir / "bench.json").read_text())["sizes"]["tiny"]
+    assert "audio" not in entry["settings"]["models"]
+    assert entry["settings"]["derived"]["ranker.max_train_queries"] == 1500
