@@ -149,6 +149,16 @@ def test_item_features_cover_every_item_with_history(tiny_warehouse):
     assert set(got.item_id) == items and len(got) == len(items)
 
 
+def test_the_listens_grain_is_stored_once(tiny_warehouse):
+    """Of the models at the (fold, uid, item_id) grain of every listened pair, only the listens'
+    aggregate is a table: the join with the reactions is a view (a second stored copy of that
+    grain was a third of the warehouse)."""
+    kinds = dict(read(tiny_warehouse, "select table_name, table_type from information_schema.tables "
+                      "where table_name like 'int_user_item_%'").values)
+    assert kinds["int_user_item_listens_aggregated"] == "BASE TABLE"
+    assert kinds["int_user_item_history_joined"] == "VIEW"
+
+
 def test_fresh_build_has_an_empty_candidate_features(tiny_warehouse):
     assert read(tiny_warehouse, "select count(*) as n from candidate_features").n[0] == 0
 
