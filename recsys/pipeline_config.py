@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from recsys.errors import ConfigError
-from recsys.scale import derived_settings, flatten, measure
+from recsys.scale import derived_settings, measure
 from recsys.sections.candidates import tuning_settings, validate_n
 from recsys.sections.evaluation import evaluation_settings, seed_run_settings
 from recsys.sections.generators import check_models, check_params, searched_space, untuned_name
@@ -87,13 +87,13 @@ def _check_type(default: Any, value: Any, path: str) -> None:
 
 def load_config(path: Path | str | None = None,
                 derived: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The defaults, the settings ``derived`` from the data (``recsys.scale``) over them unless
-    the file turns them off (``derive_from_data: false``), and the YAML file at ``path`` (if
-    any) over both."""
+    """The defaults, the settings ``derived`` from the data (dotted keys, ``recsys.scale``) over
+    them unless the file turns them off (``derive_from_data: false``), and the YAML file at
+    ``path`` (if any) over both."""
     config = default_config()
     user = {} if path is None else _read_file(path)
     if derived and user.get("derive_from_data", config["derive_from_data"]):
-        config = _merge(config, dict(derived), "")
+        config = _merge(config, _nested(derived), "")
     return _merge(config, user, "")
 
 
@@ -356,5 +356,5 @@ def pipeline_config(path: Path | str | None = None,
     if overrides:
         raw = _merge(raw, _nested({k: v for k, v in overrides.items() if v is not None}), "")
     on = bool(raw.get("derive_from_data"))
-    return replace(parse_config(raw), derived=_still_derived(flatten(derived), raw) if on else {},
+    return replace(parse_config(raw), derived=_still_derived(derived, raw) if on else {},
                    scale=scale.describe() if scale is not None and on else None)

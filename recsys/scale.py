@@ -13,7 +13,7 @@ and the report.
 Example
 -------
 >>> scale = DataScale(listens=46_467_212, source="flat/50m/listens.parquet")
->>> derived_settings(scale)["ranker"]["max_train_queries"]
+>>> derived_settings(scale)["ranker.max_train_queries"]
 1500
 >>> derived_settings(DataScale(listens=4_646_721, source="flat/small/listens.parquet"))
 {}
@@ -28,8 +28,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import yaml
+
+from recsys.state import data_profile
 
 # the event files whose rows measure the input, in order of preference (the real Yambda layout
 # may ship multi_event.parquet alone)
@@ -63,33 +64,24 @@ def tiers_reached(scale: DataScale | None) -> list[dict]:
 
 
 def measure(data_dir: Path, size: str) -> DataScale | None:
-    """The input's listen events from the first of :data:`MEASURED_FILES` under
-    ``<data_dir>/flat/<size>`` (its parquet footer); None when none is readable (the build's
-    own checks report a missing or damaged file)."""
+    """The input's listen events: the rows of the first of :data:`MEASURED_FILES` under
+    ``<data_dir>/flat/<size>`` (``recsys.state.data_profile``: parquet footers); None when none
+    is readable (the build's own checks report a missing or damaged file)."""
+    files = data_profile(Path(data_dir), size)["files"]
     for name in MEASURED_FILES:
-        path = Path(data_dir) / "flat" / size / name
-        if path.is_file():
-            try:
-                return DataScale(pq.read_metadata(path).num_rows, f"flat/{size}/{name}")
-            except Exception:  # noqa: BLE001 - reported by the validation, not here
-                return None
+        found = files.get(f"flat/{size}/{name}")
+        if found is not None:
+            return DataScale(found["rows"], f"flat/{size}/{name}") if "rows" in found else None
     return None
 
 
-def _merge_into(base: dict, over: dict) -> None:
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _merge_into(base[key], value)
-        else:
-            base[key] = copy.deepcopy(value)
-
-
 def derived_settings(scale: DataScale | None) -> dict[str, Any]:
-    """The settings of every tier ``scale`` reaches, higher tiers over lower ones, in the shape of
-    ``defaults.yml``; ``{}`` below the first tier or when the scale is unknown."""
+    """The settings of every tier ``scale`` reaches by dotted key (``ranker.max_train_queries``),
+    a higher tier's over a lower one's; ``{}`` below the first tier or when the scale is unknown.
+    ``recsys.pipeline_config`` merges them over ``defaults.yml``."""
     out: dict[str, Any] = {}
     for tier in tiers_reached(scale):
-        _merge_into(out, tier["settings"])
+        out.update(flatten(tier["settings"]))
     return out
 
 

@@ -22,9 +22,9 @@ def test_small_reaches_no_tier_and_50m_the_large_one():
     assert derived_settings(None) == {}
     large = derived_settings(FIFTY)
     assert [t["name"] for t in tiers_reached(FIFTY)] == ["large"]
-    assert large["ranker"]["train_folds"] == ["val"]
-    assert large["candidates"]["params"]["itemknn"] == {"recent_items": 100}
-    assert "audio" not in large["candidates"]["models"]
+    assert large["ranker.train_folds"] == ["val"]
+    assert large["candidates.params.itemknn.recent_items"] == 100
+    assert "audio" not in large["candidates.models"]
 
 
 def test_flatten_names_each_value_by_its_dotted_key():

@@ -1,7 +1,7 @@
 {{ config(materialized='view') }}
 {#- Point-in-time user-item features: one row per (fold, uid, item_id) with any event before the
     cut-off. Candidate pairs without a row here have no history (candidate_features leaves nulls).
-    A view (renames and ratios over the int_user_item_history_joined table): it has a row per
+    A view (renames and ratios over int_user_item_history_joined): it has a row per
     user-item pair, so it is computed only where it is read, e.g. for the candidate pairs. -#}
 with
 
